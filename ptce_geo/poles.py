@@ -1,0 +1,551 @@
+"""The pole schema, its canonical vocabularies, and ``load()`` of the registry as a layer.
+
+A pole (PTCE) is one row with the columns of ``COLUMNS``. ``load()`` reads the registry
+(``registry.py``, created from ``geodata/poles_seed.csv`` on first use) and returns a
+GeoDataFrame in EPSG:4326 where a pole without a point (``localise=False``) has an
+empty geometry: such poles are listed but never drawn at a guessed place.
+
+``normalize(raw)`` turns one raw record (strings from a file or a form) into a clean
+record plus a list of ``(field, French message)`` problems; the importer and the app's
+edit form both use it, so a value accepted in one is accepted in the other.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from datetime import date
+from functools import lru_cache
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import settings
+
+# Columns of ``load()``, in order (the contract).
+COLUMNS = [
+    "id", "nom", "adresse", "code_insee", "commune", "departement", "region", "latitude", "longitude",
+    "geocodage", "forme_juridique", "secteurs", "annee_creation", "appel", "membres", "site_web",
+    "perimetre", "source", "localise", "version",
+]
+
+# Fields a user (file, form) may set; the others are derived.
+EDITABLE = [
+    "nom", "adresse", "code_insee", "latitude", "longitude", "forme_juridique", "secteurs",
+    "annee_creation", "appel", "membres", "site_web", "perimetre", "source",
+]
+
+SECTEURS = [
+    "insertion",
+    "déchets/réemploi",
+    "économie circulaire",
+    "énergies renouvelables",
+    "agriculture/alimentation",
+    "services à la personne",
+    "santé/autonomie",
+    "petite enfance",
+    "culture",
+    "mobilité",
+    "bâtiment",
+    "numérique",
+    "industrie",
+    "textile/mode",
+    "sport/loisirs",
+    "tiers-lieu",
+    "tourisme",
+    "formation/recherche",
+    "développement local",
+]
+
+APPELS = ["AAP 2013", "AAP 2015", "AMI 2021", "AMI 2023"]
+
+GEOCODAGES = ("adresse", "commune", "saisie")
+
+# Common spellings → canonical sector.
+_SECTEUR_ALIASES = {
+    "iae": "insertion",
+    "insertion par l activite economique": "insertion",
+    "dechets": "déchets/réemploi",
+    "reemploi": "déchets/réemploi",
+    "recyclage": "déchets/réemploi",
+    "ressourcerie": "déchets/réemploi",
+    "energie": "énergies renouvelables",
+    "energies": "énergies renouvelables",
+    "enr": "énergies renouvelables",
+    "agriculture": "agriculture/alimentation",
+    "alimentation": "agriculture/alimentation",
+    "circuits courts": "agriculture/alimentation",
+    "sap": "services à la personne",
+    "aide a domicile": "services à la personne",
+    "sante": "santé/autonomie",
+    "autonomie": "santé/autonomie",
+    "bien vieillir": "santé/autonomie",
+    "btp": "bâtiment",
+    "construction": "bâtiment",
+    "eco construction": "bâtiment",
+    "renovation energetique": "bâtiment",
+    "textile": "textile/mode",
+    "mode": "textile/mode",
+    "sport": "sport/loisirs",
+    "loisirs": "sport/loisirs",
+    "tiers lieu": "tiers-lieu",
+    "recherche": "formation/recherche",
+    "formation": "formation/recherche",
+    "velo": "mobilité",
+    "transport": "mobilité",
+}
+
+_APPEL_ALIASES = {
+    "aap 2013": "AAP 2013", "aap 2014": "AAP 2013", "aap1": "AAP 2013", "aap n 1": "AAP 2013",
+    "2013": "AAP 2013", "2014": "AAP 2013",
+    "aap 2015": "AAP 2015", "aap 2016": "AAP 2015", "aap2": "AAP 2015", "aap n 2": "AAP 2015",
+    "2015": "AAP 2015", "2016": "AAP 2015",
+    "ami 2021": "AMI 2021", "2021": "AMI 2021",
+    "ami 2023": "AMI 2023", "2023": "AMI 2023",
+}
+
+_TRUE = {"oui", "o", "vrai", "true", "1", "yes", "x"}
+_FALSE = {"non", "n", "faux", "false", "0", "no", ""}
+
+FIRST_YEAR = 1900
+
+
+def fold(text) -> str:
+    """Lower-case, accents and punctuation removed: ``"Déchets / Réemploi"`` → ``"dechets reemploi"``."""
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii").lower()
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+_CANON = {fold(s): s for s in SECTEURS}
+_CANON_APPELS = {fold(a): a for a in APPELS}
+
+
+def _blank(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    try:
+        if pd.isna(value) is True:
+            return True
+    except (TypeError, ValueError):
+        pass
+    return isinstance(value, str) and not value.strip()
+
+
+def _text(value) -> str | None:
+    if _blank(value):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _split(value) -> list[str]:
+    if _blank(value):
+        return []
+    if isinstance(value, (list, tuple, set)):
+        items = [str(v) for v in value]
+    else:
+        items = re.split(r"[;|\n]+", str(value))
+    return [i.strip() for i in items if i and i.strip()]
+
+
+def parse_number(value) -> float | None:
+    """A number as French Excel writes it (``"43,5"``, ``"1 234,5"``); raises ValueError."""
+    if _blank(value):
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        out = float(value)
+    else:
+        text = str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+        if text.count(",") == 1 and "." not in text:
+            text = text.replace(",", ".")
+        out = float(text)
+    if not math.isfinite(out):
+        raise ValueError(value)
+    return out
+
+
+def parse_int(value) -> int | None:
+    number = parse_number(value)
+    if number is None:
+        return None
+    if not float(number).is_integer():
+        raise ValueError(value)
+    return int(number)
+
+
+def parse_bool(value) -> bool:
+    if isinstance(value, bool):
+        return value
+    key = fold(value) if not _blank(value) else ""
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise ValueError(value)
+
+
+def canonical_secteur(value: str) -> str | None:
+    key = fold(value)
+    return _CANON.get(key) or _SECTEUR_ALIASES.get(key)
+
+
+def canonical_appel(value: str) -> str | None:
+    key = fold(value)
+    return _CANON_APPELS.get(key) or _APPEL_ALIASES.get(key)
+
+
+def normalize_insee(value) -> str | None:
+    """``93039`` / ``"1004"`` (Excel ate the zero) / ``"2A004"`` → a 5-character code, or None."""
+    text = _text(value)
+    if text is None:
+        return None
+    text = text.upper().replace(" ", "")
+    if text.isdigit() and len(text) == 4:
+        text = "0" + text
+    return text
+
+
+def normalize(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """Clean one raw record; return ``(record, problems)`` with problems as ``(field, message)``.
+
+    Checks what a single record can tell: name present, year, counts, coordinates
+    readable, sectors and call known, INSEE code format. Territory checks (code exists,
+    point in France) need the boundaries and are done by ``check_territory``.
+    """
+    problems: list[tuple[str, str]] = []
+    rec: dict = {}
+    nom = _text(raw.get("nom"))
+    if nom is None:
+        problems.append(("nom", "nom manquant : chaque pôle doit avoir un nom."))
+    elif len(nom) > 300:
+        problems.append(("nom", f"nom trop long ({len(nom)} caractères, 300 au plus)."))
+    rec["nom"] = nom
+    for key in ("adresse", "forme_juridique", "site_web", "source", "commune", "departement", "region"):
+        rec[key] = _text(raw.get(key))
+    code = normalize_insee(raw.get("code_insee"))
+    if code is not None and not re.fullmatch(r"(\d{5}|2[AB]\d{3})", code):
+        problems.append(("code_insee", f"code INSEE mal formé : {code!r} (5 caractères, ex. « 93039 »)."))
+    rec["code_insee"] = code
+
+    for key, lo, hi in (("latitude", -90.0, 90.0), ("longitude", -180.0, 180.0)):
+        try:
+            value = parse_number(raw.get(key))
+        except (TypeError, ValueError):
+            problems.append((key, f"{key} illisible : {raw.get(key)!r} (nombre décimal, ex. « 48,9 »)."))
+            value = None
+        if value is not None and not lo <= value <= hi:
+            problems.append((key, f"{key} hors bornes : {value!r} (entre {lo:g} et {hi:g})."))
+            value = None
+        rec[key] = value
+    if (rec["latitude"] is None) != (rec["longitude"] is None):
+        missing = "longitude" if rec["longitude"] is None else "latitude"
+        if not any(f in ("latitude", "longitude") for f, _ in problems):
+            problems.append((missing, "latitude et longitude vont ensemble : renseignez les deux ou aucune."))
+    rec["geocodage"] = _text(raw.get("geocodage"))
+    if rec["geocodage"] is not None and rec["geocodage"] not in GEOCODAGES:
+        problems.append(("geocodage", f"géocodage inconnu : {rec['geocodage']!r} ({', '.join(GEOCODAGES)})."))
+
+    try:
+        year = parse_int(raw.get("annee_creation"))
+    except (TypeError, ValueError, OverflowError):
+        problems.append(("annee_creation", f"année illisible : {raw.get('annee_creation')!r} (ex. « 2015 »)."))
+        year = None
+    if year is not None and not FIRST_YEAR <= year <= date.today().year:
+        problems.append(("annee_creation", f"année invraisemblable : {year!r} (entre {FIRST_YEAR} et {date.today().year})."))
+        year = None
+    rec["annee_creation"] = year
+
+    try:
+        membres = parse_int(raw.get("membres"))
+    except (TypeError, ValueError, OverflowError):
+        problems.append(("membres", f"nombre de membres illisible : {raw.get('membres')!r} (entier, ex. « 35 »)."))
+        membres = None
+    if membres is not None and not 0 <= membres <= 1_000_000:
+        problems.append(("membres", f"nombre de membres invraisemblable : {membres!r}."))
+        membres = None
+    rec["membres"] = membres
+
+    secteurs = []
+    for item in _split(raw.get("secteurs")):
+        canon = canonical_secteur(item)
+        if canon is None:
+            problems.append(("secteurs", f"secteur inconnu : {item!r}. Valeurs possibles : {', '.join(SECTEURS)}."))
+        elif canon not in secteurs:
+            secteurs.append(canon)
+    rec["secteurs"] = secteurs
+
+    appel = _text(raw.get("appel"))
+    if appel is not None:
+        canon = canonical_appel(appel)
+        if canon is None:
+            problems.append(("appel", f"appel inconnu : {appel!r}. Valeurs possibles : {', '.join(APPELS)}."))
+        appel = canon
+    rec["appel"] = appel
+
+    perimetre = []
+    for item in _split(raw.get("perimetre")):
+        code_p = item.replace(" ", "").upper()
+        if re.fullmatch(r"\d{4}", code_p):
+            code_p = "0" + code_p
+        if not re.fullmatch(r"(\d{5}|2[AB]\d{3}|\d{9})", code_p):
+            problems.append(("perimetre", f"périmètre : {item!r} n'est ni un code INSEE de commune ni un SIREN d'EPCI."))
+        elif code_p not in perimetre:
+            perimetre.append(code_p)
+    rec["perimetre"] = perimetre
+
+    loc = raw.get("localise")
+    if _blank(loc):
+        rec["localise"] = None
+    else:
+        try:
+            rec["localise"] = parse_bool(loc)
+        except ValueError:
+            problems.append(("localise", f"valeur oui/non illisible : {loc!r}."))
+            rec["localise"] = None
+    return rec, problems
+
+
+# ---------------------------------------------------------------- territory
+
+
+@lru_cache(maxsize=2)
+def _commune_points(key: str) -> pd.DataFrame:
+    """Representative point (inside the polygon) of every commune, with its department."""
+    from . import boundaries
+
+    com = boundaries.load("commune")
+    geoms = com.geometry.values
+    empty = shapely.is_empty(geoms)
+    lon = np.full(len(com), np.nan)
+    lat = np.full(len(com), np.nan)
+    pts = shapely.point_on_surface(geoms[~empty])
+    lon[~empty] = shapely.get_x(pts)
+    lat[~empty] = shapely.get_y(pts)
+    return pd.DataFrame({"longitude": lon, "latitude": lat}, index=com["code"].to_numpy())
+
+
+def commune_point(code: str) -> tuple[float, float] | None:
+    """``(latitude, longitude)`` of a point inside the commune, or None if it has no contour."""
+    from . import boundaries
+
+    pts = _commune_points(boundaries._key())
+    if code not in pts.index:
+        return None
+    lat, lon = pts.at[code, "latitude"], pts.at[code, "longitude"]
+    if math.isnan(lat) or math.isnan(lon):
+        return None
+    return round(float(lat), 6), round(float(lon), 6)
+
+
+# ---------------------------------------------------------------- load
+
+
+def to_frame(records: list[dict]) -> gpd.GeoDataFrame:
+    """Records (dicts with ``COLUMNS``) → GeoDataFrame EPSG:4326, None geometry if not located."""
+    table = pd.DataFrame(records, columns=COLUMNS)
+    for col in ("annee_creation", "membres"):
+        table[col] = pd.array(table[col].tolist(), dtype="Int64")
+    table["latitude"] = pd.to_numeric(table["latitude"], errors="coerce").astype(float)
+    table["longitude"] = pd.to_numeric(table["longitude"], errors="coerce").astype(float)
+    table["localise"] = table["localise"].astype(bool)
+    table["version"] = table["version"].astype(int)
+    for col in ("secteurs", "perimetre"):
+        table[col] = [list(v) if isinstance(v, (list, tuple)) else [] for v in table[col]]
+    geom = [
+        shapely.Point(lon, lat) if loc and not (math.isnan(lat) or math.isnan(lon)) else None
+        for loc, lat, lon in zip(table["localise"], table["latitude"], table["longitude"])
+    ]
+    return gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geom, crs=settings.WEB_CRS), crs=settings.WEB_CRS)
+
+
+def load(located_only: bool = False) -> gpd.GeoDataFrame:
+    """Every pole of the registry (created from the seed on first use), EPSG:4326.
+
+    Parameters
+    ----------
+    located_only : bool
+        Keep only poles with a point (``localise``), e.g. for coverage and the map.
+    """
+    from . import registry
+
+    frame = to_frame(registry.records())
+    if located_only:
+        frame = frame[frame["localise"]].reset_index(drop=True)
+    return frame
+
+
+def vintage() -> str:
+    """``"registre ptce-geo, mis à jour le 2026-11-22"`` (date of the last change)."""
+    from . import registry
+
+    return f"registre ptce-geo, mis à jour le {registry.updated_at()[:10]}"
+
+
+def search(frame: pd.DataFrame, text: str) -> pd.DataFrame:
+    """Rows whose name, commune, address, sectors, call or id contain every word of ``text``."""
+    words = fold(text).split()
+    if not words:
+        return frame
+    hay = (
+        frame["nom"].fillna("") + " " + frame["commune"].fillna("") + " " + frame["adresse"].fillna("") + " "
+        + frame["secteurs"].map(lambda v: " ".join(v) if isinstance(v, list) else "") + " "
+        + frame["appel"].fillna("") + " " + frame["id"].fillna("") + " " + frame["code_insee"].fillna("")
+    ).map(fold)
+    mask = pd.Series(True, index=frame.index)
+    for w in words:
+        mask &= hay.str.contains(w, regex=False)
+    return frame[mask]
+
+
+# ---------------------------------------------------------------- territory checks
+
+# A point farther than this from its commune (or from any commune) is rejected.
+MAX_DISTANCE_M = 2_000.0
+
+
+@lru_cache(maxsize=2)
+def _communes_indexed(key: str) -> gpd.GeoDataFrame:
+    from . import boundaries
+
+    com = boundaries.load("commune")[["code", "departement", "geometry"]].reset_index(drop=True)
+    com.sindex  # build once
+    return com
+
+
+def _distance_m(lat: float, lon: float, geom, departement: str) -> float:
+    crs = settings.get().crs_for_departement(departement)
+    pts = gpd.GeoSeries([shapely.Point(lon, lat), geom], crs=settings.WEB_CRS).to_crs(crs)
+    return float(pts.iloc[0].distance(pts.iloc[1]))
+
+
+def commune_at(lat: float, lon: float) -> str | None:
+    """INSEE code of the commune holding (or within 2 km of) a point; None outside France."""
+    from . import boundaries
+
+    com = _communes_indexed(boundaries._key())
+    point = shapely.Point(lon, lat)
+    hits = com.sindex.query(point, predicate="intersects")
+    if len(hits):
+        return str(com["code"].iloc[hits[0]])
+    pad = 0.05  # degrees, only to pick candidates; the distance is measured in metres
+    cand = com.sindex.query(shapely.box(lon - pad, lat - pad, lon + pad, lat + pad))
+    best = None
+    for i in cand:
+        d = _distance_m(lat, lon, com.geometry.iloc[i], com["departement"].iloc[i])
+        if d <= MAX_DISTANCE_M and (best is None or d < best[0]):
+            best = (d, str(com["code"].iloc[i]))
+    return best[1] if best else None
+
+
+def _communes_by_name(table: pd.DataFrame, name: str, departement: str | None) -> list[str]:
+    key = fold(name)
+    folded = _folded_names(len(table), id(table))
+    codes = folded.get(key, [])
+    if departement:
+        codes = [c for c in codes if table.at[c, "departement"] == departement]
+    return codes
+
+
+@lru_cache(maxsize=2)
+def _folded_names(n: int, table_id: int) -> dict[str, list[str]]:
+    from . import boundaries
+
+    out: dict[str, list[str]] = {}
+    for code, nom in boundaries.commune_table()["nom"].items():
+        out.setdefault(fold(nom), []).append(code)
+    return out
+
+
+def check_territory(rec: dict) -> list[tuple[str, str]]:
+    """Resolve and check a record's place (COG 2025); fill commune, departement, region, point.
+
+    - a code must exist in the COG 2025; a commune name alone must match one commune;
+    - a point must lie in (or within 2 km of, measured in a metric CRS) its commune, or,
+      without a code, in a French commune (metropolitan or overseas);
+    - a located record without a point gets its commune's representative point,
+      ``geocodage = "commune"``; a record marked ``localise = False`` keeps no point.
+    """
+    from . import boundaries
+
+    problems: list[tuple[str, str]] = []
+    table = boundaries.commune_table()
+    code = rec.get("code_insee")
+    if code is not None and code not in table.index:
+        problems.append(("code_insee", f"code INSEE inconnu dans le COG 2025 : {code!r} (vérifiez-le sur insee.fr)."))
+        return problems
+    if code is None and rec.get("commune"):
+        codes = _communes_by_name(table, rec["commune"], rec.get("departement"))
+        if not codes:
+            problems.append(("commune", f"commune introuvable dans le COG 2025 : {rec['commune']!r} (donnez son code INSEE)."))
+            return problems
+        if len(codes) > 1:
+            problems.append(("commune", f"commune ambiguë : {rec['commune']!r} correspond aux codes {', '.join(codes)} "
+                                        "(donnez le code INSEE ou le département)."))
+            return problems
+        code = codes[0]
+    lat, lon = rec.get("latitude"), rec.get("longitude")
+    has_point = lat is not None and lon is not None
+    if has_point:
+        if code is not None:
+            com = _communes_indexed(boundaries._key())
+            geom = com.geometry.iloc[int(com.index[com["code"] == code][0])]
+            if not geom.is_empty:
+                d = _distance_m(lat, lon, geom, table.at[code, "departement"])
+                if d > MAX_DISTANCE_M:
+                    problems.append(("latitude", f"le point ({lat:g}, {lon:g}) est à {d / 1000:.0f} km de la commune "
+                                                 f"{table.at[code, 'nom']!r} ({code}) : vérifiez le code INSEE ou "
+                                                 "l'ordre latitude/longitude."))
+                    return problems
+        else:
+            code = commune_at(lat, lon)
+            if code is None:
+                problems.append(("latitude", f"point hors de France : ({lat:g}, {lon:g}) n'est dans aucune commune "
+                                             "française (métropole et outre-mer). Vérifiez l'ordre latitude/longitude."))
+                return problems
+        rec["geocodage"] = rec.get("geocodage") or "saisie"
+    if code is not None:
+        row = table.loc[code]
+        rec["code_insee"] = code
+        rec["commune"] = row["nom"]
+        rec["departement"] = row["departement"]
+        rec["region"] = row["region"]
+    if rec.get("localise") is False:
+        rec["latitude"] = rec["longitude"] = None
+        rec["geocodage"] = None
+        return problems
+    if code is not None and not has_point:
+        pt = commune_point(code)
+        if pt is not None:
+            rec["latitude"], rec["longitude"] = pt
+            rec["geocodage"] = "commune"
+    rec["localise"] = rec.get("latitude") is not None and rec.get("longitude") is not None
+    if not rec["localise"]:
+        rec["geocodage"] = None
+    return problems
+
+
+def edit(pole_id: str, raw: dict, version: int, who: str) -> dict:
+    """Validate a form's values (same rules as an import) and save them with the version check."""
+    from . import registry
+    from ._errors import ValidationError
+
+    current = registry.get(pole_id)
+    merged = {k: current.get(k) for k in EDITABLE}
+    merged.update(raw)
+    if "code_insee" in raw and raw.get("code_insee") != current.get("code_insee") and "latitude" not in raw:
+        merged["latitude"] = merged["longitude"] = None  # moved to another commune: its point follows
+    if not _blank(merged.get("latitude")) and current.get("geocodage") == "commune" and merged.get("latitude") == current.get("latitude"):
+        merged["latitude"] = merged["longitude"] = None  # a commune point is recomputed, not kept as typed
+    rec, problems = normalize(merged)
+    if not problems:
+        problems = check_territory(rec)
+    if problems:
+        raise ValidationError("Fiche invalide : " + " ; ".join(f"{f} : {m}" for f, m in problems), problems)
+    changes = {k: rec.get(k) for k in rec if k in COLUMNS and k not in ("id", "version")}
+    return registry.update(pole_id, changes, version, who)

@@ -1,0 +1,324 @@
+"""The pole registry: an SQLite file in the data dir, with the history of every change.
+
+``poles.sqlite`` (in ``settings.get().data_dir``) is created from the committed seed
+``geodata/poles_seed.csv`` on first use (built in a temporary file, then moved in
+place). Every write runs in one transaction: a record is added, changed or deleted
+together with its history row (who, when, what, previous values), or nothing is.
+
+Concurrent edits never overwrite each other silently: each pole has a ``version``;
+``update``/``delete`` take the version the user read and raise ``ConflictError`` (with a
+French message saying who changed the pole and when) if it has moved since.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import sqlite3
+import tempfile
+from contextlib import closing
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from . import settings
+from ._errors import ConflictError, DataFormatError, UnknownChoiceError
+from .poles import COLUMNS
+
+FILENAME = "poles.sqlite"
+SCHEMA_VERSION = 1
+
+_FIELDS = [c for c in COLUMNS if c not in ("id", "version")]
+_JSON = ("secteurs", "perimetre")
+
+_DDL = f"""
+CREATE TABLE poles (
+    id TEXT PRIMARY KEY,
+    {", ".join(f"{c} {'REAL' if c in ('latitude', 'longitude') else 'INTEGER' if c in ('annee_creation', 'membres', 'localise') else 'TEXT'}" for c in _FIELDS)},
+    version INTEGER NOT NULL DEFAULT 1
+);
+CREATE TABLE history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    who TEXT NOT NULL,
+    action TEXT NOT NULL,
+    pole_id TEXT NOT NULL,
+    nom TEXT,
+    changes TEXT NOT NULL,
+    previous TEXT,
+    note TEXT
+);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+ACTIONS = {"creation": "création (graine)", "ajout": "ajout", "import": "import", "modification": "modification",
+           "suppression": "suppression"}
+
+
+def path() -> Path:
+    return settings.get().data_dir / FILENAME
+
+
+def seed_path() -> Path:
+    """The committed seed (the project's own compiled facts)."""
+    return Path(__file__).resolve().parents[1] / "geodata" / "poles_seed.csv"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+def _slug(text: str) -> str:
+    from .poles import fold
+
+    return re.sub(r"\s+", "-", fold(text))[:48].strip("-") or "pole"
+
+
+def _row_values(rec: dict) -> list:
+    out = []
+    for c in _FIELDS:
+        v = rec.get(c)
+        if c in _JSON:
+            v = json.dumps(list(v or []), ensure_ascii=False)
+        elif c == "localise":
+            v = int(bool(v))
+        out.append(v)
+    return out
+
+
+def _decode(row: sqlite3.Row) -> dict:
+    rec = dict(row)
+    for c in _JSON:
+        rec[c] = json.loads(rec[c] or "[]")
+    rec["localise"] = bool(rec["localise"])
+    return rec
+
+
+def _connect(p: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(p, timeout=15, isolation_level=None)
+    con.row_factory = sqlite3.Row
+    return con
+
+
+# ---------------------------------------------------------------- creation
+
+
+def read_seed() -> list[dict]:
+    """Seed rows as clean records: located poles get their commune's representative point."""
+    from . import poles
+
+    p = seed_path()
+    try:
+        with open(p, encoding="utf-8", newline="") as fh:
+            raw_rows = list(csv.DictReader(fh))
+    except OSError as exc:
+        raise DataFormatError(f"Graine du registre illisible : {str(p)!r} ({exc}).") from exc
+    out = []
+    for n, raw in enumerate(raw_rows, start=2):
+        rec, problems = poles.normalize(raw)
+        problems += poles.check_territory(rec)
+        if problems:
+            raise DataFormatError(
+                f"Graine du registre {str(p)!r}, ligne {n} : " + " ; ".join(f"{f} : {m}" for f, m in problems)
+            )
+        out.append(rec)
+    return out
+
+
+def _create(target: Path) -> None:
+    records = read_seed()
+    at = _now()
+    con = _connect(target)
+    with closing(con):
+        con.executescript(_DDL)
+        con.execute("BEGIN")
+        ids: set[str] = set()
+        for rec in records:
+            pid = _unique_id(rec["nom"], ids)
+            ids.add(pid)
+            con.execute(f"INSERT INTO poles (id, {', '.join(_FIELDS)}, version) VALUES (?, {', '.join('?' * len(_FIELDS))}, 1)",
+                        [pid, *_row_values(rec)])
+            con.execute("INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES (?,?,?,?,?,?,?,?)",
+                        (at, "ptce-geo", "creation", pid, rec["nom"], json.dumps({}), None, "graine geodata/poles_seed.csv"))
+        con.executemany("INSERT INTO meta VALUES (?, ?)", [
+            ("schema", str(SCHEMA_VERSION)), ("created_at", at), ("updated_at", at), ("seed_rows", str(len(records)))])
+        con.execute("COMMIT")
+
+
+def ensure() -> Path:
+    """Path of the registry, creating it from the seed if it does not exist yet."""
+    p = path()
+    if p.exists():
+        return p
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".poles.", suffix=".tmp", dir=p.parent)
+    os.close(fd)
+    os.unlink(tmp)
+    try:
+        _create(Path(tmp))
+        if not p.exists():  # another process may have created it meanwhile: keep theirs
+            os.replace(tmp, p)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return p
+
+
+def _unique_id(nom: str, taken) -> str:
+    base = _slug(nom)
+    pid, n = base, 2
+    while pid in taken:
+        pid, n = f"{base}-{n}", n + 1
+    return pid
+
+
+# ---------------------------------------------------------------- reading
+
+
+def records() -> list[dict]:
+    with closing(_connect(ensure())) as con:
+        return [_decode(r) for r in con.execute("SELECT * FROM poles ORDER BY nom COLLATE NOCASE, id")]
+
+
+def get(pole_id: str) -> dict:
+    with closing(_connect(ensure())) as con:
+        row = con.execute("SELECT * FROM poles WHERE id = ?", (pole_id,)).fetchone()
+        if row is None:
+            ids = [r[0] for r in con.execute("SELECT id FROM poles ORDER BY id")]
+            raise UnknownChoiceError("Pôle", pole_id, ids)
+        return _decode(row)
+
+
+def updated_at() -> str:
+    with closing(_connect(ensure())) as con:
+        return con.execute("SELECT value FROM meta WHERE key = 'updated_at'").fetchone()[0]
+
+
+def history(pole_id: str | None = None) -> pd.DataFrame:
+    """Every recorded change, newest first: numero, date, auteur, action, id, nom, champs, avant, apres, note."""
+    sql = "SELECT * FROM history" + (" WHERE pole_id = ?" if pole_id else "") + " ORDER BY seq DESC"
+    with closing(_connect(ensure())) as con:
+        rows = con.execute(sql, (pole_id,) if pole_id else ()).fetchall()
+    out = []
+    for r in rows:
+        changes = json.loads(r["changes"])
+        out.append({
+            "numero": r["seq"], "date": r["at"], "auteur": r["who"], "action": ACTIONS.get(r["action"], r["action"]),
+            "id": r["pole_id"], "nom": r["nom"], "champs": ", ".join(changes),
+            "avant": json.dumps({k: v[0] for k, v in changes.items()}, ensure_ascii=False) if changes else "",
+            "apres": json.dumps({k: v[1] for k, v in changes.items()}, ensure_ascii=False) if changes else "",
+            "note": r["note"] or "",
+        })
+    return pd.DataFrame(out, columns=["numero", "date", "auteur", "action", "id", "nom", "champs", "avant", "apres", "note"])
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _touch(con, at: str) -> None:
+    con.execute("UPDATE meta SET value = ? WHERE key = 'updated_at'", (at,))
+
+
+def add_many(recs: list[dict], who: str, action: str = "ajout", note: str | None = None) -> list[str]:
+    """Add clean records in one transaction (all or none); return their new ids."""
+    at = _now()
+    con = _connect(ensure())
+    with closing(con):
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            taken = {r[0] for r in con.execute("SELECT id FROM poles")}
+            ids = []
+            for rec in recs:
+                pid = _unique_id(rec["nom"], taken)
+                taken.add(pid)
+                con.execute(f"INSERT INTO poles (id, {', '.join(_FIELDS)}, version) VALUES (?, {', '.join('?' * len(_FIELDS))}, 1)",
+                            [pid, *_row_values(rec)])
+                new = {c: rec.get(c) for c in _FIELDS if rec.get(c) not in (None, [], "")}
+                con.execute("INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES (?,?,?,?,?,?,?,?)",
+                            (at, who, action, pid, rec["nom"],
+                             json.dumps({k: [None, v] for k, v in new.items()}, ensure_ascii=False), None, note))
+                ids.append(pid)
+            _touch(con, at)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return ids
+
+
+def add(rec: dict, who: str) -> str:
+    return add_many([rec], who)[0]
+
+
+def _conflict(con, current: dict, version: int) -> ConflictError:
+    last = con.execute("SELECT at, who FROM history WHERE pole_id = ? ORDER BY seq DESC LIMIT 1", (current["id"],)).fetchone()
+    by = f" par {last['who']!r} le {last['at'][:16].replace('T', ' ')}" if last else ""
+    return ConflictError(
+        f"Conflit de modification : le pôle {current['nom']!r} a été modifié{by} depuis que vous l'avez ouvert "
+        f"(version {current['version']}, vous éditiez la version {version}). Vos changements n'ont pas été "
+        "enregistrés : rechargez la fiche, reportez vos changements puis enregistrez à nouveau."
+    )
+
+
+def update(pole_id: str, changes: dict, version: int, who: str) -> dict:
+    """Apply clean ``changes`` to a pole if its version is still ``version``; return the new record."""
+    at = _now()
+    con = _connect(ensure())
+    with closing(con):
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            row = con.execute("SELECT * FROM poles WHERE id = ?", (pole_id,)).fetchone()
+            if row is None:
+                raise UnknownChoiceError("Pôle", pole_id, [r[0] for r in con.execute("SELECT id FROM poles")])
+            current = _decode(row)
+            if int(current["version"]) != int(version):
+                raise _conflict(con, current, version)
+            diff = {k: [current[k], v] for k, v in changes.items() if k in _FIELDS and current[k] != v}
+            if not diff:
+                con.execute("ROLLBACK")
+                return current
+            new = {**current, **{k: v[1] for k, v in diff.items()}}
+            cur = con.execute(
+                f"UPDATE poles SET {', '.join(f'{c} = ?' for c in _FIELDS)}, version = version + 1 WHERE id = ? AND version = ?",
+                [*_row_values(new), pole_id, int(version)])
+            if cur.rowcount != 1:
+                raise _conflict(con, current, version)
+            con.execute("INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES (?,?,?,?,?,?,?,?)",
+                        (at, who, "modification", pole_id, new["nom"], json.dumps(diff, ensure_ascii=False),
+                         json.dumps(current, ensure_ascii=False), None))
+            _touch(con, at)
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
+    new["version"] = int(version) + 1
+    return new
+
+
+def delete(pole_id: str, version: int, who: str) -> None:
+    """Delete a pole if its version is still ``version`` (the history keeps its last values)."""
+    at = _now()
+    con = _connect(ensure())
+    with closing(con):
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            row = con.execute("SELECT * FROM poles WHERE id = ?", (pole_id,)).fetchone()
+            if row is None:
+                raise UnknownChoiceError("Pôle", pole_id, [r[0] for r in con.execute("SELECT id FROM poles")])
+            current = _decode(row)
+            if int(current["version"]) != int(version):
+                raise _conflict(con, current, version)
+            con.execute("DELETE FROM poles WHERE id = ? AND version = ?", (pole_id, int(version)))
+            con.execute("INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES (?,?,?,?,?,?,?,?)",
+                        (at, who, "suppression", pole_id, current["nom"], json.dumps({}),
+                         json.dumps(current, ensure_ascii=False), None))
+            _touch(con, at)
+            con.execute("COMMIT")
+        except BaseException:
+            if con.in_transaction:
+                con.execute("ROLLBACK")
+            raise
