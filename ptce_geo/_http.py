@@ -1,0 +1,342 @@
+"""Getting a source's file: mirror first, then the raw cache, then a checked download.
+
+``fetch(source)`` returns a :class:`Fetched` (local path, where it came from, its date and,
+when something went wrong but an older copy was usable, a French message saying so).
+
+Downloads: progress bar (tqdm, shown on a terminal only), retries with exponential
+backoff on transient faults (HTTP 5xx/429, timeout, connection reset, truncated body),
+a temporary file renamed over the cached one only once every check passed (non-empty,
+not an HTML page served with status 200, expected ZIP member present, sha256 when the
+catalogue pins it). A failed refresh therefore never touches the last good file.
+
+data.gouv.fr datasets are resolved through the API (``/api/1/datasets/<id>/``), picking
+the resource whose title matches the source's selector; the API base can be redirected
+with ``PTCE_GEO_DATAGOUV_API`` (tests).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+
+from . import settings
+from ._errors import DataUnavailableError, DownloadError
+from .sources import DATAGOUV_API, Source
+
+log = logging.getLogger(__name__)
+
+BACKOFF_S = 1.0  # first pause between attempts; doubled each time (tests set 0)
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True)
+class Fetched:
+    path: Path
+    origin: str  # "miroir" | "cache" | "téléchargement"
+    date: str  # ISO date (YYYY-MM-DD) of the local copy
+    message: str | None = None  # French warning when an older copy stands in
+
+
+class _Transient(Exception):
+    """A fault worth another attempt."""
+
+
+def raw_dir() -> Path:
+    return settings.get().cache_dir / "raw"
+
+
+def _meta_path(path: Path) -> Path:
+    return path.with_name(path.name + ".meta.json")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _file_date(path: Path) -> str:
+    meta = _meta_path(path)
+    if meta.exists():
+        try:
+            return json.loads(meta.read_text(encoding="utf-8"))["downloaded"][:10]
+        except (ValueError, KeyError, OSError):
+            pass
+    return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).date().isoformat()
+
+
+def _mirror_file(source: Source) -> Path | None:
+    mirror = settings.get().mirror_dir
+    if mirror is None:
+        return None
+    for name in source.local_names():
+        path = mirror / name
+        if path.is_file():
+            return path
+    return None
+
+
+def local_copy(source: Source) -> Fetched | None:
+    """The mirror file or the cached download of ``source``, without any network access."""
+    path = _mirror_file(source)
+    if path is not None:
+        return Fetched(path, "miroir", _file_date(path))
+    cached = raw_dir() / source.filename
+    if cached.is_file():
+        return Fetched(cached, "cache", _file_date(cached))
+    return None
+
+
+def how_to_get(source: Source) -> str:
+    """French sentence telling a user how to obtain a missing source."""
+    mirror = settings.get().mirror_dir
+    where = f"actuellement {str(mirror)!r}" if mirror else "actuellement non défini"
+    return (
+        f"lancez « ptce-geo data sync » avec une connexion Internet, ou placez le fichier "
+        f"{source.filename!r} dans le dossier désigné par la variable PTCE_GEO_MIRROR ({where})"
+    )
+
+
+def _unavailable(source: Source, layer: str | None, reason: str, cls=DataUnavailableError):
+    what = f"La couche {layer!r}" if layer else f"La source {source.id!r}"
+    url = source.url or source.page or ""
+    return cls(
+        f"{what} est indisponible : {reason} Source officielle : {url!r}. "
+        f"Pour l'obtenir : {how_to_get(source)}."
+    )
+
+
+# --- data.gouv.fr -----------------------------------------------------------------------
+
+def _api_base() -> str:
+    return os.environ.get("PTCE_GEO_DATAGOUV_API", DATAGOUV_API).rstrip("/")
+
+
+def _session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = settings.get().user_agent
+    return session
+
+
+def resolve_datagouv(source: Source, session: requests.Session | None = None) -> str:
+    """URL of the dataset resource matching the source's title/format selector."""
+    session = session or _session()
+    api = f"{_api_base()}/datasets/{source.datagouv_dataset}/"
+    try:
+        resp = session.get(api, timeout=settings.get().http_timeout)
+        resp.raise_for_status()
+        resources = resp.json().get("resources") or []
+    except (requests.RequestException, ValueError) as exc:
+        raise DownloadError(f"API data.gouv.fr inutilisable ({api!r}) : {exc}.") from exc
+    pattern = re.compile(source.resource_title or ".", re.IGNORECASE)
+    formats = {f.lower() for f in source.resource_formats}
+    for res in resources:
+        fmt = str(res.get("format") or "").lower()
+        if pattern.search(str(res.get("title") or "")) and (not formats or fmt in formats):
+            url = res.get("latest") or res.get("url")
+            if url:
+                return url
+    titles = [str(r.get("title")) for r in resources]
+    raise DownloadError(
+        f"Aucune ressource du jeu data.gouv.fr {source.datagouv_dataset!r} ne correspond à "
+        f"{source.resource_title!r} (formats {sorted(formats)}) ; ressources : {titles}."
+    )
+
+
+def candidate_urls(source: Source, session: requests.Session | None = None) -> list[str]:
+    """URLs to try in order: the resolved data.gouv.fr resource, then the stable URL."""
+    urls: list[str] = []
+    errors: list[str] = []
+    if source.datagouv_dataset:
+        try:
+            urls.append(resolve_datagouv(source, session))
+        except DownloadError as exc:
+            errors.append(str(exc))
+    if source.url and source.url not in urls:
+        urls.append(source.url)
+    if not urls:
+        raise DownloadError(" ".join(errors) or f"Aucune adresse pour la source {source.id!r}.")
+    return urls
+
+
+# --- checks -----------------------------------------------------------------------------
+
+def _looks_like_html(head: bytes) -> bool:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or (
+        text.startswith(b"<") and b"<html" in text[:1024]
+    )
+
+
+def check_file(path: Path, source: Source, content_type: str = "") -> None:
+    """Raise DownloadError (French, says what is wrong) unless ``path`` is the expected file."""
+    size = path.stat().st_size
+    if size == 0:
+        raise DownloadError("le serveur a renvoyé un fichier vide.")
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if _looks_like_html(head) or ("text/html" in content_type.lower() and not head.startswith(b"PK")):
+        raise DownloadError(
+            "le serveur a renvoyé une page HTML (page d'erreur ou de connexion) au lieu du fichier attendu."
+        )
+    if head.startswith(b"PK"):
+        if "zip" not in source.format:
+            raise DownloadError(f"archive ZIP reçue alors qu'un fichier {source.format} était attendu.")
+        try:
+            with zipfile.ZipFile(path) as zf:
+                names = zf.namelist()
+                member = source.zip_member or ""
+                found = [n for n in names if n.lower().endswith(member.lower().split("/")[-1])]
+                if member and not found:
+                    raise DownloadError(
+                        f"l'archive ZIP ne contient pas le fichier attendu {member!r} "
+                        f"(elle contient : {', '.join(names[:10]) or 'rien'})."
+                    )
+                if found and zf.testzip() is not None:
+                    raise DownloadError("l'archive ZIP est corrompue (erreur de contrôle CRC).")
+        except zipfile.BadZipFile as exc:
+            raise DownloadError(f"l'archive ZIP est illisible ou tronquée ({exc}).") from exc
+    elif "geojson" in source.format:
+        if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+            raise DownloadError(f"le fichier reçu n'est pas du GeoJSON (début : {head[:40]!r}).")
+    if source.sha256:
+        got = sha256_of(path)
+        if got != source.sha256:
+            raise DownloadError(
+                f"somme de contrôle SHA-256 inattendue : {got!r} au lieu de {source.sha256!r} "
+                "(fichier modifié ou corrompu)."
+            )
+
+
+# --- download ---------------------------------------------------------------------------
+
+def _get_once(session: requests.Session, url: str, tmp: Path, label: str) -> str:
+    """One attempt; returns the content type. Raises _Transient or DownloadError."""
+    from tqdm import tqdm
+
+    timeout = settings.get().http_timeout
+    try:
+        with session.get(url, stream=True, timeout=timeout, allow_redirects=True) as resp:
+            if resp.status_code >= 500 or resp.status_code == 429:
+                raise _Transient(f"le serveur a répondu HTTP {resp.status_code}")
+            if resp.status_code >= 400:
+                raise DownloadError(f"le serveur a répondu HTTP {resp.status_code} pour {url!r}.")
+            expected = resp.headers.get("Content-Length")
+            expected = int(expected) if expected and expected.isdigit() else None
+            received = 0
+            with open(tmp, "wb") as out, tqdm(
+                total=expected, unit="B", unit_scale=True, desc=label, disable=None, leave=False
+            ) as bar:
+                for chunk in resp.iter_content(_CHUNK):
+                    out.write(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+            encoded = resp.headers.get("Content-Encoding", "identity") not in ("", "identity")
+            if expected is not None and not encoded and received < expected:
+                raise _Transient(f"téléchargement tronqué : {received} octets reçus sur {expected} annoncés")
+            return resp.headers.get("Content-Type", "")
+    except requests.Timeout as exc:
+        raise _Transient(f"délai d'attente dépassé ({timeout:g} s)") from exc
+    except requests.exceptions.ChunkedEncodingError as exc:
+        raise _Transient(f"téléchargement tronqué (connexion interrompue : {exc})") from exc
+    except requests.ConnectionError as exc:
+        raise _Transient(f"connexion impossible ({exc})") from exc
+
+
+def download(url: str, dest: Path, source: Source, session: requests.Session | None = None) -> Path:
+    """Download ``url`` to ``dest`` atomically after checking it; ``dest`` is untouched on failure."""
+    cfg = settings.get()
+    session = session or _session()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    attempts = max(1, cfg.http_retries)
+    try:
+        content_type = ""
+        for attempt in range(1, attempts + 1):
+            try:
+                content_type = _get_once(session, url, tmp, source.filename)
+                break
+            except _Transient as exc:
+                log.warning("Tentative %d/%d pour %s : %s", attempt, attempts, url, exc)
+                if attempt == attempts:
+                    raise DownloadError(
+                        f"échec du téléchargement de {url!r} après {attempts} tentative(s) : {exc}."
+                    ) from exc
+                time.sleep(BACKOFF_S * 2 ** (attempt - 1))
+        try:
+            check_file(tmp, source, content_type)
+        except DownloadError as exc:
+            raise DownloadError(f"fichier refusé ({url!r}) : {exc}") from exc
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)
+    meta = {
+        "source": source.id,
+        "url": url,
+        "downloaded": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "sha256": sha256_of(dest),
+        "size": dest.stat().st_size,
+    }
+    meta_path = _meta_path(dest)
+    fd, tmp_meta = tempfile.mkstemp(prefix=f".{meta_path.name}.", dir=dest.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(meta, fh, ensure_ascii=False, indent=1)
+    os.replace(tmp_meta, meta_path)
+    return dest
+
+
+def fetch(source: Source, refresh: bool = False, layer: str | None = None) -> Fetched:
+    """Local copy of ``source``: mirror, else cache, else download (``refresh`` re-downloads).
+
+    Offline with a cache: the cache, with a message giving its date. A failed download with
+    a cache: the cache, with a message saying what failed. Nothing at all: DataUnavailableError
+    (DownloadError when a download was tried) naming the layer, the URL and PTCE_GEO_MIRROR.
+    """
+    mirror = _mirror_file(source)
+    if mirror is not None:
+        if source.sha256 and mirror.name == source.filename and sha256_of(mirror) != source.sha256:
+            log.warning("Miroir %s : somme SHA-256 différente du fichier catalogué.", mirror)
+        return Fetched(mirror, "miroir", _file_date(mirror))
+    cached = raw_dir() / source.filename
+    if cached.is_file() and not refresh:
+        return Fetched(cached, "cache", _file_date(cached))
+    if settings.get().offline:
+        if cached.is_file():
+            date = _file_date(cached)
+            return Fetched(cached, "cache", date, f"Hors ligne : copie en cache du {date} utilisée.")
+        raise _unavailable(source, layer, "aucune connexion autorisée (PTCE_GEO_OFFLINE=1) et aucune copie locale.")
+    session = _session()
+    errors: list[str] = []
+    try:
+        urls = candidate_urls(source, session)
+    except DownloadError as exc:
+        urls, errors = [], [str(exc)]
+    for url in urls:
+        try:
+            download(url, cached, source, session)
+            return Fetched(cached, "téléchargement", _file_date(cached))
+        except DownloadError as exc:
+            errors.append(str(exc))
+    reason = " ; ".join(errors)
+    if cached.is_file():
+        date = _file_date(cached)
+        return Fetched(
+            cached, "cache", date,
+            f"Mise à jour de {source.id!r} impossible : {reason} La dernière copie valide (du {date}) est conservée.",
+        )
+    raise _unavailable(source, layer, f"{reason}", cls=DownloadError)

