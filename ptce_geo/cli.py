@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from . import boundaries, export
-from ._errors import PtceGeoError
+from ._errors import DataUnavailableError, PtceGeoError
 
 
 def _add_boundaries(sub) -> None:
@@ -33,12 +34,156 @@ def _add_prepare(sub) -> None:
     def run(args):
         boundaries.prepare()
         print("Limites administratives prêtes.")
+        _prepare_poles()
+        _prepare_priority()
 
     p.set_defaults(func=run)
 
 
+def _add_data(sub) -> None:
+    from . import priority
+
+    p = sub.add_parser("data", help="Couches prioritaires officielles : état et synchronisation")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+
+    st = dsub.add_parser("status", help="état de chaque couche (millésime, source, cache, date)")
+
+    def run_status(args):
+        table = priority.status()
+        for row in table.itertuples():
+            state = f"en cache ({row.origine}, {row.date})" if row.en_cache else "ABSENTE"
+            print(f"{row.layer:<22} {state:<28} {row.millesime}")
+            print(f"{'':<22} source : {row.source}")
+            if not row.en_cache:
+                print(f"{'':<22} pour l'obtenir : {row.obtenir}")
+        missing = list(table.loc[~table["en_cache"], "layer"])
+        if missing:
+            print(f"Couches absentes : {', '.join(missing)}.", file=sys.stderr)
+            return 1
+        return 0
+
+    st.set_defaults(func=run_status)
+
+    sy = dsub.add_parser("sync", help="télécharge (ou lit dans le miroir) et prépare les couches")
+    sy.add_argument("--layer", choices=priority.LAYERS, help="une seule couche")
+
+    def run_sync(args):
+        results = priority.sync([args.layer] if args.layer else None)
+        failed = []
+        for res in results:
+            print(f"{res['layer']:<22} {'ok' if res['ok'] else 'ÉCHEC':<6} {res['rows']} lignes")
+            for msg in res["messages"]:
+                print(f"  - {msg}", file=sys.stderr if not res["ok"] else sys.stdout)
+            if not res["ok"]:
+                failed.append(res["layer"])
+        if failed:
+            raise DataUnavailableError(
+                f"Couches non obtenues : {', '.join(failed)}. Vérifiez la connexion, ou définissez "
+                "PTCE_GEO_MIRROR (dossier des copies des fichiers officiels), puis relancez "
+                "« ptce-geo data sync »."
+            )
+
+    sy.set_defaults(func=run_sync)
+
+
+def _add_layer(sub) -> None:
+    from . import priority
+
+    p = sub.add_parser("layer", help="Exporte une couche prioritaire (QPV, Territoires d'industrie, FRR, ZRR)")
+    p.add_argument("name", choices=priority.LAYERS)
+    p.add_argument("--format", default="csv", choices=("csv", "geojson", "gpkg"))
+    p.add_argument("-o", "--output", default="-")
+
+    def run(args):
+        export.write(priority.load(args.name), args.format, args.output)
+
+    p.set_defaults(func=run)
+
+
+def _prepare_priority() -> None:
+    """Sync the priority layers for `prepare`; never fatal (a missing layer is reported)."""
+    from . import priority
+
+    try:
+        for res in priority.sync(refresh=False):
+            if res["ok"]:
+                print(f"Couche {res['layer']} prête ({res['rows']} lignes).")
+            else:
+                print(f"Attention : couche {res['layer']} absente — {' '.join(res['messages'])}", file=sys.stderr)
+    except PtceGeoError as exc:
+        print(f"Attention : couches prioritaires non préparées — {exc}", file=sys.stderr)
+
+
+def _prepare_poles() -> None:
+    from . import registry
+
+    try:
+        print(f"Registre des pôles prêt : {registry.ensure()}")
+    except PtceGeoError as exc:
+        print(f"Avertissement : registre des pôles non préparé ({exc})", file=sys.stderr)
+
+
+def _add_poles(sub) -> None:
+    import getpass
+
+    from . import importer, poles, registry
+
+    p = sub.add_parser("poles", help="Registre des pôles (PTCE) : lister, importer, exporter, historique")
+    psub = p.add_subparsers(dest="poles_command", required=True)
+
+    def who(args) -> str:
+        try:
+            return args.who or getpass.getuser()
+        except (KeyError, OSError):
+            return "cli"
+
+    ls = psub.add_parser("list", help="Liste les pôles du registre")
+    ls.add_argument("--format", default="csv", choices=("csv", "geojson", "xlsx"))
+    ls.add_argument("--located-only", action="store_true", help="seulement les pôles localisés")
+    ls.add_argument("-o", "--output", default="-")
+    ls.set_defaults(func=lambda a: export.write(poles.load(located_only=a.located_only), a.format, a.output,
+                                                meta={"source": poles.vintage()}))
+
+    imp = psub.add_parser("import", help="Importe un fichier CSV, XLSX ou GeoJSON (tout ou rien)")
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="vérifie seulement, n'écrit rien")
+    imp.add_argument("--skip-invalid", action="store_true", help="importe les lignes valides, écrit les rejets")
+    imp.add_argument("--rejects", help="fichier des lignes rejetées (défaut : FICHIER_rejets.csv)")
+    imp.add_argument("--who", help="auteur inscrit dans l'historique (défaut : utilisateur courant)")
+
+    def run_import(args):
+        if args.dry_run:
+            report = importer.check(args.file)
+            print(report.text())
+            return 0 if report.ok else 1
+        report = importer.run(args.file, skip_invalid=args.skip_invalid, rejects=args.rejects, who=who(args))
+        print(report.text())
+        return 0
+
+    imp.set_defaults(func=run_import)
+
+    exp = psub.add_parser("export", help="Exporte le registre (format déduit de l'extension)")
+    exp.add_argument("-o", "--output", required=True)
+    exp.add_argument("--format", choices=export.FORMATS, help="csv, geojson, gpkg ou xlsx")
+
+    def run_export(args):
+        fmt = args.format or {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
+                              ".xlsx": "xlsx"}.get(Path(args.output).suffix.lower(), "csv")
+        frame = poles.load()
+        export.write(frame, fmt, args.output, excel=fmt == "csv", meta={"source": poles.vintage()})
+        print(f"{len(frame)} pôles exportés dans {args.output}")
+
+    exp.set_defaults(func=run_export)
+
+    hist = psub.add_parser("history", help="Historique des changements du registre")
+    hist.add_argument("--pole", help="identifiant d'un pôle")
+    hist.add_argument("--format", default="csv", choices=("csv", "xlsx"))
+    hist.add_argument("-o", "--output", default="-")
+    hist.set_defaults(func=lambda a: export.write(registry.history(a.pole), a.format, a.output))
+
+
 # Each later command group adds its registration function here.
-_GROUPS = [_add_boundaries, _add_prepare]
+_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles]
 
 
 def build_parser() -> argparse.ArgumentParser:
