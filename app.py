@@ -8,5 +8,6 @@ _ui.configure()
 
 pages = [
     st.Page("pages/carte.py", title="Carte", icon="🗺️", default=True),
+    st.Page("pages/donnees.py", title="Données", icon="🗂️"),
 ]
 st.navigation(pages).run()

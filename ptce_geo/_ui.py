@@ -34,3 +34,62 @@ def show_error(exc: PtceGeoError) -> None:
 def escape(text) -> str:
     """HTML-escape any user text before it goes into a popup, tooltip or markdown."""
     return html.escape("" if text is None else str(text))
+
+
+def missing_layers_notice() -> list[str]:
+    """Show a French warning naming the priority layers that are not available locally
+    (neither in the mirror nor in the cache) and how to get them; returns their names.
+
+    Works offline with nothing cached: it only looks for files, never downloads.
+    """
+    from . import priority
+
+    try:
+        missing = priority.missing_layers()
+    except PtceGeoError as exc:  # a broken setting must not stop the page
+        st.warning(str(exc))
+        return list(priority.LAYERS)
+    if missing:
+        names = ", ".join(f"« {priority.LABELS[name]} »" for name in missing)
+        st.warning(
+            f"Couches absentes : {names}. Les indicateurs qui en dépendent sont incomplets. "
+            "Pour les obtenir : lancez `ptce-geo data sync` avec une connexion Internet, "
+            "ou définissez la variable PTCE_GEO_MIRROR vers un dossier contenant les fichiers "
+            "officiels (voir la page « Données »)."
+        )
+    return missing
+
+
+def priority_status_view() -> None:
+    """The « Données » page body: one block per priority layer (status, vintage, source, how to get it)."""
+    from . import priority, sources
+
+    table = priority.status()
+    st.dataframe(
+        table[["titre", "millesime", "en_cache", "origine", "date"]].rename(
+            columns={"titre": "Couche", "millesime": "Millésime", "en_cache": "Disponible",
+                     "origine": "Origine", "date": "Date de la copie"}
+        ),
+        hide_index=True,
+        use_container_width=True,
+    )
+    for row in table.itertuples():
+        with st.expander(f"{'✅' if row.en_cache else '⚠️'} {row.titre}", expanded=not row.en_cache):
+            st.markdown(f"**Millésime** : {escape(row.millesime)}")
+            for sid in priority.LAYER_SOURCES[row.layer] + priority.OPTIONAL_SOURCES.get(row.layer, ()):
+                src = sources.get(sid)
+                st.markdown(
+                    f"- {escape(src.title)} — {escape(src.publisher)}, {escape(src.licence)} "
+                    f"(fichier `{escape(src.filename)}`) : {escape(src.url or src.page)}"
+                )
+            if row.layer == "qpv" and row.en_cache:
+                st.markdown(
+                    "Contours officiels des QPV : "
+                    + ("présents (polygones)." if row.polygones_qpv else
+                       "absents — les QPV sont représentés par un point par commune concernée. "
+                       "`ptce-geo data sync` les télécharge (data.gouv.fr).")
+                )
+            if row.en_cache:
+                st.markdown(f"Copie locale : {escape(row.origine)}, du {escape(row.date)}.")
+            else:
+                st.markdown(f"**Absente.** Pour l'obtenir : {escape(row.obtenir)}.")

@@ -479,7 +479,18 @@ def load(name: str) -> gpd.GeoDataFrame:
     """
     _check(name)
     paths, _ = _paths(name)
-    return _load(name, paths)[0]
+    return _listify(_load(name, paths)[0])
+
+
+_LIST_COLUMNS = ("communes", "epci", "epci_hors_cog2025", "codes_cog2021")
+
+
+def _listify(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Parquet gives list cells back as numpy arrays: make them lists of str again."""
+    for col in _LIST_COLUMNS:
+        if col in frame.columns:
+            frame[col] = [list(map(str, v)) if v is not None else [] for v in frame[col]]
+    return frame
 
 
 def report(name: str) -> pd.DataFrame:
@@ -506,7 +517,9 @@ def sync(layers=None, refresh: bool = True) -> list[dict]:
                     if got.message:
                         messages.append(got.message)
                 except DataUnavailableError as exc:
-                    messages.append(f"Source facultative {sid!r} non obtenue ({exc}) : repli sur les points.")
+                    messages.append(
+                        f"Contours officiels non obtenus ({sid!r}) : la couche utilise des points. Détail : {exc}"
+                    )
             frame, _ = _load(name, paths)
             results.append({"layer": name, "ok": True, "rows": len(frame), "messages": messages})
         except PtceGeoError as exc:
