@@ -246,6 +246,9 @@ class _Base:
     group_xy: dict             # group → (n, 2) metres
     vintages: dict
     geometry: object = None    # GeoSeries of the commune contours (EPSG:4326) when known
+    pos_of_code: dict = None   # INSEE code → position
+    pos_of_epci: dict = None   # EPCI SIREN → positions of its communes
+    departements: np.ndarray = None
 
 
 _DEFAULT_BASE: dict = {}
@@ -299,7 +302,11 @@ def _make_base(communes: gpd.GeoDataFrame, flags: pd.DataFrame, points: pd.DataF
     group_idx = {g: np.flatnonzero(groups == g) for g in np.unique(groups)}
     group_xy = {g: np.column_stack([table["x"].to_numpy()[i], table["y"].to_numpy()[i]]) for g, i in group_idx.items()}
     geometry = com.geometry.to_crs(settings.WEB_CRS) if isinstance(com, gpd.GeoDataFrame) and com.crs else None
-    return _Base(table, group_idx, group_xy, vintages, geometry)
+    codes = table["code"].to_numpy(dtype=object)
+    epci = table["epci"].astype(object).where(table["epci"].notna(), None).to_numpy(dtype=object)
+    pos_of_epci = {str(k): np.asarray(v) for k, v in pd.Series(epci).dropna().groupby(pd.Series(epci).dropna()).indices.items()}
+    return _Base(table, group_idx, group_xy, vintages, geometry, dict(zip(codes, range(len(codes)))),
+                 pos_of_epci, table["departement"].to_numpy(dtype=object))
 
 
 def _default_base(flags: pd.DataFrame | None) -> _Base:
@@ -353,9 +360,7 @@ def _prepare_poles(poles: gpd.GeoDataFrame, base: _Base) -> pd.DataFrame:
     geom = np.asarray(p.geometry.values)
     lon, lat = shapely.get_x(geom), shapely.get_y(geom)
     table = base.table
-    codes = set(table["code"])
-    dep_of = dict(zip(table["code"], table["departement"]))
-    home = [str(c) if isinstance(c, str) and str(c) in codes else None
+    home = [str(c) if isinstance(c, str) and str(c) in base.pos_of_code else None
             for c in (p["code_insee"] if "code_insee" in p else [None] * len(p))]
     missing = [i for i, h in enumerate(home) if h is None]
     if missing and base.geometry is not None:
@@ -368,7 +373,7 @@ def _prepare_poles(poles: gpd.GeoDataFrame, base: _Base) -> pd.DataFrame:
             home[i] = c if isinstance(c, str) else None
     groups = []
     for i in range(len(p)):
-        dep = dep_of.get(home[i]) if home[i] else None
+        dep = base.departements[base.pos_of_code[home[i]]] if home[i] else None
         if dep is None and "departement" in p and isinstance(p["departement"].iloc[i], str):
             dep = p["departement"].iloc[i]
         groups.append(group_of_departement(dep) if dep is not None else _group_of_lonlat(lon[i], lat[i]))
@@ -395,11 +400,16 @@ def _perimeter_mask(pole_table: pd.DataFrame, base: _Base) -> tuple[np.ndarray, 
     codes = set()
     for per in pole_table["perimetre"]:
         codes.update(str(c).strip() for c in per)
-    table = base.table
-    mask = table["code"].isin(codes).to_numpy() | table["epci"].astype(object).isin(codes).to_numpy()
-    known = set(table["code"]) | set(table["epci"].dropna().astype(str))
-    unknown = sorted(c for c in codes if c and c not in known)
-    return mask, unknown
+    mask = np.zeros(len(base.table), dtype=bool)
+    unknown = []
+    for code in codes:
+        if code in base.pos_of_code:
+            mask[base.pos_of_code[code]] = True
+        elif code in base.pos_of_epci:
+            mask[base.pos_of_epci[code]] = True
+        elif code:
+            unknown.append(code)
+    return mask, sorted(unknown)
 
 
 def _check_params(radius_km, zoning) -> None:
@@ -554,14 +564,20 @@ def _membership(level: str, result: CommuneCoverage, layer=None) -> tuple[pd.Dat
     return pairs, names
 
 
-def _level_names(level: str, codes) -> pd.DataFrame:
-    try:
-        from . import boundaries
+_NAMES: dict = {}
 
-        layer = boundaries.load(level)
-        names = dict(zip(layer["code"].astype(str), layer["nom"]))
-    except Exception:  # noqa: BLE001 - synthetic territories have no official names
-        names = {}
+
+def _level_names(level: str, codes) -> pd.DataFrame:
+    names = _NAMES.get(level)
+    if names is None:
+        try:
+            from . import boundaries
+
+            layer = boundaries.load(level, simplified=True)
+            names = dict(zip(layer["code"].astype(str), layer["nom"]))
+        except Exception:  # noqa: BLE001 - synthetic territories have no official names
+            names = {}
+        _NAMES[level] = names
     codes = sorted(codes)
     return pd.DataFrame({"code": codes, "nom": [names.get(c, c) for c in codes]})
 
@@ -635,7 +651,7 @@ def by_territory(result: CommuneCoverage, level: str, layer=None) -> pd.DataFram
 
 def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
     den = den.astype(float)
-    return (num.astype(float) / den.where(den > 0)).round(6)
+    return num.astype(float) / den.where(den > 0)
 
 
 def _finish(out: pd.DataFrame, params: dict, vintages: dict) -> pd.DataFrame:

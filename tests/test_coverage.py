@@ -1,0 +1,270 @@
+"""Coverage: hand-checked figures on synthetic territories, then invariants on real data."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import coverage_fixtures as F
+from ptce_geo import coverage as cv
+from ptce_geo._errors import ParameterError, UnknownChoiceError
+
+
+def run(radius=15.0, use_perimeter=False, zoning="all", poles=None):
+    return cv.compute(radius, use_perimeter=use_perimeter, zoning=zoning,
+                      poles=F.poles() if poles is None else poles, flags=F.flags(), communes=F.communes())
+
+
+def row(result, code):
+    return result.communes.set_index("code").loc[code]
+
+
+# --------------------------------------------------------------------------- synthetic, by hand
+
+def test_pole_on_border_covers_both_sides_and_counts_in_its_commune():
+    r = run()
+    assert row(r, "01003").nearest_distance_km == pytest.approx(5.0, abs=1e-6)
+    assert row(r, "02001").nearest_distance_km == pytest.approx(5.0, abs=1e-6)
+    assert row(r, "02001").covered and row(r, "01003").covered
+    dep = cv.by_territory(r, "departement").set_index("code")
+    assert dep.loc["01", "poles"] == 1 and dep.loc["02", "poles"] == 0  # P1 belongs to C (01003)
+    assert dep["poles"].sum() == 2
+
+
+def test_commune_exactly_at_radius_is_covered_and_just_beyond_is_not():
+    r = run(15.0)
+    assert row(r, "01002").nearest_distance_km == pytest.approx(15.0, abs=1e-6)
+    assert row(r, "01002").covered and row(r, "02002").covered
+    r2 = run(14.99)
+    assert not row(r2, "01002").covered and not row(r2, "02002").covered
+    assert not row(r, "01001").covered  # 25 km
+
+
+def test_hand_computed_figures_without_perimeter():
+    r = run(15.0, use_perimeter=False)
+    dep = cv.by_territory(r, "departement").set_index("code")
+    # 01: A 1000 (QPV, 25 km), B 200 (FRR, 15 km), C 300 (not priority)
+    assert dep.loc["01", ["communes", "population", "priority_communes", "priority_population",
+                          "priority_population_covered"]].tolist() == [3, 1500, 2, 1200, 200]
+    assert dep.loc["01", "coverage_rate"] == pytest.approx(200 / 1200)
+    # 02: D 5000 (TI, covered), E 50 (ZRR only: not a priority of "all"), F 70 (FRR, 25 km)
+    assert dep.loc["02", ["priority_communes", "priority_population", "priority_population_covered"]].tolist() == [2, 5070, 5000]
+    assert math.isnan(dep.loc["03", "coverage_rate"])  # no priority population
+    assert dep.loc["02", "zrr_population"] == 50 and dep.loc["02", "zrr_population_covered"] == 50
+    nat = cv.national(r)
+    assert nat["priority_population"] == 1000 + 200 + 5000 + 70 + 800 + 400
+    assert nat["priority_population_covered"] == 5200
+
+
+def test_perimeter_crossing_departments():
+    r = run(15.0, use_perimeter=True)
+    assert row(r, "01001").covered and row(r, "02003").covered  # P2's perimeter {A, F}, deps 01 and 02
+    assert row(r, "01001").covered_by == "périmètre"
+    assert row(r, "01001").nearest_pole == "P1"  # nearest by distance is still P1 (25 km)
+    dep = cv.by_territory(r, "departement").set_index("code")
+    assert dep.loc["01", "coverage_rate"] == 1.0 and dep.loc["02", "coverage_rate"] == 1.0
+    # perimeter only (no radius): B, C, D, E are no longer covered, G neither
+    p_only = run(None, use_perimeter=True)
+    assert p_only.communes.loc[p_only.communes.covered, "code"].tolist() == ["01001", "02003"]
+
+
+def test_epci_siren_in_perimeter_stands_for_its_communes():
+    extra = F.pole("P3", "Pôle EPCI", F.X0 + 205 * F.KM, F.Y0 + 5 * F.KM, code_insee="03001",
+                   perimetre=["200000002", "99999"])
+    r = run(None, use_perimeter=True, poles=F.poles(extra))
+    assert set(r.communes.loc[r.communes.covered, "code"]) == {"01001", "02001", "02002", "02003"}
+    assert r.params["perimetre_codes_inconnus"] == "99999"
+
+
+def test_overseas_commune_never_covered_from_another_group():
+    r = run(20_000.0)  # 20,000 km: only the ocean stands between
+    assert not row(r, "97401").covered and pd.isna(row(r, "97401").nearest_pole)
+    # Martinique and Guadeloupe share EPSG:5490 but are separate groups
+    mq = F.pole("MQ", "Pôle Martinique", 700_000, 1_620_000, crs="EPSG:5490", departement="972")
+    r = run(20_000.0, poles=F.poles(mq))
+    assert not row(r, "97101").covered and pd.isna(row(r, "97101").nearest_pole)
+    # a pole in Réunion covers R, with a metric distance from the local UTM
+    re_pole = F.pole("RE", "Pôle Réunion", 345_000, 7_660_000, crs="EPSG:2975")  # 5 km north, no department given
+    r = run(15.0, poles=F.poles(re_pole))
+    assert row(r, "97401").covered and row(r, "97401").nearest_distance_km == pytest.approx(5.0, abs=1e-3)
+
+
+def test_zoning_changes_priority_definition():
+    r = run(15.0, zoning="zrr")
+    assert r.communes.loc[r.communes.in_zoning, "code"].tolist() == ["02002"]
+    assert cv.national(r)["coverage_rate"] == 1.0
+    with pytest.raises(UnknownChoiceError, match="'qpvv'"):
+        run(zoning="qpvv")
+    with pytest.raises(ParameterError, match="-1"):
+        run(-1)
+
+
+def test_qpv_level_uses_the_qpv_communes():
+    r = run(15.0)
+    q = cv.by_territory(r, "qpv", layer=F.qpv_layer()).set_index("code")
+    assert q.loc["QN001", ["communes", "priority_population", "priority_population_covered"]].tolist() == [1, 1000, 0]
+    g = cv.gaps(r, "qpv", layer=F.qpv_layer())
+    assert g["code"].tolist() == ["QN001", "QN974"]
+    assert g["nearest_distance_km"].iloc[0] == pytest.approx(25.0, abs=1e-6)
+
+
+def test_gaps_ranked_by_priority_population_and_shrink_with_radius():
+    r = run(15.0)
+    g = cv.gaps(r)
+    assert g["code"].tolist() == ["01001", "97401", "97101", "02003"]
+    assert g["rang"].tolist() == [1, 2, 3, 4]
+    assert g.set_index("code").loc["01001", "nearest_distance_km"] == pytest.approx(25.0, abs=1e-6)
+    previous = None
+    for radius in (0, 5, 15, 25, 100):
+        codes = set(cv.gaps(run(radius))["code"])
+        if previous is not None:
+            assert codes <= previous
+        previous = codes
+    assert previous == {"97401", "97101"}
+    assert cv.gaps(r, top=2)["code"].tolist() == ["01001", "97401"]
+    assert cv.gaps(r, within=("departement", "02"))["code"].tolist() == ["02003"]
+
+
+def test_suggest_by_hand_and_gain_equals_recomputed_coverage():
+    r = run(15.0)
+    s = cv.suggest(r, 3)
+    # A (1000) then R (800) then M (400); A's gain ties with B (15 km away): smallest code wins
+    assert s["code"].tolist() == ["01001", "97401", "97101"]
+    assert s["gain_population"].tolist() == [1000, 800, 400]
+    assert s["cumulative_gain"].iloc[-1] == 2200
+    after = cv.with_poles(r, cv.suggested_poles(s))
+    gain = cv.national(after)["priority_population_covered"] - cv.national(r)["priority_population_covered"]
+    assert gain == s["gain_population"].sum()
+    # restricted to a region: only metropolitan region 32 (D, E, F): F's 70 from E? E is 10 km from F
+    s32 = cv.suggest(r, 2, region="32")
+    assert s32["code"].tolist() == ["02002"] and s32["gain_population"].tolist() == [70]
+    with pytest.raises(ParameterError):
+        cv.suggest(r, 0)
+    with pytest.raises(UnknownChoiceError):
+        cv.suggest(r, 1, region="99")
+
+
+def test_mairie_far_outside_falls_back_to_point_on_surface():
+    com = F.communes()
+    com.loc[0, "mairie"] = shapely.Point(0.0, 0.0)  # town hall in the Gulf of Guinea
+    pts = cv.representative_points(com, com["mairie"])
+    assert pts["point_source"].iloc[0] == "intérieur du contour"
+    assert shapely.contains(com.geometry.iloc[0], shapely.Point(pts.lon.iloc[0], pts.lat.iloc[0]))
+    assert (pts["point_source"].iloc[1:] == "mairie").all()
+    no_mairie = cv.representative_points(com)
+    assert (no_mairie["point_source"] == "intérieur du contour").all()
+
+
+def test_results_carry_params_and_vintages_and_export(tmp_path):
+    r = run(15.0)
+    dep = cv.by_territory(r, "departement")
+    assert dep.attrs["params"]["radius_km"] == 15.0 and "poles" in dep.attrs["vintages"]
+    assert dep["parametres"].iloc[0].startswith("rayon_km=15.0; perimetre=non; zonage=all")
+    path = tmp_path / "dep.csv"
+    cv.write(dep, "csv", path)
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(io.BytesIO(raw), sep=";", encoding="utf-8-sig", dtype={"code": str})
+    assert back.columns.tolist()[:9] == cv.TERRITORY_COLUMNS
+    assert back["priority_population"].sum() == dep["priority_population"].sum()
+    xlsx = tmp_path / "dep.xlsx"
+    cv.write(dep, "xlsx", xlsx)
+    sheets = pd.read_excel(xlsx, sheet_name=None)
+    assert set(sheets) == {"donnees", "parametres"}
+    assert sheets["donnees"].columns.tolist() == back.columns.tolist()
+    s = cv.suggest(r, 2)
+    gj = json.loads(cv.to_bytes(s, "geojson"))
+    assert len(gj["features"]) == 2 and gj["features"][0]["geometry"]["type"] == "Point"
+    assert set(gj["features"][0]["properties"]) == set(s.columns) - {"geometry"}
+    gpkg = tmp_path / "s.gpkg"
+    cv.write(s, "gpkg", gpkg)
+    assert len(gpd.read_file(gpkg)) == 2
+
+
+# --------------------------------------------------------------------------- real data
+
+@pytest.fixture(scope="module")
+def real():
+    try:
+        from ptce_geo import poles
+
+        return cv.compute(15.0), poles
+    except Exception as exc:  # noqa: BLE001
+        pytest.skip(f"données réelles indisponibles : {exc}")
+
+
+def test_real_invariants(real):
+    r, _ = real
+    c = r.communes
+    assert len(c) == 34_875 and c["code"].is_unique
+    nat = cv.national(r)
+    for level in ("departement", "region", "epci"):
+        t = cv.by_territory(r, level)
+        for col in ("communes", "population", "priority_communes", "priority_population", "priority_population_covered"):
+            assert t[col].sum() == nat[col], (level, col)
+        rate = t["coverage_rate"].dropna()
+        assert ((rate >= 0) & (rate <= 1)).all()
+        assert (t["priority_population_covered"] <= t["priority_population"]).all()
+    assert 0 <= nat["coverage_rate"] <= 1
+    # located poles all sit in a known commune; each is counted once
+    assert cv.by_territory(r, "departement")["poles"].sum() == len(r.poles)
+    assert (c["point_source"] != "absent").sum() >= 34_870
+
+
+def test_real_radius_changes_every_figure_and_gaps_shrink(real):
+    r, _ = real
+    previous_gaps, previous_cov = None, -1
+    for radius in (5, 15, 30, 60):
+        rr = cv.recompute(r, radius)
+        nat = cv.national(rr)
+        assert nat["priority_population_covered"] > previous_cov
+        previous_cov = nat["priority_population_covered"]
+        g = set(cv.gaps(rr)["code"])
+        if previous_gaps is not None:
+            assert g < previous_gaps
+        previous_gaps = g
+    d15 = cv.by_territory(cv.recompute(r, 15), "departement").set_index("code")
+    d60 = cv.by_territory(cv.recompute(r, 60), "departement").set_index("code")
+    assert (d60["priority_population_covered"] >= d15["priority_population_covered"]).all()
+    assert (d60["priority_population_covered"] > d15["priority_population_covered"]).any()
+
+
+def test_real_suggestion_gain_equals_recomputed_coverage(real):
+    r, _ = real
+    s = cv.suggest(r, 5)
+    assert len(s) == 5 and (np.diff(s["gain_population"]) <= 0).all()  # greedy gains never grow
+    after = cv.with_poles(r, cv.suggested_poles(s))
+    gain = cv.national(after)["priority_population_covered"] - cv.national(r)["priority_population_covered"]
+    assert gain == s["gain_population"].sum()
+    s84 = cv.suggest(r, 2, region="84", candidates_in_zoning=True)
+    assert (s84["region"] == "84").all()
+
+
+def test_cli_department_csv(tmp_path):
+    out = tmp_path / "dep.csv"
+    proc = subprocess.run([sys.executable, "-m", "ptce_geo", "coverage", "--level", "departement", "--radius-km", "20",
+                           "-o", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    t = pd.read_csv(out, sep=";", encoding="utf-8-sig", dtype={"code": str})
+    assert len(t) == 101 and t.columns.tolist()[:9] == cv.TERRITORY_COLUMNS
+    assert t["parametres"].iloc[0].startswith("rayon_km=20.0")
+    proc = subprocess.run([sys.executable, "-m", "ptce_geo", "gaps", "--level", "epci", "--top", "5", "--zoning", "qpv"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    gaps = pd.read_csv(io.StringIO(proc.stdout.lstrip("\ufeff")), sep=";", dtype={"code": str})
+    assert len(gaps) == 5 and gaps["rang"].tolist() == [1, 2, 3, 4, 5]
+    proc = subprocess.run([sys.executable, "-m", "ptce_geo", "suggest", "--count", "2", "--region", "93"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "ptce_geo", "coverage", "--level", "departement", "--zoning", "xx"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode != 0 and "xx" in proc.stderr
