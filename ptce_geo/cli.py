@@ -36,6 +36,7 @@ def _add_prepare(sub) -> None:
         print("Limites administratives prêtes.")
         _prepare_poles()
         _prepare_priority()
+        _prepare_coverage()
 
     p.set_defaults(func=run)
 
@@ -123,6 +124,15 @@ def _prepare_poles() -> None:
         print(f"Avertissement : registre des pôles non préparé ({exc})", file=sys.stderr)
 
 
+def _prepare_coverage() -> None:
+    try:
+        from . import coverage
+
+        print(f"Points représentatifs des communes prêts : {len(coverage.national_points())}")
+    except PtceGeoError as exc:
+        print(f"Avertissement : points des communes non préparés ({exc})", file=sys.stderr)
+
+
 def _add_poles(sub) -> None:
     import getpass
 
@@ -182,8 +192,58 @@ def _add_poles(sub) -> None:
     hist.set_defaults(func=lambda a: export.write(registry.history(a.pole), a.format, a.output))
 
 
+def _add_coverage(sub) -> None:
+    """``coverage``, ``gaps`` and ``suggest``: coverage of priority territories by the poles."""
+    from . import coverage
+
+    def common(p, radius=True):
+        p.add_argument("--radius-km", type=float, default=coverage.DEFAULT_RADIUS_KM,
+                       help=f"rayon autour de chaque pôle, en km (défaut {coverage.DEFAULT_RADIUS_KM:g})")
+        p.add_argument("--no-perimeter", action="store_true", help="ignorer les périmètres déclarés des pôles")
+        p.add_argument("--zoning", default="all", help="zonage : " + ", ".join(coverage.ZONINGS) + " (défaut all)")
+        p.add_argument("--format", default=None,
+                       help="csv (; et BOM, pour Excel), xlsx, geojson ou gpkg (défaut : extension de -o, sinon csv)")
+        p.add_argument("-o", "--output", default="-")
+
+    def fmt(args):
+        return args.format or {".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}.get(
+            Path(args.output).suffix.lower(), "csv")
+
+    def result(args):
+        return coverage.compute(args.radius_km, use_perimeter=not args.no_perimeter, zoning=args.zoning)
+
+    cov = sub.add_parser("coverage", help="Couverture des territoires prioritaires par les pôles")
+    cov.add_argument("--level", default="departement",
+                     help="commune, epci, departement, region, qpv ou territoires-industrie")
+    common(cov)
+
+    def run_cov(args):
+        if args.level not in coverage.TERRITORY_LEVELS:
+            from ._errors import UnknownChoiceError
+
+            raise UnknownChoiceError("Niveau", args.level, coverage.TERRITORY_LEVELS)
+        coverage.write(coverage.by_territory(result(args), args.level), fmt(args), args.output, level=args.level)
+
+    cov.set_defaults(func=run_cov)
+
+    gap = sub.add_parser("gaps", help="Territoires prioritaires sans pôle, classés par population prioritaire")
+    gap.add_argument("--level", default="commune", help="commune, epci, qpv ou territoires-industrie")
+    gap.add_argument("--top", type=int, default=None, help="les N premiers seulement")
+    common(gap)
+    gap.set_defaults(func=lambda a: coverage.write(coverage.gaps(result(a), a.level, top=a.top), fmt(a), a.output,
+                                                   level=a.level))
+
+    sug = sub.add_parser("suggest", help="Où implanter K nouveaux pôles (couverture maximale, glouton)")
+    sug.add_argument("--count", type=int, required=True, help="nombre de sites à proposer")
+    sug.add_argument("--region", default=None, help="code de la région où chercher les sites (ex. 84)")
+    sug.add_argument("--in-zoning", action="store_true", help="sites choisis parmi les communes du zonage")
+    common(sug)
+    sug.set_defaults(func=lambda a: coverage.write(
+        coverage.suggest(result(a), a.count, region=a.region, candidates_in_zoning=a.in_zoning), fmt(a), a.output))
+
+
 # Each later command group adds its registration function here.
-_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles]
+_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_coverage]
 
 
 def build_parser() -> argparse.ArgumentParser:

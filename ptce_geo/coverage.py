@@ -631,6 +631,7 @@ def by_territory(result: CommuneCoverage, level: str, layer=None) -> pd.DataFram
     for col in ints:
         out[col] = out[col].fillna(0).round().astype("int64")
     out["coverage_rate"] = _rate(out["priority_population_covered"], out["priority_population"])
+    out["nearest_distance_km"] = out["nearest_distance_km"].round(3)
     for z in ZONING_FLAGS:
         s = ZONING_SHORT[z]
         out[f"{s}_coverage_rate"] = _rate(out[f"{s}_population_covered"], out[f"{s}_population"])
@@ -809,8 +810,8 @@ def suggest(result: CommuneCoverage, count: int, radius_km: float | None = None,
         "nom": [c["nom"].iloc[b] for b, _, _ in chosen],
         "departement": [c["departement"].iloc[b] for b, _, _ in chosen],
         "region": [c["region"].iloc[b] for b, _, _ in chosen],
-        "lon": [t["lon"].iloc[b] for b, _, _ in chosen],
-        "lat": [t["lat"].iloc[b] for b, _, _ in chosen],
+        "lon": [round(float(t["lon"].iloc[b]), 6) for b, _, _ in chosen],
+        "lat": [round(float(t["lat"].iloc[b]), 6) for b, _, _ in chosen],
         "gain_population": np.array([int(round(gv)) for _, gv, _ in chosen], dtype="int64"),
         "gain_communes": np.array([len(cv) for _, _, cv in chosen], dtype="int64"),
         "covered_communes": [";".join(c["code"].to_numpy()[cv]) for _, _, cv in chosen],
