@@ -8,6 +8,7 @@ _ui.configure()
 
 pages = [
     st.Page("pages/carte.py", title="Carte", icon="🗺️", default=True),
+    st.Page("pages/poles.py", title="Pôles", icon="📍"),
     st.Page("pages/donnees.py", title="Données", icon="🗂️"),
 ]
 st.navigation(pages).run()

@@ -1,0 +1,71 @@
+"""Page « Pôles » (AppTest): it runs, lists the registry, escapes HTML, and refuses a stale edit."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from ptce_geo import poles, registry
+
+ROOT = Path(__file__).resolve().parents[1]
+EVIL = "<script>alert('x')</script><b>gras</b>"
+
+
+def open_page(timeout: float = 120) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.run()
+    at.switch_page("pages/poles.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def field(at: AppTest, label: str):
+    [widget] = [w for w in at.text_input if w.label == label]
+    return widget
+
+
+def submit(at: AppTest) -> None:
+    [button] = [b for b in at.button if b.label == "Enregistrer"]
+    button.click().run()
+
+
+def test_page_lists_the_seed(fresh_data):
+    at = open_page()
+    assert at.title[0].value == "Pôles"
+    table = at.dataframe[0].value
+    assert len(table) >= 36
+    assert {"Nom", "Commune", "Appel", "Localisé"} <= set(table.columns)
+    at.text_input(key="poles-query").input("Figeac").run()
+    assert list(at.dataframe[0].value["Nom"]) == ["FigeACteurs"]
+
+
+def test_html_in_a_name_is_shown_as_text(fresh_data):
+    pid = registry.add({"nom": EVIL, "code_insee": "93039", "source": EVIL, "secteurs": [], "perimetre": [],
+                        "localise": False}, who="test")
+    at = open_page()
+    at.selectbox(key="poles-selected").set_value(pid).run()
+    assert not at.exception
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&lt;b&gt;gras&lt;/b&gt;" in shown
+    assert "<script>" not in shown and "<b>" not in shown
+    # the table shows the raw text (a dataframe cell is never interpreted as HTML)
+    assert EVIL in list(at.dataframe[0].value["Nom"])
+
+
+def test_edit_saves_then_stale_edit_is_refused(fresh_data):
+    pid = "figeacteurs"
+    at = open_page()
+    at.selectbox(key="poles-selected").set_value(pid).run()
+    field(at, "Nombre de membres").input("51")
+    submit(at)
+    assert not at.exception
+    assert registry.get(pid)["membres"] == 51
+    assert registry.get(pid)["version"] == 2
+    # another session changes the pole meanwhile
+    rec = registry.get(pid)
+    poles.edit(pid, {"membres": "60"}, rec["version"], who="autre session")
+    field(at, "Nombre de membres").input("70")
+    submit(at)
+    assert not at.exception
+    assert any("Conflit de modification" in e.value for e in at.error)
+    assert registry.get(pid)["membres"] == 60
