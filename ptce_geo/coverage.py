@@ -348,7 +348,7 @@ def _prepare_poles(poles: gpd.GeoDataFrame, base: _Base) -> pd.DataFrame:
     """Located poles with their group, metres and home commune."""
     if poles is None or len(poles) == 0:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in ("id", "nom", "commune", "group", "perimetre")}
-                            ).assign(x=pd.Series(dtype=float), y=pd.Series(dtype=float))
+                            ).assign(**{k: pd.Series(dtype=float) for k in ("x", "y", "lon", "lat")})
     p = poles.reset_index(drop=True)
     if isinstance(p, gpd.GeoDataFrame) and p.crs is not None and p.crs.to_epsg() != 4326:
         p = p.to_crs(settings.WEB_CRS)
@@ -389,7 +389,7 @@ def _prepare_poles(poles: gpd.GeoDataFrame, base: _Base) -> pd.DataFrame:
         "nom": p["nom"].astype(object).to_numpy() if "nom" in p else None,
         "commune": home,
         "group": groups.astype(str) if len(groups) else np.array([], dtype=str),
-        "x": x, "y": y,
+        "x": x, "y": y, "lon": lon, "lat": lat,
         "perimetre": [list(v) if isinstance(v, (list, tuple, np.ndarray)) else
                       ([s for s in str(v).replace(",", ";").split(";") if s.strip()] if isinstance(v, str) else [])
                       for v in perim],
@@ -500,8 +500,8 @@ def _compute(base: _Base, pole_table: pd.DataFrame, radius_km, use_perimeter, zo
     t = base.table
     out = t.drop(columns=["group", "x", "y", "lon", "lat", "point_source"])
     out["in_zoning"] = t[ZONING_FLAGS[zoning]].to_numpy()
-    homes = pole_table["commune"].dropna().value_counts()
-    out["poles"] = t["code"].map(homes).fillna(0).astype(int).to_numpy()
+    home_pos = [base.pos_of_code[h] for h in pole_table["commune"] if isinstance(h, str) and h in base.pos_of_code]
+    out["poles"] = np.bincount(np.asarray(home_pos, dtype=np.int64), minlength=len(t)).astype(int)
     has = near >= 0
     ids = pole_table["id"].to_numpy().astype(object)
     noms = pole_table["nom"].to_numpy().astype(object)
