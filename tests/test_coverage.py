@@ -207,10 +207,18 @@ def test_real_invariants(real):
     c = r.communes
     assert len(c) == 34_875 and c["code"].is_unique
     nat = cv.national(r)
+    no_epci = c[c["epci"].isna()]  # a few island communes belong to no EPCI (Île-d'Yeu, Bréhat…)
+    assert 0 < len(no_epci) < 10
     for level in ("departement", "region", "epci"):
         t = cv.by_territory(r, level)
-        for col in ("communes", "population", "priority_communes", "priority_population", "priority_population_covered"):
-            assert t[col].sum() == nat[col], (level, col)
+        outside = no_epci if level == "epci" else no_epci.iloc[:0]
+        assert t["communes"].sum() + len(outside) == nat["communes"]
+        for col, extra in (("population", outside["population"].fillna(0).sum()),
+                           ("priority_communes", outside["in_zoning"].sum()),
+                           ("priority_population", outside["population"].where(outside["in_zoning"], 0).fillna(0).sum()),
+                           ("priority_population_covered",
+                            outside["population"].where(outside["in_zoning"] & outside["covered"], 0).fillna(0).sum())):
+            assert t[col].sum() + extra == nat[col], (level, col)
         rate = t["coverage_rate"].dropna()
         assert ((rate >= 0) & (rate <= 1)).all()
         assert (t["priority_population_covered"] <= t["priority_population"]).all()
@@ -218,6 +226,8 @@ def test_real_invariants(real):
     # located poles all sit in a known commune; each is counted once
     assert cv.by_territory(r, "departement")["poles"].sum() == len(r.poles)
     assert (c["point_source"] != "absent").sum() >= 34_870
+    g = cv.gaps(r)  # no priority commune listed twice, none covered
+    assert g["code"].is_unique and len(g) == nat["priority_communes_uncovered"]
 
 
 def test_real_radius_changes_every_figure_and_gaps_shrink(real):
