@@ -533,6 +533,8 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
                                      ("uncovered", prio & ~covered, STYLE["uncovered"])):
                 if _add_fill(ax, geoms[mask], 1, **style, **edge) or key != "not_priority":
                     drawn.handles.append(_legend_patch(style))
+            for key, vintage in vintages.items():
+                drawn.sources.setdefault(_label_of_priority(key) if key != "poles" else "Pôles", vintage)
             drawn.sources["Couverture"] = f"calcul ptce-geo, rayon {radius:g} km"
     elif "zonage" in layers:
         res, note = _flags()
@@ -549,9 +551,10 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
             if "frr" in missing:
                 drawn.notes.append("France Ruralités Revitalisation : couche indisponible")
             else:
-                _add_fill(ax, geoms[is_frr & ~plus], 1, **STYLE["frr"], **edge)
-                _add_fill(ax, geoms[is_frr & plus], 1, **STYLE["frr_plus"], **edge)
-                drawn.handles += [_legend_patch(STYLE["frr_plus"]), _legend_patch(STYLE["frr"])]
+                if _add_fill(ax, geoms[is_frr & plus], 1, **STYLE["frr_plus"], **edge):
+                    drawn.handles.append(_legend_patch(STYLE["frr_plus"]))
+                if _add_fill(ax, geoms[is_frr & ~plus], 1, **STYLE["frr"], **edge):
+                    drawn.handles.append(_legend_patch(STYLE["frr"]))
                 drawn.sources[_label_of_priority("frr")] = vintages.get("frr", "DGCL")
     else:
         _add_fill(ax, in_com.geometry.values, 1, **STYLE["other"], **edge)
@@ -610,7 +613,7 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
                                   shapely.point_on_surface(polys.geometry.values[small])])
             if len(pts):
                 xy = shapely.get_coordinates(pts)
-                ax.scatter(xy[:, 0], xy[:, 1], s=7, marker="s", facecolor=colour, edgecolor="#000000",
+                ax.scatter(xy[:, 0], xy[:, 1], s=3 if national else 7, marker="s", facecolor=colour, edgecolor="#000000",
                            linewidth=0.3, zorder=7)
             drawn.handles.append(_legend_marker("s", colour, STYLE["qpv"]["label"], 4.5))
             drawn.sources[_label_of_priority("qpv")] = res[1]
@@ -806,6 +809,17 @@ def add_locator(fig, rect, terr: Territory):
     return ax
 
 
+_LEGEND_ORDER = [STYLE[k]["label"] for k in ("frr_plus", "frr", "covered", "uncovered", "not_priority", "ti", "qpv",
+                                              "pole", "departement", "epci")]
+
+
+def _legend_rank(handle) -> int:
+    label = handle.get_label()
+    if label.startswith("Commune prioritaire à moins"):
+        return _LEGEND_ORDER.index(STYLE["covered"]["label"])
+    return _LEGEND_ORDER.index(label) if label in _LEGEND_ORDER else 99
+
+
 def footer_text(drawn: _Drawn, terr: Territory, date: _dt.date, scale: float | None, crs_names: str) -> str:
     """The footer: « Sources : » layer — vintage; missing layers; date, projection, licence."""
     parts = [f"{label} — {vintage}" for label, vintage in drawn.sources.items()]
@@ -935,9 +949,17 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
     xl = map_ax.get_xlim()
     scalebar = add_scalebar(map_ax, xl[1] - xl[0], fontsize=7 * k)
     north = add_north_arrow(map_ax, size=9 * k)
-    locator = add_locator(fig, rect(*loc_box), terr)
+    if national:  # France needs no locator: the legend takes the top of the panel
+        locator = None
+        legend_anchor = (legend_anchor[0], body_top) if not portrait else legend_anchor
+    else:
+        locator = add_locator(fig, rect(*loc_box), terr)
+    handles = list({h.get_label(): h for h in reversed(drawn.handles)}.values())[::-1]  # unique, in order
+    handles.sort(key=_legend_rank)
+    for h in handles:  # long labels wrap inside the panel
+        h.set_label(textwrap.fill(h.get_label(), 34))
 
-    legend = fig.legend(handles=drawn.handles, loc="upper left",
+    legend = fig.legend(handles=handles, loc="upper left",
                         bbox_to_anchor=(legend_anchor[0] / pw, legend_anchor[1] / ph),
                         bbox_transform=fig.transFigure, ncols=legend_cols, frameon=False,
                         fontsize=7.5 * k, title="Légende", title_fontsize=8.5 * k, alignment="left",
@@ -946,8 +968,8 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
 
     crs_names = _CRS_NAMES.get(terr.crs, terr.crs) + (" ; outre-mer en UTM local" if national else "")
     text = footer_text(drawn, terr, date, scale, crs_names)
-    width_chars = int((pw - 2 * m) / (0.34 * 6.2 * k / 2.83) * 0.98 / 1.0)
-    wrapped = textwrap.fill(text, width=max(width_chars, 80))
+    width_chars = int((pw - 2 * m) / (0.53 * 6.2 * k * 25.4 / 72))  # average glyph ≈ 0.53 em
+    wrapped = textwrap.fill(text, width=max(width_chars, 60))
     footer = fig.text(m / pw, m / ph, wrapped, fontsize=6.2 * k, va="bottom", ha="left", color="#333333",
                       linespacing=1.25)
     fig.ptce_furniture = {"title": title_artist, "subtitle": sub, "legend": legend, "scalebar": scalebar,
@@ -999,13 +1021,14 @@ def _national_axes(fig, terr, layers, map_box, rect, k, pw, ph):
         iax.set_xlim(*ixl)
         iax.set_ylim(*iyl)
         iax.ptce_drawn = drawn  # shared legend/sources
-        plot_layers(sub, [lay for lay in layers], ax=iax, crs=crs, scale_denominator=iscale)
+        plot_layers(sub, [lay for lay in layers if lay != "epci"], ax=iax, crs=crs, scale_denominator=iscale)
         iax.set_axis_on()
         iax.set_xticks([])
         iax.set_yticks([])
         for spine in iax.spines.values():
             spine.set(edgecolor="#808080", linewidth=0.5)
-        iax.set_title(table.loc[code, "nom"], fontsize=6.5 * k, pad=1.5, loc="left")
+        iax.text(0.03, 0.97, table.loc[code, "nom"], transform=iax.transAxes, fontsize=6.5 * k, va="top",
+                 ha="left", fontweight="bold", zorder=20)
         add_scalebar(iax, ixl[1] - ixl[0], fontsize=5 * k, loc="lower right")
         insets.append(iax)
     return ax, scale, insets
