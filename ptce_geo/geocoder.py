@@ -52,8 +52,13 @@ class Outcome:
 # ---------------------------------------------------------------- cache
 
 
+def cache_path():
+    """SQLite file of cached answers (in the cache dir: safe to delete)."""
+    return settings.get().cache_dir / "geocoder.sqlite"
+
+
 def _cache_con() -> sqlite3.Connection:
-    path = settings.get().cache_dir / "geocoder.sqlite"
+    path = cache_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     con = sqlite3.connect(path, timeout=15)
     con.execute("CREATE TABLE IF NOT EXISTS answers (base TEXT, q TEXT, citycode TEXT, result TEXT, "

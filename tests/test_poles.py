@@ -1,0 +1,141 @@
+"""The registry: a fresh install lists the real seed poles with their sources, never on a
+guessed point; edits are versioned, recorded, and concurrent edits conflict."""
+
+import csv
+import io
+
+import pandas as pd
+import pytest
+import shapely
+
+from ptce_geo import boundaries, cli, poles, registry
+from ptce_geo._errors import ConflictError, UnknownChoiceError, ValidationError
+
+
+@pytest.fixture
+def fresh(fresh_data):
+    return poles.load()
+
+
+def seed_rows():
+    with open(registry.seed_path(), encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_fresh_install_lists_real_poles_with_sources(fresh):
+    assert registry.path().exists()
+    assert len(fresh) >= 36
+    assert list(fresh.columns) == [*poles.COLUMNS, "geometry"]
+    assert fresh.crs.to_epsg() == 4326
+    assert fresh["id"].is_unique
+    for src in fresh["source"]:
+        assert src and "http" in src, src
+    assert str(fresh["annee_creation"].dtype) == "Int64" and str(fresh["membres"].dtype) == "Int64"
+    # the 36 laureates of the shared list are all there, plus the 2014/2015 poles named in the issue
+    names = " | ".join(fresh["nom"])
+    for name in ["Pôle Sud", "Phares", "Gouttes d'Or", "La Verrière", "TETRIS", "Écopôle alimentaire", "Réuniverre",
+                 "PECCS", "Pôle Laine", "LABSPORT", "JADES", "Pays de Bray", "Clus'Ter Jura", "CISDT 52", "Périscope",
+                 "Organic'Vallée", "FigeACteurs", "Alpilles"]:
+        assert name in names, name
+
+
+def test_no_pole_on_a_guessed_point(fresh):
+    seed = {r["nom"]: r for r in seed_rows()}
+    com = boundaries.load("commune").set_index("code")
+    located = fresh[fresh["localise"]]
+    assert len(located) >= 12
+    for row in located.itertuples():
+        # located only where the seed gives a sourced commune, at that commune's own point
+        assert seed[row.nom]["localise"] == "oui" and seed[row.nom]["code_insee"] == row.code_insee
+        assert row.geocodage == "commune"
+        assert com.geometry[row.code_insee].contains(row.geometry)
+        assert (row.latitude, row.longitude) == poles.commune_point(row.code_insee)
+    unlocated = fresh[~fresh["localise"]]
+    assert len(unlocated) > 0
+    assert unlocated.geometry.isna().all()
+    assert unlocated["latitude"].isna().all() and unlocated["geocodage"].isna().all()
+    assert len(poles.load(located_only=True)) == len(located)
+
+
+def test_seed_communes_match_cog_2025(fresh):
+    table = boundaries.commune_table()
+    for row in fresh[fresh["localise"]].itertuples():
+        assert table.at[row.code_insee, "nom"] == row.commune
+        assert table.at[row.code_insee, "departement"] == row.departement
+
+
+def test_vintage_and_history_of_creation(fresh):
+    assert poles.vintage().startswith("registre ptce-geo, mis à jour le 20")
+    hist = registry.history()
+    assert len(hist) == len(fresh)
+    assert set(hist["action"]) == {"création (graine)"}
+
+
+def test_edit_is_recorded_with_previous_values(fresh):
+    rec = registry.get("figeacteurs")
+    new = poles.edit("figeacteurs", {"membres": "51", "secteurs": "insertion; Tourisme"}, rec["version"], who="Alice")
+    assert new["version"] == rec["version"] + 1
+    again = registry.get("figeacteurs")
+    assert again["membres"] == 51 and again["secteurs"] == ["insertion", "tourisme"]
+    hist = registry.history("figeacteurs")
+    last = hist.iloc[0]
+    assert (last["auteur"], last["action"]) == ("Alice", "modification")
+    assert "membres" in last["champs"] and '"membres": null' in last["avant"] and '"membres": 51' in last["apres"]
+
+
+def test_concurrent_edits_conflict(fresh):
+    seen_a = registry.get("le-periscope")
+    seen_b = registry.get("le-periscope")  # two app sessions opened the same pole
+    poles.edit("le-periscope", {"membres": "37"}, seen_a["version"], who="session A")
+    with pytest.raises(ConflictError) as err:
+        poles.edit("le-periscope", {"membres": "12"}, seen_b["version"], who="session B")
+    msg = str(err.value)
+    assert "Le Périscope" in msg and "session A" in msg and "rechargez" in msg
+    assert registry.get("le-periscope")["membres"] == 37
+    with pytest.raises(ConflictError):
+        registry.delete("le-periscope", seen_b["version"], who="session B")
+    assert registry.get("le-periscope")["version"] == seen_a["version"] + 1
+
+
+def test_invalid_edit_changes_nothing(fresh):
+    before = registry.path().read_bytes()
+    rec = registry.get("labsport")
+    with pytest.raises(ValidationError, match="annee_creation"):
+        poles.edit("labsport", {"annee_creation": "deux mille"}, rec["version"], who="x")
+    with pytest.raises(ValidationError, match="code INSEE inconnu"):
+        poles.edit("labsport", {"code_insee": "99999"}, rec["version"], who="x")
+    assert registry.path().read_bytes() == before
+    with pytest.raises(UnknownChoiceError):
+        registry.get("nope")
+
+
+def test_moving_a_pole_to_another_commune_moves_its_point(fresh):
+    rec = registry.get("labsport")
+    new = poles.edit("labsport", {"code_insee": "44109"}, rec["version"], who="x")  # Nantes
+    assert new["commune"] == "Nantes" and (new["latitude"], new["longitude"]) == poles.commune_point("44109")
+
+
+def test_search(fresh):
+    assert list(poles.search(fresh, "figeac")["id"]) == ["figeacteurs"]
+    assert set(poles.search(fresh, "ami 2023 reunion")["nom"]) >= {"Echobat (Réunion)"}
+    assert len(poles.search(fresh, "")) == len(fresh)
+
+
+def test_cli_list_and_export(fresh, tmp_path, capsysbinary):
+    assert cli.main(["poles", "list"]) == 0
+    out = capsysbinary.readouterr().out.decode("utf-8")
+    table = pd.read_csv(io.StringIO(out), dtype=str)
+    assert len(table) == len(fresh) and table["source"].notna().all()
+    target = tmp_path / "poles.geojson"
+    assert cli.main(["poles", "export", "-o", str(target)]) == 0
+    import geopandas as gpd
+
+    back = gpd.read_file(target)
+    assert len(back) == len(fresh)
+    assert cli.main(["poles", "history"]) == 0
+
+
+def test_prepare_initialises_the_registry(fresh_data, capsys):
+    cli._prepare_poles()
+    assert registry.path().exists()
+    assert "Registre des pôles prêt" in capsys.readouterr().out
