@@ -242,8 +242,55 @@ def _add_coverage(sub) -> None:
         coverage.suggest(result(a), a.count, region=a.region, candidates_in_zoning=a.in_zoning), fmt(a), a.output))
 
 
+def _add_print(sub) -> None:
+    p = sub.add_parser("print", help="Carte imprimable (PDF, PNG, SVG) ou atlas régional (PDF)")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--region", metavar="CODE", help="code INSEE de la région (ex. 32)")
+    where.add_argument("--departement", metavar="CODE", help="code du département (ex. 59, 2A, 974)")
+    where.add_argument("--france", action="store_true", help="France entière (outre-mer en encarts)")
+    where.add_argument("--atlas", action="store_true", help="atlas des 18 régions en un PDF avec couverture")
+    p.add_argument("--paper", default="a4", help="a4 (défaut) ou a3")
+    p.add_argument("--orientation", default=None, help="portrait ou landscape (défaut : selon le territoire)")
+    p.add_argument("--format", default=None, help="pdf, png ou svg (défaut : extension du fichier, sinon pdf)")
+    p.add_argument("--title", default=None, help="titre de la carte")
+    p.add_argument("--subtitle", default=None, help="sous-titre de la carte")
+    p.add_argument("--layers", nargs="+", default=None, metavar="COUCHE",
+                   help="couches à dessiner parmi : departements, epci, zonage, couverture, "
+                        "territoires-industrie, qpv, poles")
+    p.add_argument("--dpi", type=int, default=300, help="résolution du PNG (défaut 300)")
+    p.add_argument("--quiet", action="store_true", help="sans barre de progression")
+    p.add_argument("-o", "--output", required=True, help="fichier à écrire")
+
+    def run(args):
+        from . import printing
+
+        layers = printing.check_layers(args.layers) if args.layers else None
+        if args.atlas:
+            if args.format not in (None, "pdf"):
+                printing._choice("Format de l'atlas", args.format, {"pdf": "pdf"})
+            path = printing.atlas(args.output, paper=args.paper, orientation=args.orientation, layers=layers,
+                                  progress=not args.quiet)
+            print(f"Atlas écrit : {path} (couverture + {len(printing.region_codes())} régions).", file=sys.stderr)
+            return 0
+        if args.france:
+            terr = printing.territory("france")
+        elif args.region:
+            terr = printing.territory("region", args.region)
+        else:
+            terr = printing.territory("departement", args.departement)
+        fig = printing.print_map(terr, args.output, paper=args.paper, orientation=args.orientation,
+                                 format=args.format, title=args.title, subtitle=args.subtitle, layers=layers,
+                                 dpi=args.dpi)
+        for note in dict.fromkeys(fig.ptce_drawn.notes):
+            print(f"Attention : {note}", file=sys.stderr)
+        print(f"Carte écrite : {args.output}", file=sys.stderr)
+        return 0
+
+    p.set_defaults(func=run)
+
+
 # Each later command group adds its registration function here.
-_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_coverage]
+_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_coverage, _add_print]
 
 
 def build_parser() -> argparse.ArgumentParser:

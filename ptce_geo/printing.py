@@ -114,7 +114,7 @@ def check_layers(layers: Iterable[str] | None) -> tuple[str, ...]:
         layers = [part for part in layers.replace(",", " ").split() if part]
     out = []
     for key in layers:
-        _choice("Couche", key, LAYERS)
+        _choice("Nom de couche", key, LAYERS)
         if key not in out:
             out.append(key)
     if "zonage" in out and "couverture" in out:
@@ -650,8 +650,6 @@ def place_labels(ax, xy: np.ndarray, names: Sequence[str], fontsize: float = 5.5
     Boxes are estimated in points from the text length (no renderer needed). Returns the
     number of labels left out.
     """
-    import matplotlib.patheffects as pe
-
     if not len(xy):
         return 0
     to_pts = ax.transData + ax.figure.dpi_scale_trans.inverted()  # → inches
@@ -675,9 +673,12 @@ def place_labels(ax, xy: np.ndarray, names: Sequence[str], fontsize: float = 5.5
             if any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in occupied):
                 continue
             occupied.append(box)
+            # a white box rather than a halo path effect: path effects turn text into paths,
+            # and labels must stay searchable text in the PDF
             ax.annotate(text, xy=xy[i], xytext=(dx, dy + 0.15 * h), textcoords="offset points", ha="left",
                         va="bottom", fontsize=fontsize, zorder=10, color="#000000",
-                        path_effects=[pe.withStroke(linewidth=1.6, foreground="white")])
+                        bbox={"boxstyle": "square,pad=0.12", "facecolor": "white", "edgecolor": "none",
+                              "alpha": 0.75})
             break
         else:
             hidden += 1
@@ -878,7 +879,7 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
     pw, ph = _choice("Format de papier", paper, PAPERS)
     if orientation is None:
         orientation = _auto_orientation(terr)
-    _choice("Orientation", orientation, ORIENTATIONS)
+    _choice("Sens de la page", orientation, ORIENTATIONS)
     if orientation == "landscape":
         pw, ph = ph, pw
     date = date or _dt.date.today()
@@ -1133,7 +1134,7 @@ def atlas(output, *, paper: str = "a4", orientation: str | None = None, layers: 
         raise ValidationError(f"L'atlas est un PDF de plusieurs pages : utilisez un fichier .pdf, pas {str(output)!r}.")
     layers = check_layers(layers)
     if orientation is not None:
-        _choice("Orientation", orientation, ORIENTATIONS)
+        _choice("Sens de la page", orientation, ORIENTATIONS)
     codes = list(regions) if regions is not None else region_codes()
     terrs = [territory("region", code) for code in codes]
     date = date or _dt.date.today()
