@@ -703,7 +703,7 @@ def gaps(result: CommuneCoverage, level: str = "commune", top: int | None = None
         g["priority_population"] = g["population"].fillna(0).astype("int64")
         g["zonages"] = [_zonings_text(r) for r in g[["in_qpv", "in_territoire_industrie", "frr", "zrr"]].itertuples(False)]
         if within is not None:
-            g = g[g[within[0]].astype(str) == str(within[1])]
+            g = g[g["code" if within[0] == "commune" else within[0]].astype(str) == str(within[1])]
         cols = ["code", "nom", "departement", "region", "epci", "zonages", "population", "priority_population",
                 "nearest_distance_km", "nearest_pole", "nearest_pole_nom"]
         g = g[cols]
@@ -712,7 +712,8 @@ def gaps(result: CommuneCoverage, level: str = "commune", top: int | None = None
         g = t[(t["priority_population"] > 0) & (t["priority_population_covered"] == 0)].copy()
         if within is not None:
             pairs, _ = _membership(level, result, layer)
-            inside = c[within[0]].astype(str).to_numpy()[pairs["pos"].to_numpy()] == str(within[1])
+            key = "code" if within[0] == "commune" else within[0]
+            inside = c[key].astype(str).to_numpy()[pairs["pos"].to_numpy()] == str(within[1])
             g = g[g["code"].isin(set(pairs["territory"][inside]))]
         # nearest pole of the territory = that of its nearest uncovered priority commune
         pairs, _ = _membership(level, result, layer)

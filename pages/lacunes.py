@@ -1,0 +1,13 @@
+"""Page « Lacunes »: priority territories without a pole, ranked, on a map, downloadable."""
+
+import streamlit as st
+
+from ptce_geo import _ui
+
+st.title("Lacunes : territoires prioritaires sans pôle")
+st.caption(
+    "Une commune est couverte quand elle est dans le périmètre déclaré d'un pôle ou quand son point "
+    "représentatif (sa mairie) est à moins du rayon choisi d'un pôle. Classement par population prioritaire."
+)
+_ui.missing_layers_notice()
+_ui.lacunes_view()

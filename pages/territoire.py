@@ -1,0 +1,10 @@
+"""Page « Territoire »: one commune, EPCI, département or région — zonings, poles, coverage, gaps."""
+
+import streamlit as st
+
+from ptce_geo import _ui
+
+st.title("Territoire")
+st.caption("Zonages, pôles implantés, population prioritaire couverte et communes prioritaires sans pôle.")
+_ui.missing_layers_notice()
+_ui.territoire_view()
