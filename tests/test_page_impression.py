@@ -1,0 +1,47 @@
+"""Page « Impression » (AppTest): territory, paper, layers, title, preview and download."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_impression() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception
+    at.switch_page("pages/impression.py").run()
+    return at
+
+
+def test_impression_previews_the_default_region(output_dir):
+    at = run_impression()
+    assert not at.exception
+    assert at.title[0].value == "Impression"
+    assert not at.error
+    assert at.selectbox[0].value.startswith("Région — Hauts-de-France")
+    assert at.text_input[0].value.endswith("— Hauts-de-France")
+    images = at.get("image")
+    assert images, "l'aperçu PNG doit s'afficher"
+    buttons = at.get("download_button")
+    assert buttons and "PDF" in buttons[0].proto.label
+
+
+def test_impression_changes_territory_title_and_layers():
+    at = run_impression()
+    select = at.selectbox[0]
+    label = next(o for o in select.options if o.startswith("Département — La Réunion"))
+    select.set_value(label).run()
+    assert not at.exception and not at.error
+    at.text_input[0].set_value("Ma carte de La Réunion").run()
+    at.multiselect[0].set_value(["departements", "poles"]).run()
+    assert not at.exception and not at.error
+    assert at.get("image")
+
+
+def test_impression_rejects_two_commune_colourings():
+    at = run_impression()
+    at.multiselect[0].set_value(["zonage", "couverture"]).run()
+    assert not at.exception
+    assert at.error and "zonage" in at.error[0].value and "couverture" in at.error[0].value
