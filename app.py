@@ -12,7 +12,6 @@ pages = [
     st.Page("pages/lacunes.py", title="Lacunes", icon="🕳️"),
     st.Page("pages/territoire.py", title="Territoire", icon="🔎"),
     st.Page("pages/impression.py", title="Impression", icon="🖨️"),
-    st.Page("pages/impression.py", title="Impression", icon="🖨️"),
     st.Page("pages/donnees.py", title="Données", icon="🗂️"),
 ]
 st.navigation(pages).run()
