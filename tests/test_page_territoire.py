@@ -1,0 +1,50 @@
+"""Page « Territoire » (AppTest): a département, an EPCI, a commune; figures match coverage.by_territory."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from ptce_geo import coverage
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_territoire() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception
+    at.switch_page("pages/territoire.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metrics(at):
+    return {m.label: m.value.replace("\u202f", "") for m in at.metric}
+
+
+def test_territoire_departement_epci_commune(mirror_dir):
+    at = run_territoire()
+    at.text_input(key="territoire_recherche").set_value("Seine-Saint").run()
+    assert not at.exception
+    assert at.selectbox(key="territoire_code").value == "93"
+    assert any("Seine-Saint-Denis (93)" in s.value for s in at.subheader)
+    expected = coverage.by_territory(coverage.compute(15.0), "departement").set_index("code").loc["93"]
+    shown = metrics(at)
+    assert int(shown["Population prioritaire"]) == expected["priority_population"]
+    assert int(shown["dont couverte"]) == expected["priority_population_covered"]
+    assert int(shown["Pôles localisés"]) == expected["poles"] >= 2  # Cité Phares, POPE are in 93
+    zonings = at.dataframe[0].value
+    assert zonings["Zonage"].tolist()[0] == "QPV" and len(zonings) == 5
+    assert not at.error
+    at.slider(key="territoire_rayon").set_value(60).run()
+    assert int(metrics(at)["dont couverte"]) >= expected["priority_population_covered"]
+    # an EPCI, then a commune
+    at.selectbox(key="territoire_niveau").set_value("epci").run()
+    at.text_input(key="territoire_recherche").set_value("200054781").run()
+    assert not at.exception and at.selectbox(key="territoire_code").value == "200054781"
+    at.selectbox(key="territoire_niveau").set_value("commune").run()
+    at.text_input(key="territoire_recherche").set_value("Mende").run()
+    assert not at.exception
+    assert any("Mende (48095)" in s.value for s in at.subheader)
+    at.text_input(key="territoire_recherche").set_value("zzzz introuvable").run()
+    assert not at.exception and any("introuvable" in i.value for i in at.info)
