@@ -1,0 +1,264 @@
+"""ptce_geo.webmap: permalink state, level of detail, escaping, classification, map assembly."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from ptce_geo import boundaries, webmap
+from ptce_geo._errors import PtceGeoError, UnknownChoiceError
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def _poles() -> gpd.GeoDataFrame:
+    rows = [
+        dict(id="a", nom=XSS, commune="Mende", code_insee="48095", departement="48", region="76",
+             latitude=44.5176, longitude=3.5003, secteurs=["insertion"], appel="AMI 2023", annee_creation=2020,
+             site_web="javascript:alert(2)", localise=True),
+        dict(id="b", nom="Pôle B", commune="Arles", code_insee="13004", departement="13", region="93",
+             latitude=43.68, longitude=4.63, secteurs=["culture", "tourisme"], appel="AAP 2013",
+             annee_creation=2012, site_web="https://example.org/b?x=1&y=2", localise=True),
+        dict(id="c", nom="Sans point", commune=None, code_insee=None, departement=None, region=None,
+             latitude=None, longitude=None, secteurs=[], appel=None, annee_creation=None, site_web=None,
+             localise=False),
+    ]
+    frame = pd.DataFrame(rows)
+    frame["annee_creation"] = frame["annee_creation"].astype("Int64")
+    geom = [shapely.Point(r["longitude"], r["latitude"]) if r["localise"] else None for r in rows]
+    return gpd.GeoDataFrame(frame, geometry=geom, crs="EPSG:4326")
+
+
+# ----------------------------------------------------------------- state ↔ URL
+
+def test_state_round_trip():
+    state = webmap.MapState(territoire="dep-48", couches=("poles", "communes", "frr"), rayon=20.0,
+                            secteurs=("insertion",), appels=("AMI 2023",), annees=(2010, 2020), zonage="frr",
+                            couleur="appel", indicateur="population", fond="aucun", commune="48095")
+    params = webmap.state_params(state)
+    assert params["territoire"] == "dep-48" and params["couches"] == "poles,communes,frr"
+    again, warnings = webmap.parse_state(params, ["insertion"], ["AMI 2023"])
+    assert warnings == []
+    assert again == state
+
+
+def test_default_state_has_short_url():
+    assert webmap.state_params(webmap.MapState()) == {}
+    state, warnings = webmap.parse_state({})
+    assert state == webmap.MapState() and warnings == []
+
+
+@pytest.mark.parametrize("params, name", [
+    ({"territoire": "dep-999"}, "territoire"),
+    ({"territoire": "canton-1"}, "territoire"),
+    ({"couches": "poles,licornes"}, "couches"),
+    ({"rayon": "-3"}, "rayon"),
+    ({"rayon": "abc"}, "rayon"),
+    ({"annees": "2020-2010"}, "annees"),
+    ({"fond": "satellite"}, "fond"),
+    ({"commune": "99999"}, "commune"),
+    ({"lieu": "95,3"}, "lieu"),
+])
+def test_bad_url_values_are_dropped_with_french_warning(params, name):
+    state, warnings = webmap.parse_state(params)
+    assert len(warnings) == 1
+    assert name in warnings[0] and "ignoré" in warnings[0]
+    assert getattr(state, name) == getattr(webmap.MapState(), name) or name == "couches"
+    if name == "couches":
+        assert state.couches == ("poles",)
+
+
+def test_unknown_secteur_in_url_is_dropped():
+    state, warnings = webmap.parse_state({"secteurs": "insertion,astrologie"}, ["insertion"], [])
+    assert state.secteurs == ("insertion",)
+    assert "'astrologie'" in warnings[0]
+
+
+def test_check_choice_lists_valid_keys():
+    with pytest.raises(UnknownChoiceError) as err:
+        webmap.check_choice("Indicateur", "densite", webmap.INDICATORS)
+    assert "'densite'" in str(err.value) and "taux" in str(err.value)
+
+
+# ----------------------------------------------------------------- level of detail
+
+def test_national_view_never_ships_communes():
+    for layer in ("communes", "epci"):
+        with pytest.raises(PtceGeoError, match="département ou une région"):
+            webmap.boundary_layer(layer, "")
+
+
+def test_departement_view_has_only_its_communes():
+    com = webmap.boundary_layer("communes", "dep-48")
+    assert len(com) == (boundaries.commune_table()["departement"] == "48").sum()
+    assert com["code"].str.startswith("48").all()
+    reg = webmap.boundary_layer("communes", "reg-76")
+    assert len(reg) > len(com) and set(com["code"]) <= set(reg["code"])
+    epci = webmap.boundary_layer("epci", "dep-48")
+    assert 5 <= len(epci) <= 15
+
+
+def test_national_payload_is_small():
+    size = sum(len(webmap.to_geojson(webmap.boundary_layer(k, ""), ["code", "nom"]))
+               for k in ("regions", "departements"))
+    assert size < 2_000_000, size
+    dep = len(webmap.to_geojson(webmap.boundary_layer("communes", "dep-13"), ["code", "nom", "population"]))
+    assert dep < 1_500_000, dep
+
+
+def test_to_geojson_escapes_strings_and_rounds():
+    frame = gpd.GeoDataFrame({"nom": [XSS], "n": [np.int64(3)]},
+                             geometry=[shapely.Point(2.123456789, 48.987654321)], crs="EPSG:4326")
+    data = json.loads(webmap.to_geojson(frame, ["nom", "n"]))
+    props = data["features"][0]["properties"]
+    assert props["nom"] == "&lt;img src=x onerror=alert(1)&gt;" and props["n"] == 3
+    assert data["features"][0]["geometry"]["coordinates"] == [2.12346, 48.98765]
+
+
+def test_territory_bounds_and_names():
+    (s, w), (n, e) = webmap.territory_bounds("dep-48")
+    assert 44 < s < n < 45 and 2.9 < w < e < 4.0
+    assert webmap.territory_name("dep-48") == "Département Lozère (48)"
+    assert webmap.territory_name("") == "France entière"
+
+
+def test_priority_layers_cut_to_territory():
+    frr = gpd.GeoDataFrame({"code": ["48095", "13004"], "nom": ["Mende", "Arles"],
+                            "departement": ["48", "13"], "classement": ["FRR socle", "FRR+"]},
+                           geometry=[None, None], crs="EPSG:4326")
+    out = webmap.priority_layer("frr", frr, "dep-48")
+    assert list(out["code"]) == ["48095"] and not out.geometry.iloc[0].is_empty
+    with pytest.raises(PtceGeoError):
+        webmap.priority_layer("qpv", frr, "")
+
+
+# ----------------------------------------------------------------- poles
+
+def test_filter_poles():
+    p = _poles()
+    assert list(webmap.filter_poles(p, webmap.MapState())["id"]) == ["a", "b"]  # unlocated left out
+    assert list(webmap.filter_poles(p, webmap.MapState(secteurs=("tourisme",)))["id"]) == ["b"]
+    assert list(webmap.filter_poles(p, webmap.MapState(appels=("AMI 2023",)))["id"]) == ["a"]
+    assert list(webmap.filter_poles(p, webmap.MapState(annees=(2010, 2015)))["id"]) == ["b"]
+    assert list(webmap.filter_poles(p, webmap.MapState(territoire="reg-93"))["id"]) == ["b"]
+    flags = pd.DataFrame({"code": ["48095", "13004"], "frr": [True, False], "priority": [True, False],
+                          "in_qpv": [False, True], "in_territoire_industrie": [False, False], "zrr": [True, False]})
+    assert list(webmap.filter_poles(p, webmap.MapState(zonage="frr"), flags)["id"]) == ["a"]
+    assert list(webmap.filter_poles(p, webmap.MapState(zonage="qpv"), flags)["id"]) == ["b"]
+    with pytest.raises(PtceGeoError, match="zonage"):
+        webmap.filter_poles(p, webmap.MapState(zonage="frr"), None)
+
+
+def test_pole_popup_escapes_everything_and_drops_unsafe_links():
+    p = _poles()
+    html_a = webmap.pole_popup(p.iloc[0])
+    assert "<img" not in html_a and "&lt;img src=x onerror=alert(1)&gt;" in html_a
+    assert "javascript:" not in html_a
+    html_b = webmap.pole_popup(p.iloc[1])
+    assert "href='https://example.org/b?x=1&amp;y=2'" in html_b
+    assert "Secteurs : culture, tourisme" in html_b and "Appel : AAP 2013" in html_b and "Arles (13004)" in html_b
+    pts = webmap.pole_points(webmap.filter_poles(p, webmap.MapState()), "secteur",
+                             webmap.colour_map(["insertion", "culture"]))
+    assert pts[0]["t"] == "&lt;img src=x onerror=alert(1)&gt;"
+    assert pts[0]["c"] != pts[1]["c"]
+
+
+# ----------------------------------------------------------------- classification & map
+
+def test_classify_quantiles_and_no_data():
+    values = [0.0, 0.1, 0.2, 0.5, 0.7, 0.9, 1.0, np.nan]
+    cl = webmap.classify(values, k=4, percent=True)
+    assert len(cl.bins) == 4 and cl.index[-1] == -1 and (cl.index[:-1] >= 0).all()
+    assert cl.labels[0].startswith("0 %") and cl.labels[-1].endswith("100 %")
+    assert "mapclassify" in cl.method
+    single = webmap.classify([3, 3, 3])
+    assert single.bins == [3.0] and (single.index == 0).all()
+    assert webmap.classify([np.nan]).bins == []
+
+
+def test_coverage_layer_national_by_departement():
+    deps = boundaries.load("departement")[["code", "nom"]]
+    table = deps.assign(coverage_rate=np.linspace(0, 1, len(deps)), priority_population=1000.0,
+                        priority_population_covered=500.0)
+    table.loc[0, "coverage_rate"] = np.nan
+    frame, classes = webmap.coverage_layer(table, "", "taux")
+    assert len(frame) == 101 and frame.loc[frame["code"] == "01", "couleur"].iloc[0] == webmap.NO_DATA_COLOUR
+    assert len(classes.colours) == 5
+    frame2, _ = webmap.coverage_layer(table, "", "population")
+    assert (frame2["valeur"] == 500).all()
+
+
+def test_build_map_uses_local_leaflet_and_escapes(tmp_path):
+    p = _poles()
+    state = webmap.MapState(couches=("poles", "regions"), fond="aucun")
+    layers = webmap.MapLayers(geojson={"regions": webmap.to_geojson(webmap.boundary_layer("regions", ""),
+                                                                    ["code", "nom"])})
+    layers.pole_colours = webmap.colour_map(["insertion", "culture"])
+    layers.poles = webmap.pole_points(webmap.filter_poles(p, state), "secteur", layers.pole_colours)
+    urls = {"leaflet_js": "/app/static/vendor/leaflet/leaflet.js", "leaflet_css": "/app/static/l.css",
+            "mc_js": "/app/static/mc.js", "mc_css": "/app/static/mc.css", "mc_default_css": "/app/static/mcd.css"}
+    m = webmap.build_map(state, layers, urls)
+    page = m.get_root().render()
+    assert "markerClusterGroup" in page and "/app/static/mc.js" in page and "/app/static/vendor/leaflet/leaflet.js" in page
+    assert "jquery" not in page.lower() and "cdn.jsdelivr" not in page and "openstreetmap" not in page.lower()
+    assert XSS not in page  # only the escaped form reaches the page
+    legend = webmap.legend_html(state, layers)
+    assert "Pôles (2)" in legend and "Régions" in legend and "ptce-legend" in page
+    (tmp_path / "map.html").write_text(page)
+
+
+def test_prepare_static_copies_vendor_files():
+    root = webmap.prepare_static()
+    assert (root / "leaflet" / "leaflet.js").stat().st_size > 100_000
+    assert (root / "markercluster" / "leaflet.markercluster.js").exists()
+    assert webmap.asset_urls()["leaflet_js"].startswith("/app/static/vendor/")
+
+
+def test_sources_follow_visible_layers():
+    lines = webmap.sources_text(webmap.MapState(couches=("regions", "frr"), fond="aucun"),
+                                {"frr": "FRR 2025 (DGCL)"})
+    assert lines == ["Régions : " + webmap.BOUNDARY_SOURCE,
+                     "Communes FRR (France Ruralités Revitalisation 2025) : FRR 2025 (DGCL)"]
+
+
+# ----------------------------------------------------------------- search
+
+def test_find_communes_by_code_and_name():
+    assert webmap.find_communes("48095").iloc[0]["nom"] == "Mende"
+    assert webmap.find_communes("mende").iloc[0]["code"] == "48095"
+    assert webmap.find_communes("l'ile saint denis").iloc[0]["code"] == "93039"
+    hits = webmap.find_communes("saint-denis")
+    assert hits.iloc[0]["code"] in ("93066", "97411")  # the most populous exact match first
+    place = webmap.search_place("Mende")
+    assert place.commune == "48095" and place.departement == "48" and 44 < place.latitude < 45
+
+
+def test_address_search_offline_says_so_in_french():
+    with pytest.raises(PtceGeoError) as err:
+        webmap.search_place("12 rue imaginaire des Licornes")
+    text = str(err.value)
+    assert "'12 rue imaginaire des Licornes'" in text and "hors ligne" in text
+
+
+def test_address_search_through_geocoder(httpserver, monkeypatch, tmp_path):
+    monkeypatch.setenv("PTCE_GEO_OFFLINE", "0")
+    monkeypatch.setenv("PTCE_GEO_DATA", str(tmp_path))
+    monkeypatch.setenv("PTCE_GEO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("PTCE_GEO_GEOCODER_URL", httpserver.url_for("").rstrip("/"))
+    httpserver.expect_request("/search/").respond_with_json({"features": [{
+        "geometry": {"type": "Point", "coordinates": [3.4995, 44.5181]},
+        "properties": {"label": "2 Rue de l'Ange 48000 Mende", "score": 0.9, "citycode": "48095",
+                       "type": "housenumber"}}]})
+    place = webmap.search_place("2 rue de l'Ange, Mende cedex")
+    assert place.kind == "adresse" and place.departement == "48"
+    assert abs(place.latitude - 44.5181) < 1e-6 and "Mende" in place.label
+
+
+def test_empty_search_is_refused():
+    with pytest.raises(PtceGeoError, match="vide"):
+        webmap.search_place("  ")
