@@ -108,6 +108,10 @@ def _pole_table(frame) -> "pd.DataFrame":
 
     table = pd.DataFrame(frame[list(_POLE_TABLE_COLUMNS)]).copy()
     table["secteurs"] = table["secteurs"].map(lambda v: ", ".join(v) if isinstance(v, list) else "")
+    table["geocodage"] = table["geocodage"].map({"commune": "commune", "adresse": "adresse", "saisie": "saisi"})
+    for col in table.columns:
+        if table[col].dtype == object:
+            table[col] = table[col].fillna("")
     return table.rename(columns=_POLE_TABLE_COLUMNS)
 
 
@@ -143,11 +147,17 @@ def pole_detail(pole_id: str) -> dict:
               ("departement", "Département"), ("region", "Région"), ("forme_juridique", "Forme juridique"),
               ("secteurs", "Secteurs"), ("annee_creation", "Année de création"), ("appel", "Appel"),
               ("membres", "Membres"), ("site_web", "Site web"), ("perimetre", "Périmètre"), ("source", "Source")]
+    names = {
+        "departement": dict(zip(*boundaries_layer("departement")[["code", "nom"]].to_numpy().T)),
+        "region": dict(zip(*boundaries_layer("region")[["code", "nom"]].to_numpy().T)),
+    }
     lines = []
     for key, label in labels:
         value = rec.get(key)
         if isinstance(value, list):
             value = ", ".join(value)
+        if key in names and value in names[key]:
+            value = f"{names[key][value]} ({value})"
         lines.append(f"- **{label}** : {escape(value) if value not in (None, '') else '—'}")
     if rec["localise"]:
         how = {"commune": "point de la commune (pas l'adresse exacte)", "adresse": "adresse géocodée (BAN)",
@@ -309,13 +319,21 @@ def _map_optional(name: str, stamp: str = ""):
         return None, str(exc)
 
 
+def _env_stamp() -> str:
+    """Part of every map cache key: the settings that decide where data comes from."""
+    from . import settings as _settings
+
+    s = _settings.get()
+    return f"{s.cache_dir}|{s.data_dir}|{s.mirror_dir}|{s.offline}"
+
+
 def _poles_stamp() -> str:
     try:
         from . import poles
 
-        return poles.vintage()
+        return f"{poles.vintage()}|{_env_stamp()}"
     except Exception:  # noqa: BLE001 - registry unreadable: the layer reports it
-        return ""
+        return _env_stamp()
 
 
 @st.cache_resource(show_spinner="Calcul de la couverture…", max_entries=8)
@@ -339,7 +357,7 @@ def _map_geojson(key: str, territoire: str, stamp: str = "") -> str:
         frame = webmap.boundary_layer(key, territoire)
         props = ["code", "nom"] + (["population"] if key == "communes" else [])
         return webmap.to_geojson(frame, props)
-    source, err = _map_optional(key)
+    source, err = _map_optional(key, stamp)
     if source is None:
         raise PtceGeoError(err)
     frame = webmap.priority_layer(key, source, territoire)
@@ -457,7 +475,7 @@ def carte_page() -> None:
     dep_names = dict(zip(deps["code"], deps["nom"]))
     reg_names = dict(zip(regs["code"], regs["nom"]))
     pole_frame, pole_err = _map_optional("poles", _poles_stamp())
-    flags, flags_err = _map_optional("flags")
+    flags, flags_err = _map_optional("flags", _env_stamp())
 
     with st.sidebar:
         st.header("Carte")
@@ -525,7 +543,7 @@ def carte_page() -> None:
                 missing[key] = str(exc)
             continue
         try:
-            layers.geojson[key] = _map_geojson(key, state.territoire)
+            layers.geojson[key] = _map_geojson(key, state.territoire, _env_stamp())
             if key in webmap.PRIORITY_LAYER:
                 from . import priority
 
@@ -543,7 +561,7 @@ def carte_page() -> None:
                 vocab = appels_vocab if state.couleur == "appel" else secteurs_vocab
                 layers.pole_colours = webmap.colour_map(vocab)
                 layers.poles = webmap.pole_points(shown, state.couleur, layers.pole_colours)
-                vintages["poles"] = stamp
+                vintages["poles"] = stamp.split("|")[0]
             except PtceGeoError as exc:
                 missing["poles"] = str(exc)
     bounds = webmap.territory_bounds(state.territoire)
@@ -590,6 +608,10 @@ def _carte_panel(state, shown, flags, stamp) -> None:
     c1.metric("Communes", webmap._fmt_int(len(table)))
     c2.metric("Population", webmap._fmt_int(pop))
     st.metric("Pôles affichés", webmap._fmt_int(len(shown)))
+    if not state.territoire:
+        c3, c4 = st.columns(2)
+        c3.metric("Régions", f"{table['region'].nunique()}")
+        c4.metric("Départements", f"{table['departement'].nunique()}")
     result, by_dep, by_reg, err = _map_coverage(state.rayon, state.zonage or "all", stamp)
     if result is not None:
         if state.territoire:
