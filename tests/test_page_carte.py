@@ -1,0 +1,92 @@
+"""Page « Carte » (AppTest): national view, permalink state, département view, offline without data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _app(params: dict | None = None, timeout: float = 240) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.run()
+    return at
+
+
+def _texts(at) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [w.value for w in at.warning] + [i.value for i in at.info] + [e.value for e in at.error]
+    return "\n".join(map(str, parts))
+
+
+def test_national_view(mirror_dir):
+    at = _app()
+    assert not at.exception
+    assert at.title[0].value.startswith("Carte des pôles")
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Communes"] == "34\u202f875" and metrics["Départements"] == "101"
+    assert int(metrics["Pôles affichés"]) > 0
+    assert [cb.label for cb in at.checkbox if cb.value][:3] == ["Pôles (PTCE)", "Régions", "Départements"]
+    text = _texts(at)
+    assert "Sources et millésimes" in text and "COG 2025" in text
+    assert not at.warning  # every default layer is available with the mirror
+    assert dict(at.query_params) == {}  # the default state has a bare URL
+
+
+def test_permalink_opens_departement_view_with_layers(mirror_dir):
+    at = _app({"territoire": "dep-48", "couches": "poles,communes,frr,qpv,couverture", "rayon": "25",
+               "fond": "aucun"})
+    assert not at.exception, at.exception
+    assert at.radio(key="carte_niveau").value == "Département"
+    assert at.selectbox(key="carte_dep").value == "48"
+    assert at.checkbox(key="carte_couche_communes").value and at.checkbox(key="carte_couche_frr").value
+    assert not at.checkbox(key="carte_couche_regions").value
+    assert at.slider(key="carte_rayon").value == 25.0
+    assert at.subheader[-1].value == "Département Lozère (48)" or "Lozère" in " ".join(s.value for s in at.subheader)
+    assert not at.warning, [w.value for w in at.warning]
+    qp = {k: v for k, v in at.query_params.items()}
+    assert qp["territoire"] in ("dep-48", ["dep-48"])
+
+
+def test_toggle_and_search_update_the_url(mirror_dir):
+    at = _app()
+    at.checkbox(key="carte_couche_territoires-industrie").check().run()
+    assert not at.exception
+    assert "territoires-industrie" in str(at.query_params["couches"])
+    at.text_input(key="carte_recherche").input("Mende").run()
+    assert not at.exception
+    assert str(at.query_params["commune"]).strip("[]'") == "48095"
+    assert str(at.query_params["territoire"]).strip("[]'") == "dep-48"
+    assert "Mende" in _texts(at)
+
+
+def test_bad_url_values_are_reported_not_fatal(mirror_dir):
+    at = _app({"territoire": "dep-999", "couches": "poles,licornes"})
+    assert not at.exception
+    warnings = " ".join(w.value for w in at.warning)
+    assert "'dep-999'" in warnings and "'licornes'" in warnings
+
+
+def test_address_search_offline_says_so(mirror_dir):
+    at = _app()
+    at.text_input(key="carte_recherche").input("12 rue imaginaire des Licornes").run()
+    assert not at.exception
+    assert any("hors ligne" in e.value for e in at.error)
+
+
+def test_offline_without_mirror_or_cache(monkeypatch, fresh_cache, fresh_data):
+    """Nothing cached, no mirror, offline: the page renders and names the missing layers."""
+    monkeypatch.delenv("PTCE_GEO_MIRROR", raising=False)
+    monkeypatch.setenv("PTCE_GEO_OFFLINE", "1")
+    at = _app({"territoire": "dep-48", "couches": "poles,departements,qpv,frr,territoires-industrie"}, timeout=600)
+    assert not at.exception, at.exception
+    text = _texts(at)
+    for label in ("Quartiers prioritaires (QPV 2024)", "Communes FRR", "Territoires d'industrie"):
+        assert label in text, label
+    assert "PTCE_GEO_MIRROR" in text or "ptce-geo" in text
+    assert at.metric  # the panel still shows the territory's figures
