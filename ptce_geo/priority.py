@@ -61,7 +61,7 @@ LAYER_SOURCES = {
 }
 OPTIONAL_SOURCES = {"qpv": ("qpv-2024-contours",)}
 
-BUILD_VERSION = "1"
+BUILD_VERSION = "2"
 FRR_NOT_CLASSIFIED = "Non classée"
 ZRR_CLASSIFIED = "C - Classée en ZRR"
 ZRR_PARTIAL = "P - Commune partiellement classée en ZRR"
@@ -134,8 +134,16 @@ def read_qpv_list(path: Path) -> pd.DataFrame:
     return frame[["code_qp", "lib_qp", "insee_com", "insee_dep"]].map(str.strip)
 
 
+def _read_geo(source, path: Path) -> gpd.GeoDataFrame:
+    """gpd.read_file with a French DataFormatError naming the file when it is unreadable."""
+    try:
+        return gpd.read_file(source, engine="pyogrio")
+    except (OSError, ValueError, RuntimeError) as exc:  # pyogrio's errors are RuntimeErrors
+        raise DataFormatError(f"Fichier géographique illisible : {str(path)!r} ({exc}).") from exc
+
+
 def read_qpv_centroids(path: Path) -> gpd.GeoDataFrame:
-    gdf = gpd.read_file(path, engine="pyogrio")
+    gdf = _read_geo(path, path)
     if "insee_com" not in gdf.columns:
         raise DataFormatError(f"Champ « insee_com » absent de {str(path)!r}.")
     gdf["insee_com"] = gdf["insee_com"].astype(str).map(_code5)
@@ -152,10 +160,10 @@ def read_qpv_contours(path: Path, member: str) -> gpd.GeoDataFrame:
                 names = [n for n in zf.namelist() if n.lower().endswith(member.split("/")[-1].lower())]
                 if not names:
                     raise DataFormatError(f"L'archive {str(path)!r} ne contient pas {member!r}.")
-                gdf = gpd.read_file(io.BytesIO(zf.read(names[0])), engine="pyogrio")
+                gdf = _read_geo(io.BytesIO(zf.read(names[0])), path)
         else:
-            gdf = gpd.read_file(path, engine="pyogrio")
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:  # pyogrio errors derive from these
+            gdf = _read_geo(path, path)
+    except (zipfile.BadZipFile, OSError) as exc:
         raise DataFormatError(f"Contours QPV illisibles : {str(path)!r} ({exc}).") from exc
     gdf.columns = [c.lower() if c != gdf.geometry.name else c for c in gdf.columns]
     gdf = gdf.set_geometry(gdf.geometry.name)
@@ -181,7 +189,7 @@ def _qpv_departement(code_qp: str, communes: list[str], fallback: str, info: pd.
     return m.group(1) if m else ""
 
 
-def _build_qpv(paths: dict[str, Path]) -> gpd.GeoDataFrame:
+def _build_qpv(paths: dict[str, Path]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     info = _commune_info()
     pairs = read_qpv_list(paths["qpv-2024-liste"])
     groups = pairs.groupby("code_qp", sort=True)
@@ -193,8 +201,14 @@ def _build_qpv(paths: dict[str, Path]) -> gpd.GeoDataFrame:
     geoms: dict[str, object] = {}
     kinds: dict[str, str] = {}
     contours_path = paths.get("qpv-2024-contours")
+    notes = []
     if contours_path is not None:
-        contours = read_qpv_contours(contours_path, sources.get("qpv-2024-contours").zip_member)
+        try:
+            contours = read_qpv_contours(contours_path, sources.get("qpv-2024-contours").zip_member)
+        except DataFormatError as exc:  # unusable contours: points, and say so
+            notes.append(f"Contours QPV inutilisables, points utilisés : {exc}")
+            contours_path = None
+    if contours_path is not None:
         contours["code_qp"] = contours["code_qp"].astype(str).str.strip()
         for code, idx in contours.groupby("code_qp").indices.items():
             geoms[code] = shapely.union_all(contours.geometry.values[idx])
@@ -231,7 +245,7 @@ def _build_qpv(paths: dict[str, Path]) -> gpd.GeoDataFrame:
         geometry=[geoms[c] for c in table.index],
         crs=settings.WEB_CRS,
     )
-    return out
+    return out, pd.DataFrame({"message": notes}, dtype=object)
 
 
 _SIREN_RE = re.compile(r"\s*(.*?)\s*\((\d{9})\)\s*$")
@@ -251,7 +265,7 @@ def _parse_liste_geo(text: str) -> list[tuple[str, str]]:
 
 def _build_territoires_industrie(paths: dict[str, Path]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     path = paths["territoires-industrie-2023"]
-    raw = gpd.read_file(path, engine="pyogrio")
+    raw = _read_geo(path, path)
     _require(raw, ["id_territoire", "lib_territoire", "liste_geo"], path)
     raw = raw.to_crs(settings.WEB_CRS) if raw.crs is not None else raw.set_crs(settings.WEB_CRS)
     communes = boundaries.load("commune")
@@ -411,15 +425,8 @@ def _build_zrr(paths: dict[str, Path]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     return gdf, pd.DataFrame(report, columns=["code_2021", "nom", "classement", "statut", "code_2025"])
 
 
-def _build_with_report(builder):
-    def build(paths):
-        out = builder(paths)
-        return out if isinstance(out, tuple) else (out, pd.DataFrame({"message": []}))
-    return build
-
-
 _BUILDERS = {
-    "qpv": _build_with_report(_build_qpv),
+    "qpv": _build_qpv,
     "territoires-industrie": _build_territoires_industrie,
     "frr": _build_frr,
     "zrr": _build_zrr,
@@ -501,6 +508,29 @@ def report(name: str) -> pd.DataFrame:
     return _cache.cached_frame(f"priority-{name}-report", key, lambda: _BUILDERS[name](paths)[1])
 
 
+def _summary(name: str, rep: pd.DataFrame) -> list[str]:
+    """French lines summarising a build report (for ``ptce-geo data sync``)."""
+    if rep.empty:
+        return []
+    if name == "territoires-industrie":
+        lines = [f"{len(rep)} SIREN absents des EPCI 2025, placés par la géométrie du territoire : "
+                 + ", ".join(f"{r.groupement} ({r.siren}, {r.territoire})" for r in
+                             rep[rep["statut"] != "non placé"].itertuples())]
+        lost = rep[rep["statut"] == "non placé"]
+        if len(lost):
+            lines.append("Non placés : " + ", ".join(f"{r.groupement} ({r.siren}, {r.territoire})"
+                                                     for r in lost.itertuples()))
+        return lines
+    if name == "zrr":
+        lost = rep[rep["statut"].str.startswith("non placé")]
+        merged = rep[rep["statut"] == "fusionnée"]
+        return [f"{len(merged)} communes de 2021 rattachées à leur commune nouvelle de 2025 ; "
+                f"{len(lost)} codes non placés : " + ", ".join(f"{r.code_2021} {r.nom}" for r in lost.itertuples())]
+    if "message" in rep.columns:
+        return [str(m) for m in rep["message"]]
+    return [f"{len(rep)} lignes écartées (voir priority.report({name!r}))."]
+
+
 def sync(layers=None, refresh: bool = True) -> list[dict]:
     """Fetch (re-download when ``refresh`` and no mirror) and build every layer; never raises
     for a missing layer: one dict per layer with ``layer``, ``ok``, ``rows`` and ``messages``."""
@@ -520,7 +550,9 @@ def sync(layers=None, refresh: bool = True) -> list[dict]:
                     messages.append(
                         f"Contours officiels non obtenus ({sid!r}) : la couche utilise des points. Détail : {exc}"
                     )
-            frame, _ = _load(name, paths)
+            frame, key = _load(name, paths)
+            rep = _cache.cached_frame(f"priority-{name}-report", key, lambda: _BUILDERS[name](paths)[1])
+            messages.extend(_summary(name, rep))
             results.append({"layer": name, "ok": True, "rows": len(frame), "messages": messages})
         except PtceGeoError as exc:
             results.append({"layer": name, "ok": False, "rows": 0, "messages": [*messages, str(exc)]})

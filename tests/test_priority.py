@@ -298,3 +298,39 @@ def test_cli_with_mirror(mirror_dir, tmp_path):
     gpkg = tmp_path / "frr.gpkg"
     assert _cli("layer", "frr", "--format", "gpkg", "-o", str(gpkg)).returncode == 0
     assert len(gpd.read_file(gpkg)) == 19_934
+
+
+# --- sync over HTTP (local server) --------------------------------------------------------
+
+def test_sync_downloads_then_keeps_last_good_copy(httpserver, mirror_dir, tmp_path, monkeypatch):
+    import dataclasses
+
+    from ptce_geo import sources
+
+    monkeypatch.delenv("PTCE_GEO_MIRROR", raising=False)
+    monkeypatch.setenv("PTCE_GEO_OFFLINE", "0")
+    monkeypatch.setattr(_http, "raw_dir", lambda: tmp_path / "raw")
+    monkeypatch.setattr(_http, "BACKOFF_S", 0.0)
+    frr = sources.get("frr-2025")
+    monkeypatch.setitem(sources.SOURCES, "frr-2025", dataclasses.replace(frr, url=httpserver.url_for("/frr.csv")))
+    body = (mirror_dir / frr.filename).read_bytes()
+    httpserver.expect_ordered_request("/frr.csv").respond_with_data(body, content_type="text/csv")
+    httpserver.expect_ordered_request("/frr.csv").respond_with_data("<html><body>Erreur</body></html>",
+                                                                     content_type="text/html")
+    [first] = priority.sync(["frr"])
+    assert first["ok"] and first["rows"] == 19_934
+    assert (tmp_path / "raw" / frr.filename).read_bytes() == body
+    [second] = priority.sync(["frr"])  # the server now answers an HTML page with status 200
+    assert second["ok"] and second["rows"] == 19_934
+    assert any("page HTML" in m and "conservée" in m for m in second["messages"])
+    assert (tmp_path / "raw" / frr.filename).read_bytes() == body
+    assert priority.status().set_index("layer").loc["frr", "origine"] == "cache"
+
+
+def test_unusable_contours_fall_back_to_points(tmp_path, mirror_dir, monkeypatch):
+    mirror = _mirror_with(tmp_path, mirror_dir, "qpv_2024_contours.geojson", b'{"type": "Feature"')
+    monkeypatch.setenv("PTCE_GEO_MIRROR", str(mirror))
+    qpv = priority.load("qpv")
+    assert len(qpv) == 1_493 and set(qpv["geometry_kind"]) == {"point"}
+    [res] = priority.sync(["qpv"], refresh=False)
+    assert res["ok"] and any("Contours QPV inutilisables" in m for m in res["messages"])
