@@ -6,7 +6,6 @@ import io
 
 import pandas as pd
 import pytest
-import shapely
 
 from ptce_geo import boundaries, cli, poles, registry
 from ptce_geo._errors import ConflictError, UnknownChoiceError, ValidationError
