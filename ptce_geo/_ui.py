@@ -757,7 +757,14 @@ def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float
     import folium
     from streamlit_folium import st_folium
 
-    m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles="OpenStreetMap", prefer_canvas=True)
+    from . import webmap
+
+    m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles="OpenStreetMap", prefer_canvas=True,
+                   control_scale=True)
+    _carte_static()  # Leaflet served locally (works offline), as on the « Carte » page
+    urls = webmap.asset_urls()
+    m.default_js = [("leaflet", urls["leaflet_js"])]
+    m.default_css = [("leaflet_css", urls["leaflet_css"])]
     bounds = None
     if outline is not None and len(outline):
         folium.GeoJson(outline[["geometry"]].to_json(), name="Territoire",
@@ -776,7 +783,10 @@ def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float
                                           aliases=["Code", "Nom", "Population prioritaire"]),
         ).add_to(m)
         if bounds is None and len(show):
-            bounds = show.total_bounds
+            # metropolitan gaps decide the view (overseas ones stay on the map, reached by zooming out)
+            rep = show.geometry.representative_point()
+            metro = show[(rep.x > -6) & (rep.x < 10) & (rep.y > 41) & (rep.y < 52)]
+            bounds = (metro if len(metro) else show).total_bounds
     if poles_frame is not None:
         for row in poles_frame.itertuples():
             if radius_km:

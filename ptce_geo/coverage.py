@@ -371,12 +371,15 @@ def _prepare_poles(poles: gpd.GeoDataFrame, base: _Base) -> pd.DataFrame:
         for j, i in enumerate(missing):
             c = hit["code"].iloc[j]
             home[i] = c if isinstance(c, str) else None
+    declared = p["departement"].to_numpy(dtype=object) if "departement" in p else [None] * len(p)
+    overseas = _overseas()
     groups = []
-    for i in range(len(p)):
-        dep = base.departements[base.pos_of_code[home[i]]] if home[i] else None
-        if dep is None and "departement" in p and isinstance(p["departement"].iloc[i], str):
-            dep = p["departement"].iloc[i]
-        groups.append(group_of_departement(dep) if dep is not None else _group_of_lonlat(lon[i], lat[i]))
+    for i, h in enumerate(home):
+        dep = base.departements[base.pos_of_code[h]] if h else declared[i]
+        if isinstance(dep, str):
+            groups.append(dep if dep in overseas else "metro")
+        else:
+            groups.append(_group_of_lonlat(lon[i], lat[i]))
     x = np.full(len(p), np.nan)
     y = np.full(len(p), np.nan)
     groups = np.array(groups, dtype=object)
@@ -505,8 +508,10 @@ def _compute(base: _Base, pole_table: pd.DataFrame, radius_km, use_perimeter, zo
     has = near >= 0
     ids = pole_table["id"].to_numpy().astype(object)
     noms = pole_table["nom"].to_numpy().astype(object)
-    out["nearest_pole"] = np.where(has, ids[np.where(has, near, 0)] if len(ids) else None, None)
-    out["nearest_pole_nom"] = np.where(has, noms[np.where(has, near, 0)] if len(noms) else None, None)
+    out["nearest_pole"] = pd.array(np.where(has, ids[np.where(has, near, 0)] if len(ids) else None, None),
+                                   dtype=object)
+    out["nearest_pole_nom"] = pd.array(np.where(has, noms[np.where(has, near, 0)] if len(noms) else None, None),
+                                       dtype=object)
     out["nearest_distance_km"] = np.where(has, dist / 1000.0, np.nan)
     in_radius = (dist <= float(radius_km) * 1000.0 + _TOLERANCE_M) if radius_km is not None else np.zeros(len(t), bool)
     unknown: list[str] = []
@@ -517,8 +522,9 @@ def _compute(base: _Base, pole_table: pd.DataFrame, radius_km, use_perimeter, zo
     out["in_radius"] = in_radius
     out["in_perimeter"] = in_perim
     out["covered"] = in_radius | in_perim
-    out["covered_by"] = np.select([in_radius & in_perim, in_radius, in_perim],
-                                  ["rayon et périmètre", "rayon", "périmètre"], "")
+    out["covered_by"] = pd.array(np.select([in_radius & in_perim, in_radius, in_perim],
+                                           ["rayon et périmètre", "rayon", "périmètre"], "").astype(object),
+                                 dtype=object)
     out["point_source"] = t["point_source"].to_numpy()
     params = {
         "radius_km": None if radius_km is None else float(radius_km),
