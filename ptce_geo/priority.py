@@ -594,6 +594,19 @@ def missing_layers() -> list[str]:
 
 # --- per-commune flags ------------------------------------------------------------------
 
+def _attributes(name: str, columns: list[str]) -> pd.DataFrame:
+    """Some columns of a layer, without reading its geometry (fast path of :func:`flags`)."""
+    paths, _ = _paths(name)
+    key = _key(paths)
+    if not _cache.is_cached(f"priority-{name}", key):
+        _load(name, paths)
+    try:
+        frame = pd.read_parquet(_cache.path_for(f"priority-{name}", key), columns=columns)
+    except Exception:  # noqa: BLE001 - unreadable cache: the normal path rebuilds it
+        frame = pd.DataFrame(_load(name, paths)[0][columns])
+    return _listify(frame)
+
+
 def _counts(frame: gpd.GeoDataFrame) -> pd.Series:
     return frame["communes"].explode().dropna().value_counts()
 
@@ -608,9 +621,11 @@ def flags() -> pd.DataFrame:
     out = com[["code", "nom", "departement", "region", "epci", "population"]].copy()
     out["population"] = out["population"].astype("Int64")
     missing, errors, layers = [], {}, {}
+    wanted = {"qpv": ["code", "communes"], "territoires-industrie": ["code", "communes"],
+              "frr": ["code", "classement"], "zrr": ["code", "classement"]}
     for name in LAYERS:
         try:
-            layers[name] = load(name)
+            layers[name] = _attributes(name, wanted[name])
         except PtceGeoError as exc:
             missing.append(name)
             errors[name] = str(exc)
