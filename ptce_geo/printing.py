@@ -901,7 +901,7 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
     top = ph - m
     title_artist = fig.text(m / pw, (top - 1) / ph, title if title is not None else default_title(terr),
                             fontsize=13.5 * k, fontweight="bold", va="top", ha="left", wrap=False)
-    _fit_text(title_artist, (pw - 2 * m) * k / k, 13.5 * k)
+    _fit_text(title_artist, pw - 2 * m, 13.5 * k)
     sub = fig.text(m / pw, (top - 9.0 * k) / ph, subtitle if subtitle is not None else default_subtitle(terr),
                    fontsize=9 * k, va="top", ha="left", color="#333333")
     _fit_text(sub, pw - 2 * m, 9 * k)
@@ -969,8 +969,7 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
 
     crs_names = _CRS_NAMES.get(terr.crs, terr.crs) + (" ; outre-mer en UTM local" if national else "")
     text = footer_text(drawn, terr, date, scale, crs_names)
-    width_chars = int((pw - 2 * m) / (0.53 * 6.2 * k * 25.4 / 72))  # average glyph ≈ 0.53 em
-    wrapped = textwrap.fill(text, width=max(width_chars, 60))
+    wrapped = _wrap(text, (pw - 2 * m) * 0.99, 6.2 * k)
     footer = fig.text(m / pw, m / ph, wrapped, fontsize=6.2 * k, va="bottom", ha="left", color="#333333",
                       linespacing=1.25)
     fig.ptce_furniture = {"title": title_artist, "subtitle": sub, "legend": legend, "scalebar": scalebar,
@@ -980,12 +979,37 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
     return fig
 
 
+def _text_width_mm(text: str, fontsize: float, weight: str = "normal") -> float:
+    """Width of one line of text on paper, measured with the font (no renderer needed)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    prop = FontProperties(family="DejaVu Sans", size=fontsize, weight=weight)
+    width, _, _ = TextToPath().get_text_width_height_descent(text, prop, ismath=False)
+    return width * 25.4 / 72
+
+
 def _fit_text(artist, width_mm: float, fontsize: float) -> None:
-    """Shrink a one-line text so that it fits ``width_mm`` (estimated, no renderer)."""
-    n = max(len(artist.get_text()), 1)
-    est_mm = 0.55 * fontsize * n * 25.4 / 72
+    """Shrink a one-line text so that it fits ``width_mm``."""
+    weight = artist.get_fontweight()
+    est_mm = _text_width_mm(artist.get_text(), fontsize, weight if isinstance(weight, str) else "normal")
     if est_mm > width_mm:
-        artist.set_fontsize(max(fontsize * width_mm / est_mm, 6))
+        artist.set_fontsize(max(fontsize * width_mm / est_mm * 0.98, 6))
+
+
+def _wrap(text: str, width_mm: float, fontsize: float) -> str:
+    """Greedy word wrap to ``width_mm`` with measured widths."""
+    lines, line = [], ""
+    for word in text.split(" "):  # not split(): narrow no-break spaces keep numbers whole
+        trial = f"{line} {word}" if line else word
+        if line and _text_width_mm(trial, fontsize) > width_mm:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    if line:
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _national_axes(fig, terr, layers, map_box, rect, k, pw, ph):
@@ -1049,7 +1073,7 @@ def _fmt_from(path, fmt: str | None) -> str:
 def _rc():
     import matplotlib
 
-    return matplotlib.rc_context({"pdf.fonttype": 42, "pdf.compression": 1, "svg.fonttype": "none", "hatch.linewidth": 0.45,
+    return matplotlib.rc_context({"pdf.fonttype": 42, "pdf.compression": 1, "text.hinting": "none", "svg.fonttype": "none", "hatch.linewidth": 0.45,
                                   "font.family": "DejaVu Sans"})
 
 
