@@ -29,6 +29,7 @@ import io
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -590,7 +591,12 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
         if not any(getattr(h, "get_label", lambda: "")() == STYLE["departement"]["label"] for h in drawn.handles):
             drawn.handles.append(_legend_line(STYLE["departement"]))
     if terr.kind != "france":
-        _add_lines(ax, [shapely.union_all(deps.geometry.values[dep_mask])], 6, **STYLE["territory"])
+        if terr.kind == "region":  # already dissolved: no union at draw time
+            regions = projected("region", crs, tier)
+            outline = regions.geometry.values[regions["code"].eq(terr.code).to_numpy()]
+        else:
+            outline = deps.geometry.values[dep_mask]
+        _add_lines(ax, outline, 6, **STYLE["territory"])
 
     if "qpv" in layers:
         res, note = _priority_layer("qpv")
@@ -979,6 +985,7 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
     return fig
 
 
+@lru_cache(maxsize=4096)
 def _text_width_mm(text: str, fontsize: float, weight: str = "normal") -> float:
     """Width of one line of text on paper, measured with the font (no renderer needed)."""
     from matplotlib.font_manager import FontProperties
@@ -998,17 +1005,19 @@ def _fit_text(artist, width_mm: float, fontsize: float) -> None:
 
 
 def _wrap(text: str, width_mm: float, fontsize: float) -> str:
-    """Greedy word wrap to ``width_mm`` with measured widths."""
-    lines, line = [], ""
+    """Greedy word wrap to ``width_mm``: each word measured once (kerning across words ignored)."""
+    space = _text_width_mm("a a", fontsize) - _text_width_mm("aa", fontsize)
+    lines, line, used = [], [], 0.0
     for word in text.split(" "):  # not split(): narrow no-break spaces keep numbers whole
-        trial = f"{line} {word}" if line else word
-        if line and _text_width_mm(trial, fontsize) > width_mm:
-            lines.append(line)
-            line = word
+        w = _text_width_mm(word, fontsize) if word else 0.0
+        if line and used + space + w > width_mm:
+            lines.append(" ".join(line))
+            line, used = [word], w
         else:
-            line = trial
+            used += (space if line else 0.0) + w
+            line.append(word)
     if line:
-        lines.append(line)
+        lines.append(" ".join(line))
     return "\n".join(lines)
 
 
