@@ -794,13 +794,14 @@ def suggest(result: CommuneCoverage, count: int, radius_km: float | None = None,
         cnd = np.flatnonzero(cand[idx])
         if not len(tgt) or not len(cnd):
             continue
-        hits = cKDTree(xy[tgt]).query_ball_point(xy[cnd], r=r_m)
-        for k, h in enumerate(hits):
-            if h:
-                rows.extend([idx[cnd[k]]] * len(h))
-                cols.extend(idx[tgt[h]])
+        pairs = cKDTree(xy[cnd]).sparse_distance_matrix(cKDTree(xy[tgt]), r_m, output_type="ndarray")
+        rows.append(idx[cnd[pairs["i"]]])  # "ndarray" output keeps zero distances (a site on its own commune)
+        cols.append(idx[tgt[pairs["j"]]])
     n = len(c)
+    rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+    cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
     A = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    A.data[:] = 1.0  # a pair reported twice still counts once
     w = weight.copy()
     chosen = []
     for _ in range(count):
