@@ -829,8 +829,36 @@ def lacunes_view() -> None:
         coverage_downloads(table, f"lacunes-{level}", level, "lacunes")
         shapes = coverage.as_layer(table.head(300), level)
         _coverage_map(shapes, result.poles, radius)
+        suggestion_view(result, radius)
     except PtceGeoError as exc:
         show_error(exc)
+
+
+def suggestion_view(result, radius_km: float) -> None:
+    """« Où implanter de nouveaux pôles ? »: greedy sites with their marginal gains, downloadable."""
+    from . import coverage
+
+    with st.expander("Où implanter de nouveaux pôles ? (couverture maximale)"):
+        regions = boundaries_layer("region")
+        names = dict(zip(regions["code"], regions["nom"]))
+        cols = st.columns([1, 2, 2])
+        count = int(cols[0].number_input("Nombre de sites", 1, 50, 5, key="suggestion_nombre"))
+        region = cols[1].selectbox("Chercher les sites en", [None, *sorted(names, key=names.get)],
+                                   format_func=lambda c: "France entière" if c is None else names[c],
+                                   key="suggestion_region")
+        in_zoning = cols[2].checkbox("Sites parmi les communes du zonage", key="suggestion_zonage")
+        if not radius_km:
+            st.info("Choisissez un rayon supérieur à 0 km pour obtenir des suggestions.")
+            return
+        table = coverage.suggest(result, count, region=region, candidates_in_zoning=in_zoning)
+        shown = table[["rang", "code", "nom", "departement", "gain_population", "gain_communes", "cumulative_gain"]]
+        st.dataframe(shown.rename(columns={"rang": "Rang", "code": "Code", "nom": "Commune",
+                                           "departement": "Département", "gain_population": "Gain (habitants)",
+                                           "gain_communes": "Communes couvertes", "cumulative_gain": "Gain cumulé"}),
+                     hide_index=True, width="stretch")
+        st.caption("Chaque site couvre la population prioritaire encore non couverte dans le rayon choisi ; "
+                   "le gain de chaque ligne s'ajoute aux précédents (algorithme glouton).")
+        coverage_downloads(table, "suggestions", None, "suggestions")
 
 
 _TERRITORY_LEVEL_LABELS = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "region": "Région"}

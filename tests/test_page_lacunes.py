@@ -58,3 +58,16 @@ def test_lacunes_offline_without_layers_still_renders(tmp_path, monkeypatch):
     at.switch_page("pages/lacunes.py").run()
     assert not at.exception
     assert len(at.warning) >= 1  # names the missing layers
+
+
+def test_lacunes_suggestions_match_coverage_suggest(mirror_dir):
+    at = run_lacunes()
+    assert len(at.dataframe) == 2  # gaps, suggestions
+    shown = at.dataframe[1].value
+    expected = coverage.suggest(coverage.compute(15.0), 5)
+    assert shown["Code"].tolist() == expected["code"].tolist()
+    assert shown["Gain cumulé"].iloc[-1] == expected["gain_population"].sum()
+    at.selectbox(key="suggestion_region").set_value("84").run()
+    assert not at.exception
+    in_84 = at.dataframe[1].value
+    assert in_84["Département"].isin(["01", "03", "07", "15", "26", "38", "42", "43", "63", "69", "73", "74"]).all()
