@@ -278,3 +278,48 @@ def test_cli_department_csv(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "ptce_geo", "coverage", "--level", "departement", "--zoning", "xx"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0 and "xx" in proc.stderr
+
+
+# --------------------------------------------------------------------------- random worlds vs brute force
+
+def random_world(seed: int, n: int = 120, k: int = 6):
+    rng = np.random.default_rng(seed)
+    xs = 650_000 + rng.uniform(0, 150_000, n)
+    ys = 6_500_000 + rng.uniform(0, 150_000, n)
+    polys = [shapely.box(x - 1000, y - 1000, x + 1000, y + 1000) for x, y in zip(xs, ys)]
+    codes = [f"{10 + i // 100:02d}{i % 100 + 1:03d}" for i in range(n)]
+    com = gpd.GeoDataFrame({
+        "code": codes, "nom": codes, "departement": [c[:2] for c in codes], "region": "84",
+        "epci": [f"2000000{i % 7:02d}" for i in range(n)],
+        "population": pd.array(rng.integers(0, 5000, n), dtype="Int64"),
+    }, geometry=gpd.GeoSeries(polys, crs="EPSG:2154").to_crs("EPSG:4326").values, crs="EPSG:4326")
+    com["mairie"] = gpd.GeoSeries(shapely.points(xs, ys), crs="EPSG:2154").to_crs("EPSG:4326").values
+    flags = pd.DataFrame({"code": codes, "in_qpv": rng.random(n) < 0.3, "in_territoire_industrie": rng.random(n) < 0.2,
+                          "frr": rng.random(n) < 0.2, "zrr": rng.random(n) < 0.2})
+    pick = rng.choice(n, k, replace=False)
+    poles = gpd.GeoDataFrame({"id": [f"p{i}" for i in range(k)], "nom": "p", "code_insee": [codes[i] for i in pick],
+                              "perimetre": [[codes[rng.integers(n)]] for _ in range(k)]},
+                             geometry=gpd.GeoSeries(shapely.points(xs[pick] + 300, ys[pick]), crs="EPSG:2154")
+                             .to_crs("EPSG:4326").values, crs="EPSG:4326")
+    return com, flags, poles, np.column_stack([xs, ys]), np.column_stack([xs[pick] + 300, ys[pick]])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_world_matches_brute_force(seed):
+    com, flags, poles, pts, pxy = random_world(seed)
+    dist = np.sqrt(((pts[:, None, :] - pxy[None, :, :]) ** 2).sum(-1)).min(axis=1) / 1000.0
+    previous = None
+    for radius in (3.0, 10.0, 25.0):
+        r = cv.compute(radius, use_perimeter=True, poles=poles, flags=flags, communes=com)
+        assert np.allclose(r.communes["nearest_distance_km"], dist, atol=1e-5)
+        perim = r.communes["code"].isin({c for p in poles["perimetre"] for c in p})
+        assert (r.communes["covered"] == ((dist <= radius) | perim)).all()
+        gaps = set(cv.gaps(r)["code"])
+        assert previous is None or gaps <= previous
+        previous = gaps
+        s = cv.suggest(r, 3)
+        after = cv.with_poles(r, cv.suggested_poles(s))
+        gain = cv.national(after)["priority_population_covered"] - cv.national(r)["priority_population_covered"]
+        assert gain == s["gain_population"].sum()
+        dep = cv.by_territory(r, "departement")
+        assert dep["priority_population_covered"].sum() == cv.national(r)["priority_population_covered"]
