@@ -778,7 +778,7 @@ def suggest(result: CommuneCoverage, count: int, radius_km: float | None = None,
     c = result.communes
     t = base.table
     if region is not None and str(region) not in set(c["region"].dropna().astype(str)):
-        raise UnknownChoiceError("Région", region, sorted(set(c["region"].dropna().astype(str))))
+        raise UnknownChoiceError("Code de région", region, sorted(set(c["region"].dropna().astype(str))))
     weight = np.where(c["in_zoning"].to_numpy() & ~c["covered"].to_numpy(),
                       c["population"].fillna(0).to_numpy(dtype=float), 0.0)
     cand = np.isfinite(t["x"].to_numpy()) & np.isfinite(t["y"].to_numpy())
