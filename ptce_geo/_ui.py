@@ -782,6 +782,11 @@ def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float
             tooltip=folium.GeoJsonTooltip(fields=["code", "nom", "priority_population"],
                                           aliases=["Code", "Nom", "Population prioritaire"]),
         ).add_to(m)
+        # a dot on each gap keeps small communes visible at national zoom
+        dots = show.geometry.representative_point()
+        for (nom_, code_, pop_), pt in zip(show[["nom", "code", "priority_population"]].itertuples(index=False), dots):
+            folium.CircleMarker([pt.y, pt.x], radius=3, color="#b2182b", weight=1, fill=True, fill_opacity=0.9,
+                                tooltip=f"{nom_} ({code_}) — {_fmt_int(pop_)} hab. prioritaires").add_to(m)
         if bounds is None and len(show):
             # metropolitan gaps decide the view (overseas ones stay on the map, reached by zooming out)
             rep = show.geometry.representative_point()
