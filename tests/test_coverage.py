@@ -323,3 +323,13 @@ def test_random_world_matches_brute_force(seed):
         assert gain == s["gain_population"].sum()
         dep = cv.by_territory(r, "departement")
         assert dep["priority_population_covered"].sum() == cv.national(r)["priority_population_covered"]
+
+
+def test_pole_without_insee_code_is_placed_by_its_point():
+    lost = F.pole("P4", "Pôle sans code", F.X0 + 35 * F.KM, F.Y0 + 2 * F.KM)  # inside D (02001), no code, no dep
+    r = run(1.0, poles=F.poles(lost))
+    assert r.poles.set_index("id").loc["P4", "commune"] == "02001"
+    assert r.poles.set_index("id").loc["P4", "group"] == "metro"
+    # the pole is 3 km from D's town hall: hosting a pole is not covering, the distance decides
+    assert row(r, "02001").poles == 1 and not row(r, "02001").covered
+    assert row(run(3.0, poles=F.poles(lost)), "02001").covered
