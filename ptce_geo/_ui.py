@@ -713,10 +713,12 @@ def _coverage_cached(radius_km: float, use_perimeter: bool, zoning: str, registr
 
 
 def coverage_result(radius_km: float, use_perimeter: bool, zoning: str):
-    """``coverage.compute`` shared by sessions, recomputed when the pole registry changes."""
-    from . import registry
+    """``coverage.compute`` shared by sessions, recomputed when the pole registry or the set of
+    available priority layers changes."""
+    from . import priority, registry
 
-    return _coverage_cached(float(radius_km), bool(use_perimeter), zoning, registry.updated_at())
+    stamp = f"{registry.updated_at()}|{','.join(priority.missing_layers())}"
+    return _coverage_cached(float(radius_km), bool(use_perimeter), zoning, stamp)
 
 
 def _fmt_int(value) -> str:

@@ -330,10 +330,12 @@ def _default_base(flags: pd.DataFrame | None) -> _Base:
 def _default_flags():
     from . import priority
 
+    # priority.flags() takes about a second: kept in the process until a layer appears or goes
+    stamp = tuple(priority.missing_layers())
     flags = _DEFAULT_BASE.get("flags")
-    if flags is None:
+    if flags is None or _DEFAULT_BASE.get("flags_stamp") != stamp:
         flags = priority.flags()
-        _DEFAULT_BASE["flags"] = flags
+        _DEFAULT_BASE.update(flags=flags, flags_stamp=stamp)
     return flags
 
 
