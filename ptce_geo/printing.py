@@ -1140,6 +1140,20 @@ def render_cover(fig, terrs: Sequence[Territory], *, paper="a4", orientation="po
     toc = "\n".join(f"{i + 2:>3}   {t.nom} ({t.code})" for i, t in enumerate(terrs))
     fig.text(m / pw, 1 - (m + 55 * k) / ph, "Sommaire (page)\n\n" + toc, fontsize=9 * k, va="top",
              family="DejaVu Sans Mono")
+    # an overview of the régions (overseas in boxes), numbered by page
+    ax = fig.add_axes([0.48, 0.36, 0.47, 0.36])
+    ax.set_axis_off()
+    ax.set_aspect("equal")
+    shapes = _locator_shapes()
+    _add_fill(ax, shapes.geometry.values, 1, facecolor="#b9e3cf", edgecolor="#303030", linewidth=0.4)
+    page_of = {t.code: i + 2 for i, t in enumerate(terrs)}
+    for code, point in zip(shapes["code"], shapely.point_on_surface(shapes.geometry.values)):
+        if code in page_of:
+            ax.text(point.x, point.y, str(page_of[code]), ha="center", va="center", fontsize=7 * k,
+                    fontweight="bold", zorder=5)
+    minx, miny, maxx, maxy = shapes.total_bounds
+    ax.set_xlim(minx - 20_000, maxx + 20_000)
+    ax.set_ylim(miny - 20_000, maxy + 20_000)
     lines = ["Sources :"] + [f"• {label} — {vintage}" for label, vintage in (sources or {}).items()]
     if notes:
         lines += ["Non représenté : " + " ; ".join(dict.fromkeys(notes))]
