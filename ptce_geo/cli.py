@@ -37,6 +37,7 @@ def _add_prepare(sub) -> None:
         _prepare_poles()
         _prepare_priority()
         _prepare_coverage()
+        _prepare_printing()
 
     p.set_defaults(func=run)
 
@@ -240,6 +241,15 @@ def _add_coverage(sub) -> None:
     common(sug)
     sug.set_defaults(func=lambda a: coverage.write(
         coverage.suggest(result(a), a.count, region=a.region, candidates_in_zoning=a.in_zoning), fmt(a), a.output))
+
+
+def _prepare_printing() -> None:
+    try:
+        from . import printing
+
+        print(f"Fonds de carte pour l'impression prêts : {printing.prepare()} couches projetées.")
+    except PtceGeoError as exc:
+        print(f"Avertissement : fonds de carte pour l'impression non préparés ({exc})", file=sys.stderr)
 
 
 def _add_print(sub) -> None:

@@ -250,6 +250,17 @@ def projected(level: str, crs: str, tier: str = "fine") -> gpd.GeoDataFrame:
     return _memo(name, lambda: _cache.cached_frame(name, key, lambda: _build_projected(level, crs, tier)))
 
 
+def prepare() -> int:
+    """Build the print caches (every level, CRS and simplification tier); returns their count."""
+    n = 0
+    for crs in dict.fromkeys([settings.get().metric_crs, *settings.get().overseas_crs.values()]):
+        for tier in _TIERS_M:
+            for level in boundaries.LEVELS:
+                projected(level, crs, tier)
+                n += 1
+    return n
+
+
 def _try(what: str, build):
     """``(value, None)`` or ``(None, French note)`` when a module/data is unavailable."""
     try:
