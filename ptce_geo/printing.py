@@ -159,7 +159,7 @@ def territory(kind: str, code: str | None = None) -> Territory:
     if kind == "france":
         return Territory("france", None, "France", conf.metric_crs)
     layer = _table(kind)
-    code = str(code).strip() if code is not None else code
+    code = str(code).strip().upper() if code is not None else code  # "2a" → "2A"
     if kind == "departement" and code and len(code) == 1 and code.isdigit():
         code = "0" + code
     if code not in layer.index:

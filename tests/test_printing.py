@@ -187,6 +187,7 @@ def test_unknown_choices_list_valid_keys(hdf, tmp_path):
     with pytest.raises(ValidationError, match="zonage.*couverture"):
         printing.check_layers("zonage,couverture")
     assert printing.territory("departement", "1").code == "01"
+    assert printing.territory("departement", "2a").code == "2A"
 
 
 def test_cli_reports_bad_choice_in_french(tmp_path, capsys):
