@@ -276,3 +276,18 @@ def test_footer_names_projection_scale_and_date(hdf):
     assert re.search(r"échelle 1:\d[\d\u202f]* à l'impression", footer)
     assert fig.ptce_furniture["title"].get_text() == "Titre libre"
     assert fig.ptce_furniture["subtitle"].get_text() == "Sous-titre libre"
+
+
+def _luminance(colour: str) -> float:
+    from matplotlib.colors import to_rgb
+
+    r, g, b = to_rgb(colour)
+    return 0.299 * r + 0.587 * g + 0.114 * b  # what a greyscale printer keeps
+
+
+@pytest.mark.parametrize("classes", [("other", "frr", "frr_plus"), ("not_priority", "uncovered", "covered")])
+def test_commune_classes_stay_apart_in_greyscale(classes):
+    lums = sorted(_luminance(printing.STYLE[key]["facecolor"]) for key in classes)
+    assert all(b - a >= 0.15 for a, b in zip(lums, lums[1:])), lums
+    # the orange of uncovered communes also carries a hatch, the Territoires d'industrie too
+    assert printing.STYLE["uncovered"]["hatch"] and printing.STYLE["ti"]["hatch"]
