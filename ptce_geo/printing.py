@@ -650,7 +650,8 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
             if not any(getattr(h, "get_label", lambda: "")() == STYLE["pole"]["label"] for h in drawn.handles):
                 drawn.handles.append(_legend_marker("o", "#000000", STYLE["pole"]["label"], 6))
             drawn.sources["Pôles"] = res[1]
-            drawn.pending_labels = getattr(drawn, "pending_labels", []) + [(ax, xy, list(gdf["nom"].astype(str)))]
+            fontsize = 5.5 * min(fig.get_size_inches()) / (210 / 25.4)  # 5.5 pt on A4, larger on A3
+            drawn.hidden_labels += place_labels(ax, xy, list(gdf["nom"].astype(str)), fontsize=max(fontsize, 5.5))
     ax.ptce_drawn = drawn
     fig.ptce_drawn = drawn
     return fig
@@ -800,6 +801,8 @@ def _locator_shapes():
 
 def add_locator(fig, rect, terr: Territory):
     """A small map of France (DROM in boxes) with the territory in red."""
+    from matplotlib.patches import Rectangle
+
     ax = fig.add_axes(rect)
     ax.set_axis_off()
     ax.set_aspect("equal")
@@ -818,7 +821,7 @@ def add_locator(fig, rect, terr: Territory):
         hit = shapes.geometry.values
     _add_fill(ax, hit, 3, facecolor="#D55E00", edgecolor="#000000", linewidth=0.3)
     for bx, by in _LOCATOR_BOXES:
-        ax.add_patch(__import__("matplotlib.patches", fromlist=["Rectangle"]).Rectangle(
+        ax.add_patch(Rectangle(
             (bx - 15_000, by - 15_000), 180_000, 180_000, facecolor="none", edgecolor="#9e9e9e", linewidth=0.3))
     minx, miny, maxx, maxy = shapes.total_bounds
     ax.set_xlim(min(minx, -350_000), maxx + 10_000)
@@ -889,7 +892,6 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
     when given (the atlas draws every page in one figure). The figure carries
     ``fig.ptce_furniture`` (title, legend, scalebar, north, locator, footer, map axes).
     """
-    import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
     layers = check_layers(layers)
@@ -959,10 +961,6 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
                              transform=fig.transFigure, facecolor="none", edgecolor="#606060", linewidth=0.6,
                              zorder=0))
     drawn: _Drawn = map_ax.ptce_drawn
-    for ax_ in [map_ax] + insets:
-        for pending_ax, xy, names in getattr(ax_.ptce_drawn, "pending_labels", []):
-            if pending_ax is ax_:
-                drawn.hidden_labels += place_labels(ax_, xy, names, fontsize=5.5 * k)
 
     xl = map_ax.get_xlim()
     scalebar = add_scalebar(map_ax, xl[1] - xl[0], fontsize=7 * k)
@@ -982,7 +980,6 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
                         bbox_transform=fig.transFigure, ncols=legend_cols, frameon=False,
                         fontsize=7.5 * k, title="Légende", title_fontsize=8.5 * k, alignment="left",
                         handlelength=2.2, handleheight=1.3, borderaxespad=0.0, borderpad=0.2)
-    legend._legend_box.align = "left"
 
     crs_names = _CRS_NAMES.get(terr.crs, terr.crs) + (" ; outre-mer en UTM local" if national else "")
     text = footer_text(drawn, terr, date, scale, crs_names)
@@ -1197,7 +1194,6 @@ def atlas(output, *, paper: str = "a4", orientation: str | None = None, layers: 
     terrs = [territory("region", code) for code in codes]
     date = date or _dt.date.today()
     fig = Figure()
-    pages = []
     sources: dict = {}
     notes: list = []
     with _rc():
@@ -1218,5 +1214,4 @@ def atlas(output, *, paper: str = "a4", orientation: str | None = None, layers: 
             for terr in tqdm(terrs, desc="Atlas", unit="région", disable=not progress):
                 render(terr, paper=paper, orientation=orientation, layers=layers, date=date, fig=fig)
                 pdf.savefig(fig)
-                pages.append(terr.code)
     return path
