@@ -647,9 +647,11 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
             if len(xy):
                 ax.scatter(xy[:, 0], xy[:, 1], s=22, marker="o", facecolor="#000000", edgecolor="#ffffff",
                            linewidth=0.8, zorder=9)
-            if not any(getattr(h, "get_label", lambda: "")() == STYLE["pole"]["label"] for h in drawn.handles):
+            if len(xy):
                 drawn.handles.append(_legend_marker("o", "#000000", STYLE["pole"]["label"], 6))
-            drawn.sources["Pôles"] = res[1]
+                drawn.sources["Pôles"] = res[1]
+            else:  # say it rather than leave the reader wondering
+                drawn.sources.setdefault("Pôles", f"{res[1]} ; aucun pôle localisé dans ce territoire")
             fontsize = 5.5 * min(fig.get_size_inches()) / (210 / 25.4)  # 5.5 pt on A4, larger on A3
             drawn.hidden_labels += place_labels(ax, xy, list(gdf["nom"].astype(str)), fontsize=max(fontsize, 5.5))
     ax.ptce_drawn = drawn
@@ -1070,7 +1072,8 @@ def _national_axes(fig, terr, layers, map_box, rect, k, pw, ph):
         for spine in iax.spines.values():
             spine.set(edgecolor="#808080", linewidth=0.5)
         iax.text(0.03, 0.97, table.loc[code, "nom"], transform=iax.transAxes, fontsize=6.5 * k, va="top",
-                 ha="left", fontweight="bold", zorder=20)
+                 ha="left", fontweight="bold", zorder=20,
+                 bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
         add_scalebar(iax, ixl[1] - ixl[0], fontsize=5 * k, loc="lower right")
         insets.append(iax)
     return ax, scale, insets

@@ -291,3 +291,15 @@ def test_commune_classes_stay_apart_in_greyscale(classes):
     assert all(b - a >= 0.15 for a, b in zip(lums, lums[1:])), lums
     # the orange of uncovered communes also carries a hatch, the Territoires d'industrie too
     assert printing.STYLE["uncovered"]["hatch"] and printing.STYLE["ti"]["hatch"]
+
+
+def test_territory_without_pole_says_so(monkeypatch):
+    import geopandas as gpd
+
+    empty = gpd.GeoDataFrame({"nom": [], "departement": []}, geometry=[], crs="EPSG:4326")
+    monkeypatch.setattr(printing, "_poles", lambda: (empty, "registre ptce-geo, essai"))
+    monkeypatch.setattr(printing, "_projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
+    fig = printing.render(printing.territory("region", "94"), layers=["departements", "poles"])  # Corse
+    labels = [t.get_text() for t in fig.ptce_furniture["legend"].get_texts()]
+    assert "Pôle (PTCE)" not in labels
+    assert "aucun pôle localisé dans ce territoire" in fig.ptce_furniture["footer"].get_text().replace("\n", " ")
