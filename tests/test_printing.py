@@ -298,7 +298,7 @@ def test_territory_without_pole_says_so(monkeypatch):
     if registry is None:
         pytest.skip("registre des pôles indisponible")
     empty = registry[0].iloc[:0]
-    monkeypatch.setattr(printing, "_poles", lambda: (empty, "registre ptce-geo, essai"))
+    monkeypatch.setattr(printing, "_poles", lambda: ((empty, "registre ptce-geo, essai"), None))
     monkeypatch.setattr(printing, "_projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
     fig = printing.render(printing.territory("region", "94"), layers=["departements", "poles"])  # Corse
     labels = [t.get_text() for t in fig.ptce_furniture["legend"].get_texts()]
