@@ -300,6 +300,16 @@ def _label_of_priority(name: str) -> str:
         return {"qpv": "Quartiers prioritaires (QPV)", "territoires-industrie": "Territoires d'industrie"}.get(name, name)
 
 
+def _registry_stamp() -> str:
+    """Last change of the pole registry: a new pole or an edit invalidates the memoised layers."""
+    try:
+        from . import registry
+
+        return registry.updated_at()
+    except Exception:  # noqa: BLE001 - no registry yet: the loader itself will say why
+        return ""
+
+
 def _poles():
     def build():
         from . import poles
@@ -308,7 +318,7 @@ def _poles():
         gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
         return gdf, poles.vintage()
 
-    return _memo("poles", lambda: _try("Pôles (registre)", build))
+    return _memo(f"poles-{_registry_stamp()}", lambda: _try("Pôles (registre)", build))
 
 
 def _coverage():
@@ -323,7 +333,7 @@ def _coverage():
         radius = result.params.get("radius_km", 15.0) if isinstance(result.params, dict) else 15.0
         return frame.set_index("code")[["priority", "covered"]], radius, dict(result.vintages or {})
 
-    return _memo("coverage", lambda: _try("Couverture par les pôles", build))
+    return _memo(f"coverage-{_registry_stamp()}", lambda: _try("Couverture par les pôles", build))
 
 
 def _points_in_crs(gdf: gpd.GeoDataFrame, crs: str, dep_col: str = "departement") -> gpd.GeoDataFrame:
@@ -640,7 +650,7 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
         if res is None:
             drawn.notes.append(note)
         else:
-            gdf = _projected_extra("poles", crs, res[0])
+            gdf = _projected_extra(f"poles-{_registry_stamp()}", crs, res[0])
             if terr.kind != "france":
                 gdf = gdf[gdf["departement"].astype(str).isin(terr.departements)]
             xy = shapely.get_coordinates(gdf.geometry.values)
