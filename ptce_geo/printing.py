@@ -53,7 +53,7 @@ KINDS: dict[str, str] = {"region": "Région", "departement": "Département", "fr
 LAYERS: dict[str, str] = {
     "departements": "Limites départementales",
     "epci": "Limites des EPCI",
-    "zonage": "Communes selon le zonage (FRR, QPV)",
+    "zonage": "Communes selon le classement FRR (FRR, FRR+)",
     "couverture": "Communes selon la couverture par un pôle",
     "territoires-industrie": "Territoires d'industrie",
     "qpv": "Quartiers prioritaires (QPV)",

@@ -304,3 +304,24 @@ def test_territory_without_pole_says_so(monkeypatch):
     labels = [t.get_text() for t in fig.ptce_furniture["legend"].get_texts()]
     assert "Pôle (PTCE)" not in labels
     assert "aucun pôle localisé dans ce territoire" in fig.ptce_furniture["footer"].get_text().replace("\n", " ")
+
+
+def test_scale_bar_length_matches_the_map_scale(hdf):
+    fig = printing.render(hdf, paper="a4", orientation="portrait")
+    FigureCanvasAgg(fig)
+    with printing._rc():
+        fig.canvas.draw()
+    bar = fig.ptce_furniture["scalebar"]
+    km = float(re.fullmatch(r"([\d,]+) km", bar.txt_label.get_text()).group(1).replace(",", "."))
+    bar_mm = bar.size_bar.get_window_extent().width / fig.dpi * 25.4
+    assert bar_mm == pytest.approx(km * 1e6 / fig.ptce_furniture["scale"], rel=0.02)
+    assert 15 < bar_mm < 80  # a readable bar, about a fifth of the map
+
+
+def test_unwritable_output_is_a_french_error(hdf, tmp_path):
+    from ptce_geo._errors import PtceGeoError
+
+    with pytest.raises(PtceGeoError, match="Impossible d'écrire la carte"):
+        printing.print_map(hdf, tmp_path / "absent" / "carte.pdf")
+    with pytest.raises(ValidationError, match=r"\.pdf"):
+        printing.atlas(tmp_path / "atlas.png")
