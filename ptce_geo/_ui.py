@@ -590,7 +590,7 @@ def carte_page() -> None:
         m = webmap.build_map(state, layers, bounds=bounds)
         st_folium(m, height=640, use_container_width=True, returned_objects=[], key="carte_map")
         lines = webmap.sources_text(state, vintages)
-        st.caption("Sources et millésimes des couches affichées : " + " · ".join(escape(x) for x in lines))
+        st.caption("Sources et millésimes des couches affichées : " + " · ".join(md_text(x) for x in lines))
         st.caption("Lien permanent : l'adresse de cette page contient l'état de la carte (territoire, couches, "
                    "rayon, filtres) ; copiez-la pour rouvrir la même carte.")
     with right:
@@ -647,7 +647,7 @@ def _carte_panel(state, shown, flags, stamp) -> None:
         if result is not None:
             c = result.communes[result.communes["code"] == state.commune]
             if len(c) and pd_notna(c.iloc[0]["nearest_distance_km"]):
-                st.caption(f"Pôle le plus proche : {escape(c.iloc[0].get('nearest_pole_nom', ''))} "
+                st.caption(f"Pôle le plus proche : {md_text(c.iloc[0].get('nearest_pole_nom', ''))} "
                            f"à {float(c.iloc[0]['nearest_distance_km']):.1f} km")
     if state.lieu:
         st.markdown(f"**Adresse : {md_text(state.lieu_nom)}**")

@@ -724,19 +724,29 @@ class GeoLayer(MacroElement):
 
 
 class PoleCluster(JSCSSMixin, MacroElement):
-    """Poles as circle markers in a MarkerCluster group; popup and tooltip HTML escaped in Python."""
+    """Poles as round div-icon markers in a MarkerCluster group; popup and tooltip HTML escaped in Python
+    (colours come from the module's palette, never from user data)."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function() {
   var pts = {{ this.points|tojson }};
+  if (!document.getElementById('ptce-pole-css')) {
+    var css = document.createElement('style');
+    css.id = 'ptce-pole-css';
+    css.textContent = '.ptce-pole span{display:block;width:14px;height:14px;border-radius:50%;'
+      + 'border:1.5px solid #222;box-shadow:0 0 2px #fff}';
+    document.head.appendChild(css);
+  }
   var map = {{ this._parent.get_name() }};
   if (!map.options.maxZoom) { map.options.maxZoom = 18; }  // MarkerCluster needs it when there are no tiles
   var group = (typeof L.markerClusterGroup === 'function')
       ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40}) : L.featureGroup();
   for (var i = 0; i < pts.length; i++) {
     var p = pts[i];
-    var m = L.circleMarker([p.lat, p.lon], {radius: 8, color: '#222', weight: 1.5, fillColor: p.c, fillOpacity: 0.95});
+    var icon = L.divIcon({className: 'ptce-pole', iconSize: [16, 16], iconAnchor: [8, 8], popupAnchor: [0, -6],
+        tooltipAnchor: [8, 0], html: '<span style="background:' + p.c + '"></span>'});
+    var m = L.marker([p.lat, p.lon], {icon: icon, riseOnHover: true});
     m.bindPopup(p.p, {maxWidth: 320});
     m.bindTooltip(p.t);
     group.addLayer(m);
@@ -780,6 +790,41 @@ class Legend(MacroElement):
         super().__init__()
         self._name = "Legend"
         self.html = html_text
+
+
+class ReadySignal(MacroElement):
+    """Last script of the map: exposes ``window.ptceState()`` (layers, poles, clusters) and sets
+    ``window.ptceReady`` — what the browser tests and the benchmark wait for."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+  var map = {{ this._parent.get_name() }};
+  window.ptceMap = map;
+  window.ptceState = function() {
+    var res = {layers: Object.keys(map.ptceLayers || {}), poles: 0, clusters: 0, single: 0, zoom: map.getZoom()};
+    var g = (map.ptceLayers || {}).poles;
+    if (g && g.getLayers) {
+      var ls = g.getLayers(); res.poles = ls.length;
+      var parents = new Set();
+      ls.forEach(function(m) {
+        var p = g.getVisibleParent ? g.getVisibleParent(m) : m;
+        if (p === m) { res.single++; } else if (p) { parents.add(p); }
+      });
+      res.clusters = parents.size;
+      res.dom_markers = document.querySelectorAll('.ptce-pole').length;
+      res.dom_clusters = document.querySelectorAll('.marker-cluster').length;
+    }
+    return res;
+  };
+  window.ptceReady = true;
+})();
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "ReadySignal"
 
 
 def _swatch(colour: str, label: str, shape: str = "square") -> str:
@@ -902,6 +947,7 @@ def build_map(state: MapState, layers: MapLayers, urls: dict[str, str] | None = 
         Legend(legend).add_to(m)
     if bounds and bounds != FRANCE_BOUNDS:
         m.fit_bounds([list(bounds[0]), list(bounds[1])])
+    ReadySignal().add_to(m)
     return m
 
 

@@ -1,0 +1,98 @@
+"""Plumbing for driving the app in headless Chromium (browser tests and benchmarks).
+
+Starts ``streamlit run app.py`` on a free localhost port with a given environment, waits
+for ``/_stcore/health``, launches Debian's Chromium through Playwright (never a
+downloaded browser) and finds the map's iframe once its scripts have run
+(``window.ptceReady``, set by ``webmap.ReadySignal``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def chromium_available() -> bool:
+    return os.path.exists(CHROMIUM)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_health(url: str, timeout: float = 180.0, proc: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"streamlit s'est arrêté (code {proc.returncode})")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"l'application ne répond pas sur {url} après {timeout:.0f} s")
+
+
+@contextlib.contextmanager
+def running_app(env: dict[str, str], log_path: Path | None = None, port: int | None = None,
+                timeout: float = 180.0) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``streamlit run app.py`` on localhost; yields (base URL, process); stops it afterwards."""
+    port = port or free_port()
+    log = open(log_path, "wb") if log_path else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+         "--server.address", "localhost", "--server.headless", "true", "--server.fileWatcherType", "none",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://localhost:{port}"
+    try:
+        wait_health(url, timeout, proc)
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        if log_path:
+            log.close()
+
+
+def launch(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+def map_frame(page, timeout: float = 120.0, where: Callable[[dict], bool] | None = None, skip=()):
+    """The iframe whose map scripts have run (and whose ``ptceState()`` satisfies ``where``)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for frame in page.frames:
+            if frame is page.main_frame or frame in skip:
+                continue
+            try:
+                if frame.evaluate("window.ptceReady === true"):
+                    state = frame.evaluate("window.ptceState()")
+                    if where is None or where(state):
+                        return frame
+            except Exception:  # noqa: BLE001 - frame detached while re-rendering
+                continue
+        page.wait_for_timeout(200)  # not time.sleep: Playwright's sync API only sees events while called
+    raise TimeoutError("la carte n'est pas apparue")

@@ -1,0 +1,168 @@
+"""End-to-end tests of the page « Carte » in headless Chromium (Debian's, driven by Playwright).
+
+One Streamlit server for the module (mirror, offline, its own data dir holding one extra pole
+named ``<img src=x onerror=alert(1)>``); screenshots go to the ``output_dir`` fixture.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from ptce_geo import _browser
+
+pytestmark = pytest.mark.browser
+
+XSS = "<img src=x onerror=alert(1)>"
+
+_ADD_POLE = f"""
+from ptce_geo import poles, registry
+rec, problems = poles.normalize({{"nom": {XSS!r}, "code_insee": "48095", "latitude": "44.5176",
+                                 "longitude": "3.5003", "secteurs": "insertion", "appel": "AMI 2023",
+                                 "site_web": "javascript:alert(2)"}})
+assert not problems, problems
+rec.update(commune="Mende", departement="48", region="76", geocodage="saisie", localise=True)
+registry.add(rec, who="test navigateur")
+"""
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    if not _browser.chromium_available():
+        pytest.skip(f"Chromium absent ({_browser.CHROMIUM}) : tests navigateur ignorés")
+    data = tmp_path_factory.mktemp("browser-data")
+    env = dict(os.environ, PTCE_GEO_DATA=str(data), PTCE_GEO_OFFLINE="1")
+    subprocess.run([sys.executable, "-c", _ADD_POLE], env=env, check=True, timeout=120)
+    log = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
+    with _browser.running_app(env, log_path=log) as (url, _proc):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser(app_url):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = _browser.launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.dialogs = []
+
+    def on_dialog(dialog):
+        page.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    yield page
+    context.close()
+
+
+def _params(page) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(page.url).query).items()}
+
+
+def _wait_url(page, predicate, timeout=60.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate(_params(page)):
+            return _params(page)
+        page.wait_for_timeout(200)
+    raise AssertionError(f"URL inattendue : {page.url}")
+
+
+def test_national_map_shows_clustered_poles(page, app_url, output_dir):
+    page.goto(f"{app_url}/?fond=aucun")
+    frame = _browser.map_frame(page, timeout=180)
+    state = frame.evaluate("window.ptceState()")
+    assert state["poles"] >= 17  # the seed's located poles + the test pole
+    assert state["clusters"] >= 1 and state["single"] + state["clusters"] < state["poles"]
+    assert frame.locator(".marker-cluster").count() == state["clusters"] == state["dom_clusters"]
+    assert frame.locator(".ptce-pole").count() == state["single"] == state["dom_markers"]
+    assert set(state["layers"]) == {"poles", "regions", "departements"}
+    legend = frame.locator(".ptce-legend").inner_text()
+    assert "Pôles" in legend and "Régions" in legend and "Départements" in legend
+    page.get_by_text("Sources et millésimes").wait_for()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(output_dir / "carte_nationale.png"))
+    assert page.dialogs == []
+
+
+def test_toggle_search_and_permalink(page, app_url, output_dir):
+    page.goto(f"{app_url}/?fond=aucun&territoire=dep-48")
+    first = _browser.map_frame(page, timeout=180, where=lambda s: "communes" not in s["layers"])
+    assert "communes" not in first.evaluate("window.ptceState()")["layers"]
+    # toggle a layer: communes of the chosen département
+    page.get_by_text("Communes — territoire choisi seulement").click()
+    frame = _browser.map_frame(page, where=lambda s: "communes" in s["layers"])
+    _wait_url(page, lambda q: "communes" in q.get("couches", ""))
+    n_communes = frame.evaluate("window.ptceMap.ptceLayers.communes.getLayers().length")
+    assert n_communes == 152  # Lozère, COG 2025: only this département's communes are shipped
+    # search a commune by name: zooms there, highlights it, puts it in the URL
+    box = page.get_by_label("Rechercher une commune (nom ou code INSEE) ou une adresse")
+    box.fill("Florac Trois Rivières")
+    box.press("Enter")
+    params = _wait_url(page, lambda q: q.get("commune") == "48061")
+    frame = _browser.map_frame(page, where=lambda s: "recherche" in s["layers"])
+    assert frame.evaluate("window.ptceMap.getZoom()") >= 10
+    page.get_by_text("Commune : Florac Trois Rivières (48061)").wait_for()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(output_dir / "carte_lozere_recherche.png"))
+    # reload the permalink in a fresh page: same territory, layers, searched commune
+    permalink = page.url
+    assert params["territoire"] == "dep-48" and "communes" in params["couches"]
+    other = page.context.new_page()
+    other.goto(permalink)
+    frame2 = _browser.map_frame(other, timeout=120, where=lambda s: "recherche" in s["layers"])
+    s2 = frame2.evaluate("window.ptceState()")
+    assert {"poles", "communes", "regions", "departements", "recherche"} <= set(s2["layers"])
+    assert frame2.evaluate("window.ptceMap.ptceLayers.communes.getLayers().length") == n_communes
+    assert other.get_by_label("Communes — territoire choisi seulement").is_checked()
+    assert _params(other) == params
+    other.screenshot(path=str(output_dir / "carte_permalien.png"))
+    other.close()
+
+
+def test_address_search_offline_message(page, app_url):
+    page.goto(f"{app_url}/?fond=aucun")
+    _browser.map_frame(page, timeout=180)
+    box = page.get_by_label("Rechercher une commune (nom ou code INSEE) ou une adresse")
+    box.fill("12 rue imaginaire des Licornes")
+    box.press("Enter")
+    page.get_by_text("hors ligne", exact=False).first.wait_for(timeout=30_000)
+
+
+def test_xss_pole_name_is_text_in_popup_and_panel(page, app_url, output_dir):
+    page.goto(f"{app_url}/?fond=aucun&territoire=dep-48")
+    frame = _browser.map_frame(page, timeout=180)
+    # open the test pole's popup (zooming into its cluster if needed)
+    opened = frame.evaluate("""() => new Promise(done => {
+        setTimeout(() => done('délai dépassé'), 10000);
+        const g = window.ptceMap.ptceLayers.poles;
+        const m = g.getLayers().find(l => l.getTooltip().getContent().indexOf('onerror') >= 0);
+        if (!m) { done('pôle absent'); return; }
+        g.zoomToShowLayer(m, () => { m.openPopup(); setTimeout(() => done('ok'), 300); });
+    })""")
+    assert opened == "ok"
+    popup = frame.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert XSS in popup.inner_text()
+    assert popup.locator("img").count() == 0
+    assert "javascript:" not in popup.inner_html()
+    # the side panel lists it as text
+    panel_item = page.get_by_text(XSS, exact=False).first
+    panel_item.wait_for()
+    assert page.locator("img[src='x']").count() == 0
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(output_dir / "carte_xss.png"))
+    assert page.dialogs == [], page.dialogs
