@@ -38,6 +38,7 @@ def _add_prepare(sub) -> None:
         _prepare_priority()
         _prepare_coverage()
         _prepare_printing()
+        _prepare_webmap()
 
     p.set_defaults(func=run)
 
@@ -250,6 +251,15 @@ def _prepare_printing() -> None:
         print(f"Fonds de carte pour l'impression prêts : {printing.prepare()} couches projetées.")
     except PtceGeoError as exc:
         print(f"Avertissement : fonds de carte pour l'impression non préparés ({exc})", file=sys.stderr)
+
+
+def _prepare_webmap() -> None:
+    try:
+        from . import webmap
+
+        print(f"Fichiers de la carte web prêts (Leaflet servi localement) : {webmap.prepare_static()}")
+    except (PtceGeoError, OSError) as exc:
+        print(f"Avertissement : fichiers de la carte web non préparés ({exc})", file=sys.stderr)
 
 
 def _add_print(sub) -> None:
