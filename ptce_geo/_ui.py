@@ -356,7 +356,8 @@ def _map_geojson(key: str, territoire: str, stamp: str = "") -> str:
     if key in ("regions", "departements", "epci", "communes"):
         frame = webmap.boundary_layer(key, territoire)
         props = ["code", "nom"] + (["population"] if key == "communes" else [])
-        return webmap.to_geojson(frame, props)
+        # National outlines are simplified at 250-400 m: 3 decimals (≈ 100 m) lose nothing visible.
+        return webmap.to_geojson(frame, props, precision=5 if territoire else 3)
     source, err = _map_optional(key, stamp)
     if source is None:
         raise PtceGeoError(err)
@@ -475,7 +476,9 @@ def carte_page() -> None:
     dep_names = dict(zip(deps["code"], deps["nom"]))
     reg_names = dict(zip(regs["code"], regs["nom"]))
     pole_frame, pole_err = _map_optional("poles", _poles_stamp())
-    flags, flags_err = _map_optional("flags", _env_stamp())
+    # Priority flags are needed before the map only for the zoning filter (they load in seconds).
+    flags, flags_err = _map_optional("flags", _env_stamp()) if url_state.zonage or ss.get("carte_zonage") \
+        else (None, None)
 
     with st.sidebar:
         st.header("Carte")
@@ -578,17 +581,19 @@ def carte_page() -> None:
 
     for key, msg in missing.items():
         st.warning(f"Couche « {webmap.LAYERS[key]} » indisponible : {msg}")
-    if flags is not None and flags.attrs.get("missing_layers"):
-        st.info("Couches prioritaires manquantes : "
-                + ", ".join(webmap.LAYERS.get(k, k) for k in flags.attrs["missing_layers"])
-                + ". Lancez « ptce-geo prepare » avec une connexion Internet ou un miroir (PTCE_GEO_MIRROR).")
-    elif flags is None and flags_err:
-        st.info(f"Couches prioritaires indisponibles : {flags_err}")
 
     left, right = st.columns([3, 1])
     with left:
         m = webmap.build_map(state, layers, bounds=bounds)
         st_folium(m, height=640, use_container_width=True, returned_objects=[], key="carte_map")
+        if flags is None:
+            flags, flags_err = _map_optional("flags", _env_stamp())
+        if flags is not None and flags.attrs.get("missing_layers"):
+            st.info("Couches prioritaires manquantes : "
+                    + ", ".join(webmap.LAYERS.get(k, k) for k in flags.attrs["missing_layers"])
+                    + ". Lancez « ptce-geo prepare » avec une connexion Internet ou un miroir (PTCE_GEO_MIRROR).")
+        elif flags is None and flags_err:
+            st.info(f"Couches prioritaires indisponibles : {flags_err}")
         lines = webmap.sources_text(state, vintages)
         st.caption("Sources et millésimes des couches affichées : " + " · ".join(md_text(x) for x in lines))
         st.caption("Lien permanent : l'adresse de cette page contient l'état de la carte (territoire, couches, "
