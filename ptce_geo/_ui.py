@@ -357,14 +357,19 @@ def _map_geojson(key: str, territoire: str, stamp: str = "") -> str:
         frame = webmap.boundary_layer(key, territoire)
         props = ["code", "nom"] + (["population"] if key == "communes" else [])
         # National outlines are simplified at 250-400 m: 3 decimals (≈ 100 m) lose nothing visible.
-        return webmap.to_geojson(frame, props, precision=5 if territoire else 3)
+        return webmap.to_geojson(frame, props, precision=_map_precision(territoire))
     source, err = _map_optional(key, stamp)
     if source is None:
         raise PtceGeoError(err)
     frame = webmap.priority_layer(key, source, territoire)
     props = {"qpv": ["code", "nom", "communes"], "territoires-industrie": ["code", "nom"],
              "frr": ["code", "nom", "classement"], "zrr": ["code", "nom", "classement"]}[key]
-    return webmap.to_geojson(frame, props, precision=5 if territoire else 3)
+    return webmap.to_geojson(frame, props, precision=_map_precision(territoire))
+
+
+def _map_precision(territoire: str) -> int:
+    """Decimals kept in the GeoJSON: 5 (≈ 1 m) for a département, 4 (≈ 10 m) for a région, 3 nationally."""
+    return 3 if not territoire else (5 if territoire.startswith("dep-") else 4)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
