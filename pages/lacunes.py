@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ptce_geo import _ui
+from ptce_geo import _ui, _ui_coverage
 
 st.title("Lacunes : territoires prioritaires sans pôle")
 st.caption(
@@ -10,4 +10,4 @@ st.caption(
     "représentatif (sa mairie) est à moins du rayon choisi d'un pôle. Classement par population prioritaire."
 )
 _ui.missing_layers_notice()
-_ui.lacunes_view()
+_ui_coverage.lacunes_view()

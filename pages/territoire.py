@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from ptce_geo import _ui
+from ptce_geo import _ui, _ui_coverage
 
 st.title("Territoire")
 st.caption("Zonages, pôles implantés, population prioritaire couverte et communes prioritaires sans pôle.")
 _ui.missing_layers_notice()
-_ui.territoire_view()
+_ui_coverage.territoire_view()

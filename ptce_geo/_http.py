@@ -11,7 +11,7 @@ catalogue pins it). A failed refresh therefore never touches the last good file.
 
 data.gouv.fr datasets are resolved through the API (``/api/1/datasets/<id>/``), picking
 the resource whose title matches the source's selector; the API base can be redirected
-with ``PTCE_GEO_DATAGOUV_API`` (tests).
+with the ``datagouv_api`` setting (``PTCE_GEO_DATAGOUV_API``; tests).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import requests
 
 from . import settings
 from ._errors import DataUnavailableError, DownloadError
-from .sources import DATAGOUV_API, Source
+from .sources import Source
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def _unavailable(source: Source, layer: str | None, reason: str, cls=DataUnavail
 # --- data.gouv.fr -----------------------------------------------------------------------
 
 def _api_base() -> str:
-    return os.environ.get("PTCE_GEO_DATAGOUV_API", DATAGOUV_API).rstrip("/")
+    return settings.get().datagouv_api
 
 
 def _session() -> requests.Session:

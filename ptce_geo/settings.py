@@ -26,6 +26,9 @@ geocoder_url : str
     ``PTCE_GEO_GEOCODER_URL``; base URL of the national address API (BAN), default
     ``https://api-adresse.data.gouv.fr``; the Géoplateforme equivalent is
     ``https://data.geopf.fr/geocodage``.
+datagouv_api : str
+    ``PTCE_GEO_DATAGOUV_API``; base of the data.gouv.fr API used to resolve dataset ids
+    to their current resources, default ``https://www.data.gouv.fr/api/1``.
 metric_crs : str
     Metric CRS for analysis in metropolitan France: ``EPSG:2154`` (Lambert-93).
 overseas_crs : dict[str, str]
@@ -71,6 +74,7 @@ class Settings:
     http_retries: int = 3
     user_agent: str = "ptce-geo/0.1 (+https://github.com/ptce-geo)"
     geocoder_url: str = "https://api-adresse.data.gouv.fr"
+    datagouv_api: str = "https://www.data.gouv.fr/api/1"
     metric_crs: str = METRIC_CRS
     web_crs: str = WEB_CRS
     overseas_crs: dict[str, str] = field(default_factory=lambda: dict(OVERSEAS_CRS))
@@ -92,4 +96,5 @@ def get() -> Settings:
         http_retries=int(os.environ.get("PTCE_GEO_HTTP_RETRIES", "3")),
         user_agent=os.environ.get("PTCE_GEO_USER_AGENT", Settings.user_agent),
         geocoder_url=os.environ.get("PTCE_GEO_GEOCODER_URL", Settings.geocoder_url).rstrip("/"),
+        datagouv_api=os.environ.get("PTCE_GEO_DATAGOUV_API", Settings.datagouv_api).rstrip("/"),
     )

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 from ._errors import UnknownChoiceError
 
-DATAGOUV_API = "https://www.data.gouv.fr/api/1"
 LICENCE_OUVERTE = "Licence Ouverte / Etalab 2.0"
 
 

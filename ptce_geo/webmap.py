@@ -1,6 +1,6 @@
 """The map explorer's logic: map state ↔ URL, layers with a level of detail, legends, folium maps.
 
-Everything here is plain Python (no Streamlit), so it is tested directly; ``_ui`` wires it
+Everything here is plain Python (no Streamlit), so it is tested directly; ``_ui_carte`` wires it
 to widgets and caches.
 
 Level of detail

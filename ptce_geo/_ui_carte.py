@@ -1,0 +1,402 @@
+"""Widgets of the page « Carte » (map explorer); map building itself is in webmap."""
+
+from __future__ import annotations
+
+
+import streamlit as st
+
+from . import boundaries
+from ._errors import PtceGeoError
+from ._ui import boundaries_layer
+
+def md_text(text) -> str:
+    """Escape user text for st.markdown: every ASCII punctuation is backslash-escaped (CommonMark),
+    so ``<img …>``, ``*``, ``[…](…)`` show as typed and nothing becomes HTML or a link."""
+    import re as _re
+
+    text = "" if text is None else str(text)
+    return _re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text).replace("\n", " ")
+
+
+@st.cache_resource(show_spinner=False)
+def _map_optional(name: str, stamp: str = ""):
+    """(frame, None) or (None, French error) for one optional source; failures are cached too,
+    so an offline app does not retry downloads on every rerun."""
+    try:
+        if name == "poles":
+            from . import poles
+
+            return poles.load(), None
+        if name == "flags":
+            from . import priority
+
+            return priority.flags(), None
+        from . import priority
+
+        return priority.load(name), None
+    except ImportError as exc:
+        return None, f"module absent ({exc})"
+    except PtceGeoError as exc:
+        return None, str(exc)
+
+
+def _env_stamp() -> str:
+    """Part of every map cache key: the settings that decide where data comes from."""
+    from . import settings as _settings
+
+    s = _settings.get()
+    return f"{s.cache_dir}|{s.data_dir}|{s.mirror_dir}|{s.offline}"
+
+
+def _poles_stamp() -> str:
+    try:
+        from . import poles
+
+        return f"{poles.vintage()}|{_env_stamp()}"
+    except Exception:  # noqa: BLE001 - registry unreadable: the layer reports it
+        return _env_stamp()
+
+
+@st.cache_resource(show_spinner="Calcul de la couverture…", max_entries=8)
+def _map_coverage(radius_km: float, zoning: str, stamp: str):
+    try:
+        from . import coverage
+
+        result = coverage.compute(radius_km=radius_km, zoning=zoning)
+        return result, coverage.by_territory(result, "departement"), coverage.by_territory(result, "region"), None
+    except ImportError as exc:
+        return None, None, None, f"module de couverture absent ({exc})"
+    except PtceGeoError as exc:
+        return None, None, None, str(exc)
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _map_geojson(key: str, territoire: str, stamp: str = "") -> str:
+    from . import webmap
+
+    if key in ("regions", "departements", "epci", "communes"):
+        frame = webmap.boundary_layer(key, territoire)
+        props = ["code", "nom"] + (["population"] if key == "communes" else [])
+        # National outlines are simplified at 250-400 m: 3 decimals (≈ 100 m) lose nothing visible.
+        return webmap.to_geojson(frame, props, precision=_map_precision(territoire))
+    source, err = _map_optional(key, stamp)
+    if source is None:
+        raise PtceGeoError(err)
+    frame = webmap.priority_layer(key, source, territoire)
+    props = {"qpv": ["code", "nom", "communes"], "territoires-industrie": ["code", "nom"],
+             "frr": ["code", "nom", "classement"], "zrr": ["code", "nom", "classement"]}[key]
+    return webmap.to_geojson(frame, props, precision=_map_precision(territoire))
+
+
+def _map_precision(territoire: str) -> int:
+    """Decimals kept in the GeoJSON: 5 (≈ 1 m) for a département, 4 (≈ 10 m) for a région, 3 nationally."""
+    return 3 if not territoire else (5 if territoire.startswith("dep-") else 4)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _map_choropleth(territoire: str, radius_km: float, zoning: str, indicator: str, stamp: str):
+    from . import webmap
+
+    result, by_dep, _, err = _map_coverage(radius_km, zoning, stamp)
+    if result is None:
+        raise PtceGeoError(err)
+    if territoire:
+        codes = set(webmap.territory_communes(territoire).index)
+        table = webmap.commune_coverage_table(result.communes[result.communes["code"].isin(codes)])
+    else:
+        table = by_dep
+    frame, classes = webmap.coverage_layer(table, territoire, indicator)
+    return webmap.to_geojson(frame, ["code", "nom", "valeur_texte", "couleur"], 5 if territoire else 4), classes
+
+
+@st.cache_resource(show_spinner=False)
+def ensure_static_assets() -> str:
+    """Copy Leaflet to ./static once per process; without it the map falls back to the CDN."""
+    from . import webmap
+
+    try:
+        return str(webmap.prepare_static())
+    except (PtceGeoError, OSError) as exc:
+        return f"indisponible : {exc}"
+
+
+def _carte_init(state) -> None:
+    """Put the URL's state into the widgets once per session (then the widgets rule)."""
+    from . import webmap
+
+    ss = st.session_state
+    if ss.get("carte__init"):
+        return
+    ss["carte__init"] = True
+    ss["carte_niveau"] = {None: "France entière", "departement": "Département", "region": "Région"}[state.level]
+    if state.level == "departement":
+        ss["carte_dep"] = state.code
+    if state.level == "region":
+        ss["carte_reg"] = state.code
+    for key in webmap.LAYERS:
+        ss[f"carte_couche_{key}"] = key in state.couches
+    ss["carte_rayon"] = float(state.rayon)
+    ss["carte_secteurs"] = list(state.secteurs)
+    ss["carte_appels"] = list(state.appels)
+    ss["carte_annees_on"] = state.annees is not None
+    if state.annees:
+        ss["carte_annees"] = tuple(state.annees)
+    ss["carte_zonage"] = state.zonage
+    ss["carte_couleur"] = state.couleur
+    ss["carte_indicateur"] = state.indicateur
+    ss["carte_fond"] = state.fond
+    ss["carte_commune"] = state.commune
+    ss["carte_lieu"] = state.lieu
+    ss["carte_lieu_nom"] = state.lieu_nom
+
+
+def _carte_search() -> None:
+    """on_change of the search box: find the place, select its département, remember it."""
+    from . import webmap
+
+    ss = st.session_state
+    text = ss.get("carte_recherche", "")
+    ss["carte_recherche_erreur"] = ""
+    if not str(text).strip():
+        return
+    try:
+        place = webmap.search_place(text)
+    except PtceGeoError as exc:
+        ss["carte_recherche_erreur"] = str(exc)
+        return
+    if place.kind == "commune":
+        ss["carte_commune"], ss["carte_lieu"], ss["carte_lieu_nom"] = place.commune, None, ""
+    else:
+        ss["carte_commune"], ss["carte_lieu"], ss["carte_lieu_nom"] = "", (place.latitude, place.longitude), place.label
+    if place.departement:
+        ss["carte_niveau"], ss["carte_dep"] = "Département", place.departement
+
+
+def _carte_clear_place() -> None:
+    ss = st.session_state
+    ss["carte_commune"], ss["carte_lieu"], ss["carte_lieu_nom"], ss["carte_recherche"] = "", None, "", ""
+
+
+def carte_page() -> None:
+    """The page « Carte »: sidebar controls, the map, the territory panel, legend and sources."""
+    import pandas as pd
+    from streamlit_folium import st_folium
+
+    from . import webmap
+
+    st.title("Carte des pôles territoriaux de coopération économique")
+    ensure_static_assets()
+    try:
+        from . import poles as _poles
+
+        secteurs_vocab, appels_vocab = list(_poles.SECTEURS), list(_poles.APPELS)
+    except ImportError:
+        secteurs_vocab, appels_vocab = [], []
+    url_state, warnings = webmap.parse_state(dict(st.query_params), secteurs_vocab, appels_vocab)
+    _carte_init(url_state)
+    for w in warnings:
+        st.warning(w)
+    ss = st.session_state
+    deps = boundaries_layer("departement")[["code", "nom", "region"]]
+    regs = boundaries_layer("region")[["code", "nom"]]
+    dep_names = dict(zip(deps["code"], deps["nom"]))
+    reg_names = dict(zip(regs["code"], regs["nom"]))
+    pole_frame, pole_err = _map_optional("poles", _poles_stamp())
+    # Priority flags are needed before the map only for the zoning filter (they load in seconds).
+    flags, flags_err = _map_optional("flags", _env_stamp()) if url_state.zonage or ss.get("carte_zonage") \
+        else (None, None)
+
+    with st.sidebar:
+        st.header("Carte")
+        st.text_input("Rechercher une commune (nom ou code INSEE) ou une adresse", key="carte_recherche",
+                      on_change=_carte_search, placeholder="ex. Mende, 48095, 10 rue de la Paix Paris")
+        if ss.get("carte_recherche_erreur"):
+            st.error(ss["carte_recherche_erreur"])
+        if ss.get("carte_commune") or ss.get("carte_lieu"):
+            st.button("Effacer la recherche", on_click=_carte_clear_place)
+        niveau = st.radio("Territoire", ["France entière", "Département", "Région"], key="carte_niveau",
+                          horizontal=True)
+        territoire = ""
+        if niveau == "Département":
+            code = st.selectbox("Département", list(dep_names), key="carte_dep",
+                                format_func=lambda c: f"{c} — {dep_names[c]}")
+            territoire = webmap.territory_key("departement", code)
+        elif niveau == "Région":
+            code = st.selectbox("Région", list(reg_names), key="carte_reg",
+                                format_func=lambda c: f"{reg_names[c]} ({c})")
+            territoire = webmap.territory_key("region", code)
+        st.subheader("Couches")
+        couches = []
+        for key, label in webmap.LAYERS.items():
+            suffix = " — territoire choisi seulement" if key in webmap.LOCAL_LAYERS else ""
+            if st.checkbox(label + suffix, key=f"carte_couche_{key}"):
+                couches.append(key)
+        with st.expander("Filtres des pôles", expanded=False):
+            secteurs = st.multiselect("Secteurs", secteurs_vocab, key="carte_secteurs")
+            appels = st.multiselect("Appel", appels_vocab, key="carte_appels")
+            annees = None
+            if st.checkbox("Filtrer par année de création", key="carte_annees_on"):
+                annees = st.slider("Années de création", 1990, 2030, value=ss.get("carte_annees", (2010, 2025)),
+                                   key="carte_annees")
+            zonage = st.selectbox("Zonage", list(webmap.ZONING_FILTERS), key="carte_zonage",
+                                  format_func=webmap.ZONING_FILTERS.get)
+        couleur = st.radio("Couleur des pôles", list(webmap.COLOUR_BY), key="carte_couleur", horizontal=True,
+                           format_func={"secteur": "par secteur", "appel": "par appel"}.get)
+        indicateur = st.radio("Choroplèthe de couverture", list(webmap.INDICATORS), key="carte_indicateur",
+                              format_func=webmap.INDICATORS.get)
+        rayon = st.slider("Rayon d'action d'un pôle (km)", 1.0, 60.0, step=1.0, key="carte_rayon")
+        fond = st.radio("Fond de carte", list(webmap.BASEMAPS), key="carte_fond", format_func=webmap.BASEMAPS.get)
+
+    state = webmap.MapState(
+        territoire=territoire, couches=tuple(couches), rayon=float(rayon), secteurs=tuple(secteurs),
+        appels=tuple(appels), annees=tuple(annees) if annees else None, zonage=zonage, couleur=couleur,
+        indicateur=indicateur, fond=fond, commune=ss.get("carte_commune") or "",
+        lieu=tuple(ss["carte_lieu"]) if ss.get("carte_lieu") else None, lieu_nom=ss.get("carte_lieu_nom") or "",
+    )
+    st.query_params.from_dict(webmap.state_params(state))
+
+    stamp = _poles_stamp()
+    layers = webmap.MapLayers(indicator=state.indicateur)
+    missing: dict[str, str] = {}
+    vintages: dict[str, str] = {}
+    for key in state.couches:
+        if key == "poles":
+            continue
+        if key == "couverture":
+            try:
+                layers.geojson[key], layers.classes = _map_choropleth(
+                    state.territoire, state.rayon, state.zonage or "all", state.indicateur, stamp)
+                result = _map_coverage(state.rayon, state.zonage or "all", stamp)[0]
+                vintages[key] = "; ".join(f"{k} : {v}" for k, v in result.vintages.items())
+            except PtceGeoError as exc:
+                missing[key] = str(exc)
+            continue
+        try:
+            layers.geojson[key] = _map_geojson(key, state.territoire, _env_stamp())
+            if key in webmap.PRIORITY_LAYER:
+                from . import priority
+
+                vintages[key] = priority.vintage(key)
+        except PtceGeoError as exc:
+            missing[key] = str(exc)
+
+    shown = pd.DataFrame()
+    if "poles" in state.couches:
+        if pole_frame is None:
+            missing["poles"] = pole_err
+        else:
+            try:
+                shown = webmap.filter_poles(pole_frame, state, flags)
+                vocab = appels_vocab if state.couleur == "appel" else secteurs_vocab
+                layers.pole_colours = webmap.colour_map(vocab)
+                layers.poles = webmap.pole_points(shown, state.couleur, layers.pole_colours)
+                vintages["poles"] = stamp.split("|")[0]
+            except PtceGeoError as exc:
+                missing["poles"] = str(exc)
+    bounds = webmap.territory_bounds(state.territoire)
+    if state.commune:
+        com = boundaries_layer("commune")
+        row = com[com["code"] == state.commune]
+        layers.highlight = webmap.to_geojson(row, ["code", "nom"])
+        if len(row) and not row.geometry.iloc[0].is_empty:
+            minx, miny, maxx, maxy = row.total_bounds
+            bounds = ((miny, minx), (maxy, maxx))
+    if state.lieu:
+        layers.marker = (state.lieu[0], state.lieu[1], state.lieu_nom or "Adresse recherchée")
+        bounds = ((state.lieu[0] - 0.02, state.lieu[1] - 0.03), (state.lieu[0] + 0.02, state.lieu[1] + 0.03))
+
+    for key, msg in missing.items():
+        st.warning(f"Couche « {webmap.LAYERS[key]} » indisponible : {msg}")
+
+    left, right = st.columns([3, 1])
+    with left:
+        m = webmap.build_map(state, layers, bounds=bounds)
+        st_folium(m, height=640, use_container_width=True, returned_objects=[], key="carte_map")
+        if flags is None:
+            flags, flags_err = _map_optional("flags", _env_stamp())
+        if flags is not None and flags.attrs.get("missing_layers"):
+            st.info("Couches prioritaires manquantes : "
+                    + ", ".join(webmap.LAYERS.get(k, k) for k in flags.attrs["missing_layers"])
+                    + ". Lancez « ptce-geo prepare » avec une connexion Internet ou un miroir (PTCE_GEO_MIRROR).")
+        elif flags is None and flags_err:
+            st.info(f"Couches prioritaires indisponibles : {flags_err}")
+        lines = webmap.sources_text(state, vintages)
+        st.caption("Sources et millésimes des couches affichées : " + " · ".join(md_text(x) for x in lines))
+        st.caption("Lien permanent : l'adresse de cette page contient l'état de la carte (territoire, couches, "
+                   "rayon, filtres) ; copiez-la pour rouvrir la même carte.")
+    with right:
+        _carte_panel(state, shown, flags, stamp)
+
+
+def _carte_panel(state, shown, flags, stamp) -> None:
+    """Figures of the selected territory (and searched commune), escaped."""
+    from . import webmap
+
+    st.subheader(webmap.territory_name(state.territoire))
+    table = webmap.territory_communes(state.territoire)
+    pop = table["population"].sum()
+    c1, c2 = st.columns(2)
+    c1.metric("Communes", webmap._fmt_int(len(table)))
+    c2.metric("Population", webmap._fmt_int(pop))
+    st.metric("Pôles affichés", webmap._fmt_int(len(shown)))
+    if not state.territoire:
+        c3, c4 = st.columns(2)
+        c3.metric("Régions", f"{table['region'].nunique()}")
+        c4.metric("Départements", f"{table['departement'].nunique()}")
+    result, by_dep, by_reg, err = _map_coverage(state.rayon, state.zonage or "all", stamp)
+    if result is not None:
+        if state.territoire:
+            t = (by_dep if state.level == "departement" else by_reg)
+            row = t[t["code"] == state.code]
+            figures = row.iloc[0] if len(row) else None
+        else:
+            from . import coverage
+
+            figures = coverage.national(result)
+        if figures is not None:
+            rate = figures.get("coverage_rate")
+            st.metric(f"Population prioritaire couverte (rayon {state.rayon:g} km)",
+                      "n.c." if rate is None or pd_isna(rate) else f"{float(rate) * 100:.0f} %")
+            st.caption(f"Population prioritaire : {webmap._fmt_int(figures.get('priority_population'))} hab., "
+                       f"dont couverte : {webmap._fmt_int(figures.get('priority_population_covered'))} hab.")
+    else:
+        st.caption(f"Chiffres de couverture indisponibles : {err}")
+    if state.commune:
+        row = boundaries.commune_table().loc[state.commune]
+        st.markdown(f"**Commune : {md_text(row['nom'])} ({md_text(state.commune)})** — "
+                    f"{webmap._fmt_int(row['population'])} hab.")
+        if flags is not None:
+            f = flags[flags["code"] == state.commune]
+            if len(f):
+                f = f.iloc[0]
+                st.markdown("\n".join([
+                    f"- QPV : {int(f['qpv_count'])}",
+                    f"- Territoire d'industrie : {'oui' if f['in_territoire_industrie'] else 'non'}",
+                    f"- FRR : {md_text(f['frr_classement'] or 'n.c.')}",
+                    f"- ZRR (historique) : {md_text(f['zrr_classement'] or 'n.c.')}",
+                ]))
+        if result is not None:
+            c = result.communes[result.communes["code"] == state.commune]
+            if len(c) and pd_notna(c.iloc[0]["nearest_distance_km"]):
+                st.caption(f"Pôle le plus proche : {md_text(c.iloc[0].get('nearest_pole_nom', ''))} "
+                           f"à {float(c.iloc[0]['nearest_distance_km']):.1f} km")
+    if state.lieu:
+        st.markdown(f"**Adresse : {md_text(state.lieu_nom)}**")
+    if len(shown):
+        st.markdown("**Pôles**")
+        items = [f"- {md_text(r['nom'])} — {md_text(r.get('commune') or 'n.c.')}"
+                 + (f" ({md_text(r['appel'])})" if isinstance(r.get("appel"), str) and r.get("appel") else "")
+                 for _, r in shown.head(40).iterrows()]
+        if len(shown) > 40:
+            items.append(f"- … et {len(shown) - 40} autres")
+        st.markdown("\n".join(items))
+
+
+def pd_isna(value) -> bool:
+    import pandas as pd
+
+    return bool(pd.isna(value))
+
+
+def pd_notna(value) -> bool:
+    return not pd_isna(value)

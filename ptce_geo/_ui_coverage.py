@@ -1,0 +1,282 @@
+"""Widgets of the pages « Lacunes » and « Territoire »: coverage controls, tables, maps, downloads."""
+
+from __future__ import annotations
+
+
+import geopandas as gpd
+import streamlit as st
+
+from ._errors import PtceGeoError
+from ._ui import boundaries_layer, escape, show_error
+from ._ui_carte import ensure_static_assets
+
+def zoning_select(key: str = "zonage") -> str:
+    """Select box of the zonings (French labels); returns a key of ``coverage.ZONINGS``."""
+    from . import coverage, priority
+
+    labels = {"all": "Toutes zones prioritaires (QPV, Territoires d'industrie, FRR)", **priority.LABELS}
+    return st.selectbox("Zonage prioritaire", coverage.ZONINGS, index=coverage.ZONINGS.index("all"),
+                        format_func=lambda z: labels.get(z, z), key=key)
+
+
+def radius_slider(key: str = "rayon_km") -> float:
+    """Radius of a pole's catchment in km (0 to 100, default 15)."""
+    from . import coverage
+
+    return float(st.slider("Rayon autour de chaque pôle (km)", 0, 100, int(coverage.DEFAULT_RADIUS_KM), 1, key=key))
+
+
+def perimeter_toggle(key: str = "perimetre") -> bool:
+    return st.checkbox("Compter les périmètres déclarés des pôles (communes, EPCI)", value=True, key=key)
+
+
+def coverage_controls(prefix: str) -> tuple[float, bool, str]:
+    """The three coverage settings side by side: (radius_km, use_perimeter, zoning)."""
+    cols = st.columns([2, 2, 2])
+    with cols[0]:
+        zoning = zoning_select(f"{prefix}_zonage")
+    with cols[1]:
+        radius = radius_slider(f"{prefix}_rayon")
+    with cols[2]:
+        use_perimeter = perimeter_toggle(f"{prefix}_perimetre")
+    return radius, use_perimeter, zoning
+
+
+@st.cache_resource(show_spinner="Calcul de la couverture…", max_entries=24)
+def _coverage_cached(radius_km: float, use_perimeter: bool, zoning: str, registry_stamp: str):
+    from . import coverage
+
+    return coverage.compute(radius_km, use_perimeter=use_perimeter, zoning=zoning)
+
+
+def coverage_result(radius_km: float, use_perimeter: bool, zoning: str):
+    """``coverage.compute`` shared by sessions, recomputed when the pole registry or the set of
+    available priority layers changes."""
+    from . import priority, registry
+
+    stamp = f"{registry.updated_at()}|{','.join(priority.missing_layers())}"
+    return _coverage_cached(float(radius_km), bool(use_perimeter), zoning, stamp)
+
+
+def _fmt_int(value) -> str:
+    return f"{int(value):,}".replace(",", "\u202f")
+
+
+def coverage_metrics(figures: dict) -> None:
+    cols = st.columns(4)
+    cols[0].metric("Pôles localisés", _fmt_int(figures["poles"]))
+    cols[1].metric("Population prioritaire", _fmt_int(figures["priority_population"]))
+    cols[2].metric("dont couverte", _fmt_int(figures["priority_population_covered"]))
+    rate = figures["coverage_rate"]
+    cols[3].metric("Taux de couverture", "—" if rate != rate else f"{rate:.1%}".replace(".", ","))
+
+
+def coverage_downloads(table, name: str, level: str | None, key: str) -> None:
+    """CSV (Excel), XLSX and GeoJSON buttons for a coverage table (same columns in each)."""
+    from . import coverage
+
+    cols = st.columns(3)
+    cols[0].download_button("CSV (Excel)", coverage.to_bytes(table, "csv"), file_name=f"{name}.csv",
+                            mime="text/csv", key=f"{key}_csv")
+    cols[1].download_button("Excel (XLSX)", coverage.to_bytes(table, "xlsx"), file_name=f"{name}.xlsx",
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                            key=f"{key}_xlsx")
+    try:
+        geo = coverage.to_bytes(table, "geojson", level=level)
+    except PtceGeoError:
+        geo = None
+    if geo is not None:
+        cols[2].download_button("GeoJSON", geo, file_name=f"{name}.geojson", mime="application/geo+json",
+                                key=f"{key}_geojson")
+
+
+def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float | None, outline=None,
+                  height: int = 520):
+    """Folium map: optional outline, gap shapes (red), poles (blue) with their radius."""
+    import folium
+    from streamlit_folium import st_folium
+
+    from . import webmap
+
+    m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles="OpenStreetMap", prefer_canvas=True,
+                   control_scale=True)
+    ensure_static_assets()  # Leaflet served locally (works offline), as on the « Carte » page
+    urls = webmap.asset_urls()
+    m.default_js = [("leaflet", urls["leaflet_js"])]
+    m.default_css = [("leaflet_css", urls["leaflet_css"])]
+    bounds = None
+    if outline is not None and len(outline):
+        folium.GeoJson(outline[["geometry"]].to_json(), name="Territoire",
+                       style_function=lambda f: {"color": "#333333", "weight": 2, "fillOpacity": 0}).add_to(m)
+        bounds = outline.total_bounds
+    if shapes is not None and len(shapes):
+        show = shapes[["code", "nom", "priority_population", "geometry"]].copy()
+        show = show[show.geometry.notna()]
+        show["nom"] = show["nom"].map(escape)
+        show["code"] = show["code"].map(escape)
+        folium.GeoJson(
+            show.to_json(), name="Territoires prioritaires sans pôle",
+            style_function=lambda f: {"color": "#b2182b", "weight": 1, "fillColor": "#ef8a62", "fillOpacity": 0.55},
+            marker=folium.CircleMarker(radius=6, color="#b2182b", fill=True, fill_opacity=0.8),
+            tooltip=folium.GeoJsonTooltip(fields=["code", "nom", "priority_population"],
+                                          aliases=["Code", "Nom", "Population prioritaire"]),
+        ).add_to(m)
+        # a dot on each gap keeps small communes visible at national zoom
+        dots = show.geometry.representative_point()
+        for (nom_, code_, pop_), pt in zip(show[["nom", "code", "priority_population"]].itertuples(index=False), dots):
+            folium.CircleMarker([pt.y, pt.x], radius=3, color="#b2182b", weight=1, fill=True, fill_opacity=0.9,
+                                tooltip=f"{nom_} ({code_}) — {_fmt_int(pop_)} hab. prioritaires").add_to(m)
+        if bounds is None and len(show):
+            # metropolitan gaps decide the view (overseas ones stay on the map, reached by zooming out)
+            rep = show.geometry.representative_point()
+            metro = show[(rep.x > -6) & (rep.x < 10) & (rep.y > 41) & (rep.y < 52)]
+            bounds = (metro if len(metro) else show).total_bounds
+    if poles_frame is not None:
+        for row in poles_frame.itertuples():
+            if radius_km:
+                folium.Circle([row.lat, row.lon], radius=radius_km * 1000, color="#1f5fa8", weight=1,
+                              fill=True, fill_opacity=0.06).add_to(m)
+            folium.CircleMarker([row.lat, row.lon], radius=5, color="#1f5fa8", fill=True, fill_opacity=1,
+                                tooltip=escape(row.nom)).add_to(m)
+    if bounds is not None and all(b == b for b in bounds):
+        m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
+    st_folium(m, height=height, use_container_width=True, returned_objects=[])
+
+
+_GAP_LEVEL_LABELS = {"commune": "Communes", "epci": "EPCI", "qpv": "Quartiers prioritaires (QPV)",
+                     "territoires-industrie": "Territoires d'industrie"}
+
+_GAP_COLUMNS = {"rang": "Rang", "code": "Code", "nom": "Nom", "departement": "Département", "zonages": "Zonages",
+                "communes": "Communes", "priority_communes": "Communes prioritaires",
+                "population": "Population", "priority_population": "Population prioritaire",
+                "nearest_distance_km": "Pôle le plus proche (km)", "nearest_pole_nom": "Pôle le plus proche"}
+
+
+def lacunes_view() -> None:
+    """The « Lacunes » page body: settings, national figures, ranked gaps, map, downloads."""
+    from . import coverage
+
+    radius, use_perimeter, zoning = coverage_controls("lacunes")
+    cols = st.columns([2, 1])
+    level = cols[0].radio("Territoires", coverage.GAP_LEVELS, format_func=_GAP_LEVEL_LABELS.get, horizontal=True,
+                          key="lacunes_niveau")
+    top = cols[1].number_input("Nombre de lignes", 10, 5000, 100, 10, key="lacunes_top")
+    try:
+        result = coverage_result(radius, use_perimeter, zoning)
+        table = coverage.gaps(result, level, top=int(top))
+        coverage_metrics(coverage.national(result))
+        st.subheader(f"{_GAP_LEVEL_LABELS[level]} prioritaires sans pôle, par population prioritaire")
+        shown = table[[c for c in _GAP_COLUMNS if c in table.columns]].rename(columns=_GAP_COLUMNS)
+        st.dataframe(shown, hide_index=True, width="stretch")
+        text_p, text_v = coverage.describe(table.attrs["params"], table.attrs["vintages"])
+        st.caption(f"Paramètres : {text_p}. Millésimes : {text_v}.")
+        coverage_downloads(table, f"lacunes-{level}", level, "lacunes")
+        shapes = coverage.as_layer(table.head(300), level)
+        _coverage_map(shapes, result.poles, radius)
+        suggestion_view(result, radius)
+    except PtceGeoError as exc:
+        show_error(exc)
+
+
+def suggestion_view(result, radius_km: float) -> None:
+    """« Où implanter de nouveaux pôles ? »: greedy sites with their marginal gains, downloadable."""
+    from . import coverage
+
+    with st.expander("Où implanter de nouveaux pôles ? (couverture maximale)"):
+        regions = boundaries_layer("region")
+        names = dict(zip(regions["code"], regions["nom"]))
+        cols = st.columns([1, 2, 2])
+        count = int(cols[0].number_input("Nombre de sites", 1, 50, 5, key="suggestion_nombre"))
+        region = cols[1].selectbox("Chercher les sites en", [None, *sorted(names, key=names.get)],
+                                   format_func=lambda c: "France entière" if c is None else names[c],
+                                   key="suggestion_region")
+        in_zoning = cols[2].checkbox("Sites parmi les communes du zonage", key="suggestion_zonage")
+        if not radius_km:
+            st.info("Choisissez un rayon supérieur à 0 km pour obtenir des suggestions.")
+            return
+        table = coverage.suggest(result, count, region=region, candidates_in_zoning=in_zoning)
+        shown = table[["rang", "code", "nom", "departement", "gain_population", "gain_communes", "cumulative_gain"]]
+        st.dataframe(shown.rename(columns={"rang": "Rang", "code": "Code", "nom": "Commune",
+                                           "departement": "Département", "gain_population": "Gain (habitants)",
+                                           "gain_communes": "Communes couvertes", "cumulative_gain": "Gain cumulé"}),
+                     hide_index=True, width="stretch")
+        st.caption("Chaque site couvre la population prioritaire encore non couverte dans le rayon choisi ; "
+                   "le gain de chaque ligne s'ajoute aux précédents (algorithme glouton).")
+        coverage_downloads(table, "suggestions", None, "suggestions")
+
+
+_TERRITORY_LEVEL_LABELS = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "region": "Région"}
+
+
+def territory_picker(prefix: str = "territoire") -> tuple[str, str, str]:
+    """Level, then a territory found by name or code; returns (level, code, nom)."""
+    from . import boundaries
+
+    cols = st.columns([1, 2, 3])
+    level = cols[0].selectbox("Niveau", boundaries.LEVELS, index=2, format_func=_TERRITORY_LEVEL_LABELS.get,
+                              key=f"{prefix}_niveau")
+    layer = boundaries_layer(level)
+    query = cols[1].text_input("Rechercher (nom ou code)", key=f"{prefix}_recherche").strip().lower()
+    names = layer[["code", "nom"]]
+    if query:
+        names = names[names["code"].str.lower().str.startswith(query) | names["nom"].str.lower().str.contains(query,
+                                                                                                       regex=False)]
+    names = names.head(500)
+    if names.empty:
+        st.info(f"Aucun territoire ne correspond à « {escape(query)} ».")
+        st.stop()
+    options = dict(zip(names["code"], names["nom"]))
+    code = cols[2].selectbox("Territoire", list(options), format_func=lambda c: f"{options[c]} ({c})",
+                             key=f"{prefix}_code")
+    return level, code, options[code]
+
+
+def territoire_view() -> None:
+    """The « Territoire » page body: zonings, poles, coverage, gaps inside, small map, downloads."""
+    from . import coverage
+
+    level, code, nom = territory_picker()
+    radius, use_perimeter, zoning = coverage_controls("territoire")
+    try:
+        result = coverage_result(radius, use_perimeter, zoning)
+        row = coverage.by_territory(result, level).set_index("code").loc[code]
+        st.subheader(f"{_TERRITORY_LEVEL_LABELS[level]} : {nom} ({code})")
+        coverage_metrics({"poles": row["poles"], "priority_population": row["priority_population"],
+                          "priority_population_covered": row["priority_population_covered"],
+                          "coverage_rate": row["coverage_rate"]})
+        zonings = []
+        for z in coverage.ZONINGS:
+            s = coverage.ZONING_SHORT[z]
+            rate = row[f"{s}_coverage_rate"]
+            zonings.append({"Zonage": coverage.ZONING_LABELS[z], "Communes": int(row[f"{s}_communes"]),
+                            "Population": int(row[f"{s}_population"]),
+                            "Population couverte": int(row[f"{s}_population_covered"]),
+                            "Taux de couverture": None if rate != rate else round(float(rate), 4)})
+        st.dataframe(zonings, hide_index=True, width="stretch")
+        key = "code" if level == "commune" else level
+        communes = result.communes
+        inside = set(communes.loc[communes[key].astype(str) == str(code), "code"])
+        poles_in = result.poles[result.poles["commune"].isin(inside)]
+        st.markdown(f"**Pôles implantés** : {len(poles_in)}")
+        if len(poles_in):
+            st.dataframe(poles_in[["id", "nom", "commune"]].rename(columns={"id": "Identifiant", "nom": "Nom",
+                                                                             "commune": "Commune (INSEE)"}),
+                         hide_index=True, width="stretch")
+        gaps = coverage.gaps(result, "commune", within=(key, code))
+        st.markdown(f"**Communes prioritaires sans pôle** : {len(gaps)}")
+        if len(gaps):
+            st.dataframe(gaps[[c for c in _GAP_COLUMNS if c in gaps.columns]].rename(columns=_GAP_COLUMNS),
+                         hide_index=True, width="stretch")
+        text_p, text_v = coverage.describe(gaps.attrs["params"], gaps.attrs["vintages"])
+        st.caption(f"Paramètres : {text_p}. Millésimes : {text_v}.")
+        table = coverage.by_territory(result, "commune")
+        table = coverage._finish(table[table["code"].isin(inside)].drop(columns=["parametres", "millesimes"]),
+                                 table.attrs["params"], table.attrs["vintages"])
+        coverage_downloads(table, f"couverture-{level}-{code}", "commune", "territoire")
+        outline = boundaries_layer(level)
+        outline = outline[outline["code"] == code]
+        near = result.poles[result.poles["group"].isin(set(result._base.table.loc[
+            result.communes["code"].isin(inside).to_numpy(), "group"]))]
+        _coverage_map(coverage.as_layer(gaps.head(300), "commune"), near, radius, outline=outline, height=440)
+    except PtceGeoError as exc:
+        show_error(exc)

@@ -1,0 +1,198 @@
+"""Widgets of the page « Pôles »: registry table, detail, edit form, import preview, export, history."""
+
+from __future__ import annotations
+
+
+import pandas as pd
+import streamlit as st
+
+from ._errors import PtceGeoError
+from ._ui import boundaries_layer, escape, show_error
+
+_POLE_TABLE_COLUMNS = {
+    "nom": "Nom", "commune": "Commune", "departement": "Dép.", "appel": "Appel", "secteurs": "Secteurs",
+    "forme_juridique": "Forme juridique", "geocodage": "Point", "localise": "Localisé", "id": "Identifiant",
+}
+
+
+def _pole_table(frame) -> "pd.DataFrame":
+    import pandas as pd
+
+    table = pd.DataFrame(frame[list(_POLE_TABLE_COLUMNS)]).copy()
+    table["secteurs"] = table["secteurs"].map(lambda v: ", ".join(v) if isinstance(v, list) else "")
+    table["geocodage"] = table["geocodage"].map({"commune": "commune", "adresse": "adresse", "saisie": "saisi"})
+    for col in table.columns:
+        if table[col].dtype == object:
+            table[col] = table[col].fillna("")
+    return table.rename(columns=_POLE_TABLE_COLUMNS)
+
+
+def poles_who() -> str:
+    """Name written in the registry history for this session's changes."""
+    return st.sidebar.text_input("Votre nom (inscrit dans l'historique)", value="app", key="poles-who").strip() or "app"
+
+
+def poles_browse() -> str | None:
+    """Search box and table of the registry; return the id of the pole chosen for the detail view."""
+    from . import poles
+
+    frame = poles.load()
+    query = st.text_input("Rechercher (nom, commune, secteur, appel…)", key="poles-query")
+    found = poles.search(frame, query)
+    n_loc = int(found["localise"].sum())
+    st.caption(f"{len(found)} pôle(s) sur {len(frame)} — {n_loc} localisé(s) ; source : {escape(poles.vintage())}. "
+               "Les pôles non localisés sont listés mais jamais placés sur la carte.")
+    st.dataframe(_pole_table(found), hide_index=True, width="stretch")
+    if found.empty:
+        return None
+    names = dict(zip(found["id"], found["nom"]))
+    return st.selectbox("Fiche du pôle", list(names), format_func=lambda i: names[i], key="poles-selected")
+
+
+def pole_detail(pole_id: str) -> dict:
+    """Every field of a pole, HTML-escaped; return the record."""
+    from . import registry
+
+    rec = registry.get(pole_id)
+    st.subheader("Fiche")
+    labels = [("nom", "Nom"), ("adresse", "Adresse"), ("commune", "Commune"), ("code_insee", "Code INSEE"),
+              ("departement", "Département"), ("region", "Région"), ("forme_juridique", "Forme juridique"),
+              ("secteurs", "Secteurs"), ("annee_creation", "Année de création"), ("appel", "Appel"),
+              ("membres", "Membres"), ("site_web", "Site web"), ("perimetre", "Périmètre"), ("source", "Source")]
+    names = {
+        "departement": dict(zip(*boundaries_layer("departement")[["code", "nom"]].to_numpy().T)),
+        "region": dict(zip(*boundaries_layer("region")[["code", "nom"]].to_numpy().T)),
+    }
+    lines = []
+    for key, label in labels:
+        value = rec.get(key)
+        if isinstance(value, list):
+            value = ", ".join(value)
+        if key in names and value in names[key]:
+            value = f"{names[key][value]} ({value})"
+        lines.append(f"- **{label}** : {escape(value) if value not in (None, '') else '—'}")
+    if rec["localise"]:
+        how = {"commune": "point de la commune (pas l'adresse exacte)", "adresse": "adresse géocodée (BAN)",
+               "saisie": "coordonnées saisies"}.get(rec["geocodage"], escape(rec["geocodage"]))
+        lines.append(f"- **Point** : {rec['latitude']:.5f}, {rec['longitude']:.5f} — {how}")
+    else:
+        lines.append("- **Point** : non localisé (hors carte)")
+    lines.append(f"- **Version** : {rec['version']}")
+    st.markdown("\n".join(lines))
+    return rec
+
+
+def pole_edit_form(rec: dict, who: str) -> None:
+    """Edit form with the optimistic version check: the version is the one read when the pole was opened."""
+    from . import poles
+    from ._errors import ConflictError
+
+    key = f"poles-version-{rec['id']}"
+    if key not in st.session_state:
+        st.session_state[key] = rec["version"]
+    version = st.session_state[key]
+    if version != rec["version"]:
+        st.warning(f"Ce pôle a changé depuis que vous l'avez ouvert (version {rec['version']}, vous éditez la "
+                   f"version {version}).")
+        if st.button("Recharger la fiche", key=f"poles-reload-{rec['id']}"):
+            st.session_state[key] = rec["version"]
+            st.rerun()
+    with st.form(f"poles-edit-{rec['id']}"):
+        st.markdown("**Modifier la fiche**")
+        raw = {
+            "nom": st.text_input("Nom", rec["nom"] or ""),
+            "adresse": st.text_input("Adresse", rec["adresse"] or ""),
+            "code_insee": st.text_input("Code INSEE de la commune", rec["code_insee"] or ""),
+            "forme_juridique": st.text_input("Forme juridique", rec["forme_juridique"] or ""),
+            "secteurs": st.multiselect("Secteurs", poles.SECTEURS, default=[s for s in rec["secteurs"] if s in poles.SECTEURS]),
+            "appel": st.selectbox("Appel", ["", *poles.APPELS],
+                                  index=(["", *poles.APPELS].index(rec["appel"]) if rec["appel"] in poles.APPELS else 0)),
+            "annee_creation": st.text_input("Année de création", "" if rec["annee_creation"] is None else str(rec["annee_creation"])),
+            "membres": st.text_input("Nombre de membres", "" if rec["membres"] is None else str(rec["membres"])),
+            "site_web": st.text_input("Site web", rec["site_web"] or ""),
+            "perimetre": st.text_input("Périmètre (codes INSEE ou SIREN d'EPCI, séparés par « ; »)", ";".join(rec["perimetre"])),
+            "source": st.text_input("Source (URL)", rec["source"] or ""),
+        }
+        submitted = st.form_submit_button("Enregistrer")
+    if submitted:
+        try:
+            new = poles.edit(rec["id"], raw, version, who)
+        except ConflictError as exc:
+            st.error(str(exc))
+            return
+        except PtceGeoError as exc:
+            show_error(exc)
+            return
+        st.session_state[key] = new["version"]
+        st.success(f"Fiche enregistrée (version {new['version']}).")
+        st.rerun()
+
+
+def poles_import(who: str) -> None:
+    """Upload, preview of the validation report, then import on request."""
+    import hashlib
+    import tempfile
+    from pathlib import Path
+
+    from . import importer
+
+    up = st.file_uploader("Fichier à importer (CSV, XLSX ou GeoJSON)", type=["csv", "xlsx", "geojson", "json"],
+                          key="poles-upload")
+    if up is None:
+        st.caption("Colonnes reconnues : nom, code INSEE, commune, adresse, latitude/longitude, secteurs, année de "
+                   "création, appel, membres, site web, périmètre, source (en-têtes français usuels). "
+                   "Un fichier avec seulement le nom et le code INSEE suffit.")
+        return
+    data = up.getvalue()
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / "ptce-geo-import" / digest
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / Path(up.name).name
+    path.write_bytes(data)
+    try:
+        report = importer.check(path)
+    except PtceGeoError as exc:
+        show_error(exc)
+        return
+    (st.success if report.ok else st.warning)(f"Vérification : {report.summary()}")
+    st.text(report.text())
+    issues = report.issues_frame()
+    if len(issues):
+        st.dataframe(issues, hide_index=True, width="stretch")
+    st.markdown("**Aperçu des pôles qui seraient ajoutés**")
+    st.dataframe(report.preview(), hide_index=True, width="stretch")
+    skip = False
+    if not report.ok:
+        skip = st.checkbox("Ignorer les lignes invalides (elles seront proposées en téléchargement)", key="poles-skip")
+    if st.button("Importer dans le registre", disabled=not (report.ok or skip) or not report.valid_records,
+                 key="poles-do-import"):
+        try:
+            done = importer.run(path, skip_invalid=skip, rejects=folder / f"{path.stem}_rejets.csv", who=who)
+        except PtceGeoError as exc:
+            show_error(exc)
+            return
+        st.success(f"{len(done.imported_ids)} pôle(s) ajouté(s) au registre.")
+        if done.rejects_path:
+            st.download_button("Télécharger les lignes rejetées (CSV)", Path(done.rejects_path).read_bytes(),
+                               file_name=Path(done.rejects_path).name, mime="text/csv")
+
+
+def poles_export_buttons() -> None:
+    from . import export, poles
+
+    frame = poles.load()
+    meta = {"source": poles.vintage()}
+    cols = st.columns(3)
+    cols[0].download_button("CSV (Excel)", export.to_csv_bytes(frame, excel=True), file_name="poles.csv",
+                            mime="text/csv")
+    cols[1].download_button("GeoJSON", export.to_geojson_bytes(frame[frame["localise"]]), file_name="poles.geojson",
+                            mime="application/geo+json")
+    cols[2].download_button("Excel (XLSX)", export.to_xlsx_bytes(frame, sheet="poles", meta=meta), file_name="poles.xlsx",
+                            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    st.caption("Le GeoJSON ne contient que les pôles localisés ; CSV et XLSX contiennent tous les pôles.")
+
+
+def poles_history() -> None:
+    from . import registry
+
+    st.dataframe(registry.history(), hide_index=True, width="stretch")

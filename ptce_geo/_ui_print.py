@@ -1,0 +1,56 @@
+"""Widgets of the page « Impression »: choices, preview and download of a printed map."""
+
+from __future__ import annotations
+
+
+import streamlit as st
+
+from ._errors import PtceGeoError
+from ._ui import show_error
+
+@st.cache_data(show_spinner="Mise en page de la carte…", max_entries=16)
+def printed_map(kind: str, code, paper: str, orientation, fmt: str, title, subtitle, layers: tuple,
+                dpi: int) -> bytes:
+    """A printable map as bytes (PDF, PNG or SVG); hashable arguments only."""
+    from . import printing
+
+    terr = printing.territory(kind, code)
+    fig = printing.render(terr, paper=paper, orientation=orientation, title=title, subtitle=subtitle,
+                          layers=layers)
+    return printing.to_bytes(fig, fmt, dpi=dpi)
+
+
+def print_panel() -> None:
+    """Form of the page « Impression »: territory, paper, layers, title; preview; download."""
+    from . import printing
+
+    try:
+        choices = printing.territory_choices()
+        left, right = st.columns([1, 2])
+        with left:
+            label = st.selectbox("Territoire", list(choices), index=list(choices).index(
+                next(k for k, v in choices.items() if v == ("region", "32"))))
+            kind, code = choices[label]
+            paper = st.radio("Papier", list(printing.PAPERS), format_func=str.upper, horizontal=True)
+            orient_labels = {"auto": "automatique", **printing.ORIENTATIONS}
+            orient = st.radio("Orientation", list(orient_labels), format_func=orient_labels.get, horizontal=True)
+            fmt = st.radio("Format", list(printing.FORMATS), format_func=str.upper, horizontal=True)
+            layers = st.multiselect("Couches", list(printing.LAYERS), default=list(printing.DEFAULT_LAYERS),
+                                    format_func=printing.LAYERS.get)
+            terr = printing.territory(kind, code)
+            title = st.text_input("Titre", printing.default_title(terr), max_chars=160)
+            subtitle = st.text_input("Sous-titre", printing.default_subtitle(terr), max_chars=200)
+        orientation = None if orient == "auto" else orient
+        args = (kind, code, paper, orientation)
+        texts = (title or None, subtitle or None, tuple(printing.check_layers(layers)))
+        with right:
+            preview = printed_map(*args, "png", *texts, 60)
+            st.image(preview, caption="Aperçu (basse résolution)", width="stretch")
+        data = printed_map(*args, fmt, *texts, printing.DPI_PNG)
+        mime = {"pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}[fmt]
+        name = f"carte-{kind}{'-' + code if code else ''}-{paper}.{fmt}"
+        left.download_button(f"Télécharger ({fmt.upper()})", data, file_name=name, mime=mime)
+        left.caption("L'atlas des 18 régions (PDF) se produit en ligne de commande : "
+                     "« ptce-geo print --atlas -o atlas.pdf ».")
+    except PtceGeoError as exc:
+        show_error(exc)
