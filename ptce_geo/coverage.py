@@ -53,7 +53,7 @@ import pyproj
 import shapely
 
 from . import _cache, settings
-from ._errors import DataUnavailableError, ParameterError, UnknownChoiceError
+from ._errors import ParameterError, UnknownChoiceError
 
 ZONINGS = ("qpv", "territoires-industrie", "frr", "zrr", "all")
 LEVELS = ("commune", "epci", "departement", "region")

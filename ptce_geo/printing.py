@@ -245,7 +245,7 @@ def projected(level: str, crs: str, tier: str = "fine") -> gpd.GeoDataFrame:
     """
     boundaries._check_level(level)
     _choice("Niveau de simplification", tier, _TIERS_M)
-    key = f"{boundaries._key()}-tol{_TIERS_M[tier]:g}"
+    key = f"{boundaries.cache_key()}-tol{_TIERS_M[tier]:g}"
     name = f"print-{level}-{crs.replace(':', '')}-{tier}"
     return _memo(name, lambda: _cache.cached_frame(name, key, lambda: _build_projected(level, crs, tier)))
 
