@@ -122,6 +122,10 @@ def _prepare_poles() -> None:
 
     try:
         print(f"Registre des pôles prêt : {registry.ensure()}")
+        news = registry.refresh_from_seed()
+        if news["ajoutes"] or news["mis_a_jour"]:
+            print(f"Graine du registre appliquée : {len(news['ajoutes'])} pôle(s) ajouté(s), "
+                  f"{len(news['mis_a_jour'])} mis à jour (les pôles modifiés par une personne sont laissés tels quels).")
     except PtceGeoError as exc:
         print(f"Avertissement : registre des pôles non préparé ({exc})", file=sys.stderr)
 

@@ -142,9 +142,10 @@ def _create(target: Path) -> None:
             con.execute(f"INSERT INTO poles (id, {', '.join(_FIELDS)}, version) VALUES (?, {', '.join('?' * len(_FIELDS))}, 1)",
                         [pid, *_row_values(rec)])
             con.execute("INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES (?,?,?,?,?,?,?,?)",
-                        (at, "ptce-geo", "creation", pid, rec["nom"], json.dumps({}), None, "graine geodata/poles_seed.csv"))
+                        (at, SEED_AUTHOR, "creation", pid, rec["nom"], json.dumps({}), None, "graine geodata/poles_seed.csv"))
         con.executemany("INSERT INTO meta VALUES (?, ?)", [
-            ("schema", str(SCHEMA_VERSION)), ("created_at", at), ("updated_at", at), ("seed_rows", str(len(records)))])
+            ("schema", str(SCHEMA_VERSION)), ("created_at", at), ("updated_at", at), ("seed_rows", str(len(records))),
+            ("seed_sha256", _seed_digest())])
         con.execute("COMMIT")
 
 
@@ -165,6 +166,49 @@ def ensure() -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return p
+
+
+SEED_AUTHOR = "ptce-geo"
+
+
+def _seed_digest() -> str:
+    import hashlib
+
+    return hashlib.sha256(seed_path().read_bytes()).hexdigest()
+
+
+def refresh_from_seed() -> dict[str, list[str]]:
+    """Bring a registry made from an older seed up to date, never over a person's work.
+
+    A seed pole the registry never held is added; a seed pole that only ptce-geo ever wrote
+    takes the seed's new facts; a pole a person edited, or deleted, is left as it is. The
+    seed's sha256 is kept in ``meta``, so an unchanged seed costs one query. Returns the ids
+    ``{"ajoutes": [...], "mis_a_jour": [...]}``.
+    """
+    digest = _seed_digest()
+    with closing(_connect(ensure())) as con:
+        row = con.execute("SELECT value FROM meta WHERE key = 'seed_sha256'").fetchone()
+        if row is not None and row[0] == digest:
+            return {"ajoutes": [], "mis_a_jour": []}
+        current = {r["id"]: _decode(r) for r in con.execute("SELECT * FROM poles")}
+        authors: dict[str, set] = {}
+        for pid, who in con.execute("SELECT pole_id, who FROM history"):
+            authors.setdefault(pid, set()).add(who)
+    note = "graine geodata/poles_seed.csv mise à jour"
+    new, updated = [], []
+    for rec in read_seed():
+        pid = _slug(rec["nom"])
+        if pid not in current and pid not in authors:
+            new.append(rec)
+        elif pid in current and authors.get(pid, set()) <= {SEED_AUTHOR}:
+            changes = {c: rec.get(c) for c in _FIELDS if current[pid][c] != rec.get(c)}
+            if changes:
+                update(pid, changes, current[pid]["version"], SEED_AUTHOR, note=note)
+                updated.append(pid)
+    added = add_many(new, SEED_AUTHOR, action="ajout", note=note) if new else []
+    with closing(_connect(ensure())) as con:
+        con.execute("INSERT OR REPLACE INTO meta VALUES ('seed_sha256', ?)", (digest,))
+    return {"ajoutes": added, "mis_a_jour": updated}
 
 
 def _unique_id(nom: str, taken) -> str:
@@ -263,7 +307,7 @@ def _conflict(con, current: dict, version: int) -> ConflictError:
     )
 
 
-def update(pole_id: str, changes: dict, version: int, who: str) -> dict:
+def update(pole_id: str, changes: dict, version: int, who: str, note: str | None = None) -> dict:
     """Apply clean ``changes`` to a pole if its version is still ``version``; return the new record."""
     at = _now()
     con = _connect(ensure())
@@ -288,7 +332,7 @@ def update(pole_id: str, changes: dict, version: int, who: str) -> dict:
                 raise _conflict(con, current, version)
             con.execute("INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES (?,?,?,?,?,?,?,?)",
                         (at, who, "modification", pole_id, new["nom"], json.dumps(diff, ensure_ascii=False),
-                         json.dumps(current, ensure_ascii=False), None))
+                         json.dumps(current, ensure_ascii=False), note))
             _touch(con, at)
             con.execute("COMMIT")
         except BaseException:

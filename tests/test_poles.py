@@ -138,3 +138,41 @@ def test_prepare_initialises_the_registry(fresh_data, capsys):
     cli._prepare_poles()
     assert registry.path().exists()
     assert "Registre des pôles prêt" in capsys.readouterr().out
+
+
+def test_newer_seed_reaches_an_existing_registry_without_overwriting_people(fresh_data, tmp_path, monkeypatch):
+    """A registry made from an older seed gets the new seed's poles and facts, except where a
+    person edited or deleted a pole; applying the same seed twice changes nothing."""
+    real_seed = registry.seed_path()
+    rows = seed_rows()
+    header = list(rows[0])
+    # The "old" seed: one pole missing, one pole without its site, one pole a person will edit,
+    # one pole a person will delete.
+    missing, stale, edited, deleted = rows[0], rows[1], rows[2], rows[3]
+    old_rows = [dict(r) for r in rows if r is not missing]
+    old_rows[0]["site_web"] = ""  # rows[1] (stale) is now first
+    old = tmp_path / "old_seed.csv"
+    with open(old, "w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(old_rows)
+    monkeypatch.setattr(registry, "seed_path", lambda: old)
+    before = {r["nom"]: r for r in registry.records()}
+    assert missing["nom"] not in before
+    edited_rec = next(r for r in registry.records() if r["nom"] == edited["nom"])
+    registry.update(edited_rec["id"], {"site_web": "https://exemple.org/mon-pole"}, edited_rec["version"], who="rtes")
+    deleted_rec = next(r for r in registry.records() if r["nom"] == deleted["nom"])
+    registry.delete(deleted_rec["id"], deleted_rec["version"], who="rtes")
+
+    monkeypatch.setattr(registry, "seed_path", lambda: real_seed)
+    news = registry.refresh_from_seed()
+    after = {r["nom"]: r for r in registry.records()}
+    assert missing["nom"] in after and len(news["ajoutes"]) == 1
+    assert after[edited["nom"]]["site_web"] == "https://exemple.org/mon-pole"  # a person's edit stays
+    assert deleted["nom"] not in after  # a person's deletion stays
+    assert stale["site_web"], "the test needs a seed pole with a site in row 2"
+    assert after[stale["nom"]]["site_web"] == stale["site_web"]  # an untouched pole takes the new fact
+    assert after[stale["nom"]]["id"] in news["mis_a_jour"]
+    assert registry.refresh_from_seed() == {"ajoutes": [], "mis_a_jour": []}
+    hist = registry.history()
+    assert (hist["note"] == "graine geodata/poles_seed.csv mise à jour").sum() == len(news["ajoutes"]) + len(news["mis_a_jour"])
