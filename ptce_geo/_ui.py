@@ -73,7 +73,7 @@ def priority_status_view() -> None:
                      "origine": "Origine", "date": "Date de la copie"}
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     for row in table.itertuples():
         with st.expander(f"{'✅' if row.en_cache else '⚠️'} {row.titre}", expanded=not row.en_cache):

@@ -232,8 +232,8 @@ def carte_page() -> None:
             if st.checkbox(label + suffix, key=f"carte_couche_{key}"):
                 couches.append(key)
         with st.expander("Filtres des pôles", expanded=False):
-            secteurs = st.multiselect("Secteurs", secteurs_vocab, key="carte_secteurs")
-            appels = st.multiselect("Appel", appels_vocab, key="carte_appels")
+            secteurs = st.multiselect("Secteurs", secteurs_vocab, key="carte_secteurs", placeholder="Tous les secteurs")
+            appels = st.multiselect("Appel", appels_vocab, key="carte_appels", placeholder="Tous les appels")
             annees = None
             if st.checkbox("Filtrer par année de création", key="carte_annees_on"):
                 annees = st.slider("Années de création", 1990, 2030, value=ss.get("carte_annees", (2010, 2025)),

@@ -104,7 +104,7 @@ def pole_edit_form(rec: dict, who: str) -> None:
             "adresse": st.text_input("Adresse", rec["adresse"] or ""),
             "code_insee": st.text_input("Code INSEE de la commune", rec["code_insee"] or ""),
             "forme_juridique": st.text_input("Forme juridique", rec["forme_juridique"] or ""),
-            "secteurs": st.multiselect("Secteurs", poles.SECTEURS, default=[s for s in rec["secteurs"] if s in poles.SECTEURS]),
+            "secteurs": st.multiselect("Secteurs", poles.SECTEURS, placeholder="Choisir un ou plusieurs secteurs", default=[s for s in rec["secteurs"] if s in poles.SECTEURS]),
             "appel": st.selectbox("Appel", ["", *poles.APPELS],
                                   index=(["", *poles.APPELS].index(rec["appel"]) if rec["appel"] in poles.APPELS else 0)),
             "annee_creation": st.text_input("Année de création", "" if rec["annee_creation"] is None else str(rec["annee_creation"])),

@@ -35,7 +35,7 @@ def print_panel() -> None:
             orient_labels = {"auto": "automatique", **printing.ORIENTATIONS}
             orient = st.radio("Orientation", list(orient_labels), format_func=orient_labels.get, horizontal=True)
             fmt = st.radio("Format", list(printing.FORMATS), format_func=str.upper, horizontal=True)
-            layers = st.multiselect("Couches", list(printing.LAYERS), default=list(printing.DEFAULT_LAYERS),
+            layers = st.multiselect("Couches", list(printing.LAYERS), placeholder="Choisir les couches", default=list(printing.DEFAULT_LAYERS),
                                     format_func=printing.LAYERS.get)
             terr = printing.territory(kind, code)
             title = st.text_input("Titre", printing.default_title(terr), max_chars=160)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from . import boundaries, export
 from ._errors import DataUnavailableError, PtceGeoError
@@ -183,8 +182,7 @@ def _add_poles(sub) -> None:
     exp.add_argument("--format", choices=export.FORMATS, help="csv, geojson, gpkg ou xlsx")
 
     def run_export(args):
-        fmt = args.format or {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg",
-                              ".xlsx": "xlsx"}.get(Path(args.output).suffix.lower(), "csv")
+        fmt = args.format or export.format_for(args.output, export.FORMATS, "csv")
         frame = poles.load()
         export.write(frame, fmt, args.output, excel=fmt == "csv", meta={"source": poles.vintage()})
         print(f"{len(frame)} pôles exportés dans {args.output}")
@@ -212,8 +210,7 @@ def _add_coverage(sub) -> None:
         p.add_argument("-o", "--output", default="-")
 
     def fmt(args):
-        return args.format or {".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}.get(
-            Path(args.output).suffix.lower(), "csv")
+        return args.format or export.format_for(args.output, export.FORMATS, "csv")
 
     def result(args):
         return coverage.compute(args.radius_km, use_perimeter=not args.no_perimeter, zoning=args.zoning)
@@ -289,6 +286,8 @@ def _add_print(sub) -> None:
         from . import printing
 
         layers = printing.check_layers(args.layers) if args.layers else None
+        if args.format is None:
+            args.format = export.format_for(args.output, ("pdf",) if args.atlas else printing.FORMATS, "pdf")
         if args.atlas:
             if args.format not in (None, "pdf"):
                 printing._choice("Format de l'atlas", args.format, {"pdf": "pdf"})

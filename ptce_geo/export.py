@@ -30,7 +30,9 @@ def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_csv_bytes(frame: pd.DataFrame, excel: bool = False) -> bytes:
-    text = _flatten(frame).to_csv(index=False, sep=";" if excel else ",", lineterminator="\n")
+    """CSV bytes; ``excel=True``: ``;`` separator, decimal comma and a BOM, as French Excel reads them."""
+    text = _flatten(frame).to_csv(index=False, sep=";" if excel else ",", decimal="," if excel else ".",
+                                  lineterminator="\n")
     return text.encode("utf-8-sig" if excel else "utf-8")
 
 
@@ -67,6 +69,26 @@ def _gpkg_to(frame: pd.DataFrame, path: Path, layer: str = "donnees") -> None:
 
 FORMATS = ("csv", "geojson", "gpkg", "xlsx")
 
+_EXTENSIONS = {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".xlsx": "xlsx",
+               ".pdf": "pdf", ".png": "png", ".svg": "svg"}
+
+
+def format_for(output, valid, default: str) -> str:
+    """Format named by a file's extension: ``default`` for stdout or no extension, and an
+    error listing the valid extensions when the extension names no format in ``valid``."""
+    if output in (None, "-"):
+        return default
+    suffix = Path(str(output)).suffix.lower()
+    if not suffix:
+        return default
+    fmt = _EXTENSIONS.get(suffix)
+    if fmt not in valid:
+        raise UnknownChoiceError(
+            f"Extension du fichier {str(output)!r} (précisez --format ou changez l'extension)",
+            suffix, [e for e, f in _EXTENSIONS.items() if f in valid],
+        )
+    return fmt
+
 
 def write(frame: pd.DataFrame, fmt: str, output: str | Path | None = None, excel: bool = False,
           meta: dict | None = None) -> None:
@@ -74,6 +96,9 @@ def write(frame: pd.DataFrame, fmt: str, output: str | Path | None = None, excel
     if fmt not in FORMATS:
         raise UnknownChoiceError("Format", fmt, FORMATS)
     to_stdout = output in (None, "-")
+    if to_stdout and fmt == "xlsx" and sys.stdout.isatty():
+        raise UnknownChoiceError("Sortie pour xlsx (un fichier binaire ne s'affiche pas dans le terminal)",
+                                 "-", ["-o FICHIER.xlsx", "> FICHIER.xlsx"])
     if fmt == "gpkg":
         if to_stdout:
             raise UnknownChoiceError("Sortie pour gpkg (un fichier est requis, -o FICHIER)", output, ["-o FICHIER"])

@@ -214,6 +214,8 @@ def parse_state(params: Mapping[str, str], secteurs=(), appels=()) -> tuple[MapS
             kw["lieu_nom"] = str(get("lieu_nom") or "")[:200]
         except ValueError:
             warn("lieu", p)
+    if "fond" not in kw and settings.get().offline:  # no tiles can load: do not pretend to show them
+        kw["fond"] = "aucun"
     return MapState(**kw), warnings
 
 

@@ -47,10 +47,17 @@ def test_state_round_trip():
     assert again == state
 
 
-def test_default_state_has_short_url():
+def test_default_state_has_short_url(monkeypatch):
+    monkeypatch.delenv("PTCE_GEO_OFFLINE", raising=False)
     assert webmap.state_params(webmap.MapState()) == {}
     state, warnings = webmap.parse_state({})
     assert state == webmap.MapState() and warnings == []
+
+
+def test_offline_map_has_no_basemap_unless_asked(monkeypatch):
+    monkeypatch.setenv("PTCE_GEO_OFFLINE", "1")
+    assert webmap.parse_state({})[0].fond == "aucun"  # tiles cannot load: none is shown or credited
+    assert webmap.parse_state({"fond": "osm"})[0].fond == "osm"
 
 
 @pytest.mark.parametrize("params, name", [
@@ -64,7 +71,8 @@ def test_default_state_has_short_url():
     ({"commune": "99999"}, "commune"),
     ({"lieu": "95,3"}, "lieu"),
 ])
-def test_bad_url_values_are_dropped_with_french_warning(params, name):
+def test_bad_url_values_are_dropped_with_french_warning(params, name, monkeypatch):
+    monkeypatch.delenv("PTCE_GEO_OFFLINE", raising=False)  # online defaults (offline, the basemap is off)
     state, warnings = webmap.parse_state(params)
     assert len(warnings) == 1
     assert name in warnings[0] and "ignoré" in warnings[0]
