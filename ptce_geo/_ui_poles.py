@@ -21,9 +21,9 @@ def _pole_table(frame) -> "pd.DataFrame":
     table = pd.DataFrame(frame[list(_POLE_TABLE_COLUMNS)]).copy()
     table["secteurs"] = table["secteurs"].map(lambda v: ", ".join(v) if isinstance(v, list) else "")
     table["geocodage"] = table["geocodage"].map({"commune": "commune", "adresse": "adresse", "saisie": "saisi"})
-    for col in table.columns:
-        if table[col].dtype == object:
-            table[col] = table[col].fillna("")
+    for col in table.columns:  # empty cells show blank, not « None » (pandas 3 strings are not object)
+        if table[col].dtype == object or pd.api.types.is_string_dtype(table[col]):
+            table[col] = table[col].astype(object).where(table[col].notna(), "")
     return table.rename(columns=_POLE_TABLE_COLUMNS)
 
 

@@ -33,6 +33,9 @@ def test_page_lists_the_seed(fresh_data):
     assert at.title[0].value == "Pôles"
     table = at.dataframe[0].value
     assert len(table) >= 36
+    # Unlocated poles have no commune: the cell is blank, never « None » or NaN.
+    assert table["Commune"].notna().all() and not (table["Commune"].astype(str) == "None").any()
+    assert (table["Commune"] == "").any()
     assert {"Nom", "Commune", "Appel", "Localisé"} <= set(table.columns)
     at.text_input(key="poles-query").input("Figeac").run()
     assert list(at.dataframe[0].value["Nom"]) == ["FigeACteurs"]
