@@ -98,12 +98,8 @@ def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float
 
     from . import webmap
 
-    m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles="OpenStreetMap", prefer_canvas=True,
-                   control_scale=True)
     ensure_static_assets()  # Leaflet served locally (works offline), as on the « Carte » page
-    urls = webmap.asset_urls()
-    m.default_js = [("leaflet", urls["leaflet_js"])]
-    m.default_css = [("leaflet_css", urls["leaflet_css"])]
+    m = webmap.base_map()
     bounds = None
     if outline is not None and len(outline):
         folium.GeoJson(outline[["geometry"]].to_json(), name="Territoire",

@@ -214,9 +214,13 @@ def parse_state(params: Mapping[str, str], secteurs=(), appels=()) -> tuple[MapS
             kw["lieu_nom"] = str(get("lieu_nom") or "")[:200]
         except ValueError:
             warn("lieu", p)
-    if "fond" not in kw and settings.get().offline:  # no tiles can load: do not pretend to show them
-        kw["fond"] = "aucun"
+    kw.setdefault("fond", default_state().fond)
     return MapState(**kw), warnings
+
+
+def default_state() -> MapState:
+    """The state of a bare URL: no basemap when offline, since no tile could load."""
+    return MapState(fond="aucun") if settings.get().offline else MapState()
 
 
 def _territory_exists(match) -> bool:
@@ -227,7 +231,7 @@ def _territory_exists(match) -> bool:
 
 def state_params(state: MapState) -> dict[str, str]:
     """Query parameters of a state (defaults left out, so URLs stay short)."""
-    default = MapState()
+    default = default_state()
     out: dict[str, str] = {}
     if state.territoire:
         out["territoire"] = state.territoire
@@ -794,6 +798,36 @@ class Legend(MacroElement):
         self.html = html_text
 
 
+class MetricScale(MacroElement):
+    """Leaflet scale bar in metres/kilometres only (folium's ``control_scale`` adds miles)."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+L.control.scale({imperial: false}).addTo({{ this._parent.get_name() }});
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "MetricScale"
+
+
+def base_map(fond: str | None = None, urls: dict[str, str] | None = None, **kwargs) -> folium.Map:
+    """An empty folium map: local Leaflet only, metric scale bar, OpenStreetMap tiles unless
+    ``fond="aucun"`` (default: none when offline, since no tile could load)."""
+    if fond is None:
+        fond = "aucun" if settings.get().offline else "osm"
+    urls = urls or asset_urls()
+    kwargs.setdefault("location", [46.6, 2.4])
+    kwargs.setdefault("zoom_start", 6)
+    m = folium.Map(tiles="OpenStreetMap" if fond == "osm" else None, prefer_canvas=True, **kwargs)
+    # Only Leaflet itself (no jQuery/Bootstrap/awesome-markers): served locally when available.
+    m.default_js = [("leaflet", urls["leaflet_js"])]
+    m.default_css = [("leaflet_css", urls["leaflet_css"])]
+    MetricScale().add_to(m)
+    return m
+
+
 class ReadySignal(MacroElement):
     """Last script of the map: exposes ``window.ptceState()`` (layers, poles, clusters) and sets
     ``window.ptceReady`` — what the browser tests and the benchmark wait for."""
@@ -917,12 +951,7 @@ def build_map(state: MapState, layers: MapLayers, urls: dict[str, str] | None = 
               bounds=None) -> folium.Map:
     """A folium map of the state: visible layers in draw order, clustered poles, legend."""
     urls = urls or asset_urls()
-    tiles = "OpenStreetMap" if state.fond == "osm" else None
-    m = folium.Map(location=[46.6, 2.4], zoom_start=6, tiles=tiles, prefer_canvas=True,
-                   control_scale=True, min_zoom=4, max_zoom=18)
-    # Only Leaflet itself (no jQuery/Bootstrap/awesome-markers): served locally when available.
-    m.default_js = [("leaflet", urls["leaflet_js"])]
-    m.default_css = [("leaflet_css", urls["leaflet_css"])]
+    m = base_map(state.fond, urls, min_zoom=4, max_zoom=18)
     order = ["couverture", "frr", "zrr", "territoires-industrie", "communes", "epci", "qpv",
              "departements", "regions"]
     for key in order:

@@ -57,6 +57,8 @@ def test_default_state_has_short_url(monkeypatch):
 def test_offline_map_has_no_basemap_unless_asked(monkeypatch):
     monkeypatch.setenv("PTCE_GEO_OFFLINE", "1")
     assert webmap.parse_state({})[0].fond == "aucun"  # tiles cannot load: none is shown or credited
+    assert webmap.state_params(webmap.parse_state({})[0]) == {}  # and the URL stays bare
+    assert webmap.state_params(webmap.parse_state({"fond": "osm"})[0]) == {"fond": "osm"}
     assert webmap.parse_state({"fond": "osm"})[0].fond == "osm"
 
 
@@ -270,3 +272,12 @@ def test_address_search_through_geocoder(httpserver, monkeypatch, tmp_path):
 def test_empty_search_is_refused():
     with pytest.raises(PtceGeoError, match="vide"):
         webmap.search_place("  ")
+
+
+def test_base_map_has_metric_scale_and_no_tiles_offline(monkeypatch):
+    monkeypatch.setenv("PTCE_GEO_OFFLINE", "1")
+    html_text = webmap.base_map().get_root().render()
+    assert "L.control.scale({imperial: false})" in html_text
+    assert "tile.openstreetmap.org" not in html_text
+    monkeypatch.delenv("PTCE_GEO_OFFLINE")
+    assert "tile.openstreetmap.org" in webmap.base_map().get_root().render()
