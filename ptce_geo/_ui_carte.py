@@ -337,7 +337,7 @@ def _carte_panel(state, shown, flags, stamp) -> None:
     pop = table["population"].sum()
     c1, c2 = st.columns(2)
     c1.metric("Communes", webmap._fmt_int(len(table)))
-    c2.metric("Population", webmap._fmt_int(pop))
+    c2.metric("Population", webmap.fmt_compact(pop), help=f"{webmap._fmt_int(pop)} habitants")
     st.metric("Pôles affichés", webmap._fmt_int(len(shown)))
     if not state.territoire:
         c3, c4 = st.columns(2)

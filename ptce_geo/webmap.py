@@ -278,6 +278,18 @@ def _fmt_int(value) -> str:
     return f"{int(value):,}".replace(",", "\u202f")
 
 
+def fmt_compact(value) -> str:
+    """Short French figure for narrow panels: ``66 555 092`` → ``66,6 M``, ``853 659`` → ``854 k``."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "n.c."
+    value = int(value)
+    if value >= 1_000_000:
+        return f"{value / 1e6:.1f}".replace(".", ",") + " M"
+    if value >= 100_000:
+        return f"{value / 1e3:.0f} k"
+    return _fmt_int(value)
+
+
 def to_geojson(frame: gpd.GeoDataFrame, props: list[str], precision: int = 5) -> str:
     """Compact GeoJSON (EPSG:4326): only ``props`` (strings HTML-escaped), coordinates rounded."""
     frame = frame.to_crs(settings.WEB_CRS) if frame.crs is not None else frame

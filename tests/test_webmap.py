@@ -281,3 +281,9 @@ def test_base_map_has_metric_scale_and_no_tiles_offline(monkeypatch):
     assert "tile.openstreetmap.org" not in html_text
     monkeypatch.delenv("PTCE_GEO_OFFLINE")
     assert "tile.openstreetmap.org" in webmap.base_map().get_root().render()
+
+
+@pytest.mark.parametrize("value, text", [(66_555_092, "66,6\u202fM"), (853_659, "854\u202fk"), (76_601, "76\u202f601"),
+                                         (None, "n.c.")])
+def test_compact_figures_fit_the_side_panel(value, text):
+    assert webmap.fmt_compact(value) == text
