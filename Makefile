@@ -31,7 +31,7 @@ data: install
 	$(PY) -m ptce_geo prepare || true
 
 run: install data
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.address localhost --server.headless true
+	$(VENV)/bin/streamlit run serve.py --server.port $(PORT) --server.address localhost --server.headless true
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -56,7 +58,7 @@ def running_app(env: dict[str, str], log_path: Path | None = None, port: int | N
     port = port or free_port()
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port),
          "--server.address", "localhost", "--server.headless", "true", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
@@ -74,6 +76,53 @@ def running_app(env: dict[str, str], log_path: Path | None = None, port: int | N
             proc.wait()
         if log_path:
             log.close()
+
+
+class WireMeter:
+    """A TCP relay on a free localhost port in front of ``target_port`` that counts the bytes the
+    server sends (HTTP and WebSocket, after compression: what a network would carry)."""
+
+    def __init__(self, target_port: int):
+        self.target_port = target_port
+        self.received = 0
+        self._lock = threading.Lock()
+        meter = self
+
+        class Relay(socketserver.BaseRequestHandler):
+            def handle(self):
+                upstream = socket.create_connection(("127.0.0.1", meter.target_port))
+                down = threading.Thread(target=meter._pump, args=(upstream, self.request, True), daemon=True)
+                down.start()
+                meter._pump(self.request, upstream, False)
+                down.join()
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Relay)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _pump(self, src, dst, count: bool) -> None:
+        try:
+            while data := src.recv(65536):
+                if count:
+                    with self._lock:
+                        self.received += len(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+
+    def reset(self) -> int:
+        with self._lock:
+            value, self.received = self.received, 0
+        return value
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def launch(playwright):

@@ -70,31 +70,32 @@ def _map_coverage(radius_km: float, zoning: str, stamp: str):
         return None, None, None, str(exc)
 
 
-@st.cache_resource(show_spinner=False, max_entries=64)
-def _map_geojson(key: str, territoire: str, stamp: str = "") -> str:
+@st.cache_resource(show_spinner=False, max_entries=256)
+def _map_layer_url(key: str, territoire: str, stamp: str = "") -> str:
+    """URL of the layer's published GeoJSON file (built once, then served as a static file)."""
     from . import webmap
 
-    if key in ("regions", "departements", "epci", "communes"):
-        frame = webmap.boundary_layer(key, territoire)
-        props = ["code", "nom"] + (["population"] if key == "communes" else [])
-        # National outlines are simplified at 250-400 m: 3 decimals (≈ 100 m) lose nothing visible.
-        return webmap.to_geojson(frame, props, precision=_map_precision(territoire))
-    source, err = _map_optional(key, stamp)
-    if source is None:
-        raise PtceGeoError(err)
-    frame = webmap.priority_layer(key, source, territoire)
-    props = {"qpv": ["code", "nom", "communes"], "territoires-industrie": ["code", "nom"],
-             "frr": ["code", "nom", "classement"], "zrr": ["code", "nom", "classement"]}[key]
-    return webmap.to_geojson(frame, props, precision=_map_precision(territoire))
+    if key in webmap.PRIORITY_LAYER:
+        _source, err = _map_optional(key, stamp)
+        if err:
+            raise PtceGeoError(err)
+    return webmap.publish_layer(key, territoire)
 
 
-def _map_precision(territoire: str) -> int:
-    """Decimals kept in the GeoJSON: 5 (≈ 1 m) for a département, 4 (≈ 10 m) for a région, 3 nationally."""
-    return 3 if not territoire else (5 if territoire.startswith("dep-") else 4)
+def _layer_url(key: str, territoire: str, stamp: str) -> str:
+    """``_map_layer_url``, rebuilt if its file was deleted since (e.g. ``make clean-cache``)."""
+    from . import webmap
+
+    url = _map_layer_url(key, territoire, stamp)
+    if not (webmap.layers_dir() / url.rsplit("/", 1)[-1]).exists():
+        _map_layer_url.clear()
+        url = _map_layer_url(key, territoire, stamp)
+    return url
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _map_choropleth(territoire: str, radius_km: float, zoning: str, indicator: str, stamp: str):
+    """(outline layer, code → colour and text, classes) of the coverage choropleth."""
     from . import webmap
 
     result, by_dep, _, err = _map_coverage(radius_km, zoning, stamp)
@@ -105,8 +106,7 @@ def _map_choropleth(territoire: str, radius_km: float, zoning: str, indicator: s
         table = webmap.commune_coverage_table(result.communes[result.communes["code"].isin(codes)])
     else:
         table = by_dep
-    frame, classes = webmap.coverage_layer(table, territoire, indicator)
-    return webmap.to_geojson(frame, ["code", "nom", "valeur_texte", "couleur"], 5 if territoire else 4), classes
+    return webmap.coverage_join(table, territoire, indicator)
 
 
 @st.cache_resource(show_spinner=False)
@@ -264,15 +264,16 @@ def carte_page() -> None:
             continue
         if key == "couverture":
             try:
-                layers.geojson[key], layers.classes = _map_choropleth(
+                outline, layers.joins[key], layers.classes = _map_choropleth(
                     state.territoire, state.rayon, state.zonage or "all", state.indicateur, stamp)
+                layers.urls[key] = _layer_url(outline, state.territoire, _env_stamp())
                 result = _map_coverage(state.rayon, state.zonage or "all", stamp)[0]
                 vintages[key] = "; ".join(f"{k} : {v}" for k, v in result.vintages.items())
             except PtceGeoError as exc:
                 missing[key] = str(exc)
             continue
         try:
-            layers.geojson[key] = _map_geojson(key, state.territoire, _env_stamp())
+            layers.urls[key] = _layer_url(key, state.territoire, _env_stamp())
             if key in webmap.PRIORITY_LAYER:
                 from . import priority
 

@@ -259,6 +259,10 @@ def _prepare_webmap() -> None:
         from . import webmap
 
         print(f"Fichiers de la carte web prêts (Leaflet servi localement) : {webmap.prepare_static()}")
+        removed = webmap.prune_layers()
+        published = webmap.national_layers()
+        print(f"Couches de la vue nationale publiées : {', '.join(published) or 'aucune'}"
+              + (f" ({removed} fichiers périmés supprimés)" if removed else ""))
     except (PtceGeoError, OSError) as exc:
         print(f"Avertissement : fichiers de la carte web non préparés ({exc})", file=sys.stderr)
 

