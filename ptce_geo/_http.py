@@ -21,6 +21,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import tempfile
 import time
 import zipfile
@@ -285,19 +286,39 @@ def download(url: str, dest: Path, source: Source, session: requests.Session | N
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
-    meta = {
-        "source": source.id,
-        "url": url,
-        "downloaded": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "sha256": sha256_of(dest),
-        "size": dest.stat().st_size,
-    }
+    _write_meta(dest, source, url, datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    return dest
+
+
+def _write_meta(dest: Path, source: Source, url: str, date: str) -> None:
+    meta = {"source": source.id, "url": url, "downloaded": date, "sha256": sha256_of(dest),
+            "size": dest.stat().st_size}
     meta_path = _meta_path(dest)
     fd, tmp_meta = tempfile.mkstemp(prefix=f".{meta_path.name}.", dir=dest.parent)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         json.dump(meta, fh, ensure_ascii=False, indent=1)
     os.replace(tmp_meta, meta_path)
-    return dest
+
+
+def keep_copy(source: Source, fetched: Fetched) -> Fetched:
+    """Copy a file taken from the mirror into the raw cache (``data sync``), so the layer stays
+    available once ``PTCE_GEO_MIRROR`` is unset; the copy keeps the mirror file's date."""
+    if fetched.origin != "miroir":
+        return fetched
+    dest = raw_dir() / source.filename
+    if dest.is_file() and dest.stat().st_size == fetched.path.stat().st_size \
+            and sha256_of(dest) == sha256_of(fetched.path):
+        return fetched
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(fetched.path, tmp)
+        os.replace(tmp, dest)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    _write_meta(dest, source, f"miroir : {fetched.path}", fetched.date)
+    return fetched
 
 
 def fetch(source: Source, refresh: bool = False, layer: str | None = None) -> Fetched:

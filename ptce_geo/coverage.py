@@ -71,6 +71,14 @@ ZONING_FLAGS = {
     "zrr": "zrr",
     "all": "priority",
 }
+# zoning key → the priority layers it is made of (ZRR is historical: not in "all")
+ZONING_LAYERS = {
+    "qpv": ("qpv",),
+    "territoires-industrie": ("territoires-industrie",),
+    "frr": ("frr",),
+    "zrr": ("zrr",),
+    "all": ("qpv", "territoires-industrie", "frr"),
+}
 # zoning key → short suffix used in per-zoning column names
 ZONING_SHORT = {"qpv": "qpv", "territoires-industrie": "ti", "frr": "frr", "zrr": "zrr", "all": "all"}
 ZONING_LABELS = {
@@ -436,6 +444,25 @@ def _check_params(radius_km, zoning) -> None:
             raise ParameterError(
                 f"Rayon invalide : {radius_km!r}. Donnez un nombre de kilomètres positif (par exemple 15)."
             )
+
+
+def require_layers(zoning: str) -> None:
+    """Raise ``DataUnavailableError`` (French: which layers, why, how to get them) when a priority
+    layer that ``zoning`` is made of cannot be loaded: without it every figure would silently
+    count no priority commune. The app shows partial figures with a warning instead."""
+    from . import _http, priority, sources
+    from ._errors import DataUnavailableError
+
+    _check_params(None, zoning)
+    flags = priority.flags()
+    missing = [n for n in ZONING_LAYERS[zoning] if n in flags.attrs.get("missing_layers", [])]
+    if missing:
+        names = ", ".join(f"« {priority.LABELS[n]} »" for n in missing)
+        how = _http.how_to_get(sources.get(priority.LAYER_SOURCES[missing[0]][0]))
+        raise DataUnavailableError(
+            f"Couche prioritaire absente pour le zonage {zoning!r} : {names}. Sans elle, les chiffres "
+            f"de couverture ne compteraient aucune commune prioritaire de ce zonage. Pour l'obtenir : {how}."
+        )
 
 
 # --------------------------------------------------------------------------- compute

@@ -316,18 +316,14 @@ def normalize(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
 
 @lru_cache(maxsize=2)
 def _commune_points(key: str) -> pd.DataFrame:
-    """Representative point (inside the polygon) of every commune, with its department."""
-    from . import boundaries
+    """The representative point of every commune, the one coverage measures distances from
+    (its town hall, else a point inside its contour: ``coverage.national_points``), so a pole
+    placed at its commune is at distance 0 from it."""
+    from . import coverage
 
-    com = boundaries.load("commune")
-    geoms = com.geometry.values
-    empty = shapely.is_empty(geoms)
-    lon = np.full(len(com), np.nan)
-    lat = np.full(len(com), np.nan)
-    pts = shapely.point_on_surface(geoms[~empty])
-    lon[~empty] = shapely.get_x(pts)
-    lat[~empty] = shapely.get_y(pts)
-    return pd.DataFrame({"longitude": lon, "latitude": lat}, index=com["code"].to_numpy())
+    pts = coverage.national_points()
+    return pd.DataFrame({"longitude": pts["lon"].to_numpy(dtype=float), "latitude": pts["lat"].to_numpy(dtype=float)},
+                        index=pts["code"].to_numpy())
 
 
 @lru_cache(maxsize=1)
@@ -346,7 +342,8 @@ def _commune_table(key: str) -> pd.DataFrame:
 
 
 def commune_point(code: str) -> tuple[float, float] | None:
-    """``(latitude, longitude)`` of a point inside the commune, or None if it has no contour."""
+    """``(latitude, longitude)`` of the commune's representative point (town hall, else a point
+    inside the contour), or None if it has neither."""
     pts = _commune_points(_boundaries_key())
     if code not in pts.index:
         return None

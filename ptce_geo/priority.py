@@ -548,9 +548,12 @@ def sync(layers=None, refresh: bool = True) -> list[dict]:
         messages: list[str] = []
         try:
             paths, messages = _paths(name, refresh=refresh)
+            for sid in LAYER_SOURCES[name]:  # mirror files are copied to the cache: usable without it
+                _http.keep_copy(sources.get(sid), _http.local_copy(sources.get(sid)))
             for sid in OPTIONAL_SOURCES.get(name, ()):
                 try:
-                    got = _http.fetch(sources.get(sid), refresh=refresh, layer=LABELS[name])
+                    got = _http.keep_copy(sources.get(sid),
+                                          _http.fetch(sources.get(sid), refresh=refresh, layer=LABELS[name]))
                     paths[sid] = got.path
                     if got.message:
                         messages.append(got.message)

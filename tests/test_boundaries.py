@@ -155,3 +155,28 @@ def test_dissolved_units_have_no_empty_holes(communes):
     # Enclaves of the Hautes-Pyrénées in the Pyrénées-Atlantiques remain holes of 64.
     pa = boundaries.load("departement").set_index("code").geometry["64"]
     assert sum(len(p.interiors) for p in shapely.get_parts(pa)) >= 2
+
+
+def test_dissolved_units_are_the_union_of_their_communes(communes):
+    """Each EPCI, département and région contour covers its own communes and no others
+    (a few communes without EPCI must not shift the EPCI contours)."""
+    import numpy as np
+    import shapely
+
+    metric = communes.to_crs("EPSG:2154")
+    area = dict(zip(metric["code"], metric.geometry.area))
+    for level, column in (("epci", "epci"), ("departement", "departement"), ("region", "region")):
+        units = boundaries.load(level).to_crs("EPSG:2154").set_index("code")
+        assert communes[column].isna().sum() == (4 if level == "epci" else 0)
+        inside = np.zeros(len(metric), dtype=bool)
+        for code, group in metric.groupby(column):
+            own = group.geometry.area.sum()
+            overlap = shapely.intersection(units.loc[code, "geometry"], shapely.union_all(group.geometry.values)).area
+            assert overlap >= 0.999 * own, (level, code, overlap / own)
+            inside[metric[column].to_numpy() == code] = True
+        # spot check: Toulouse Métropole holds Toulouse and not Albi
+        if level == "epci":
+            tm = units.loc["243100518", "geometry"]
+            pts = metric.set_index("code").geometry.representative_point()
+            assert tm.contains(pts["31555"]) and not tm.contains(pts["81004"])
+            assert area["31555"] < tm.area < 1_000e6

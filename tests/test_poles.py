@@ -47,13 +47,29 @@ def test_no_pole_on_a_guessed_point(fresh):
         # located only where the seed gives a sourced commune, at that commune's own point
         assert seed[row.nom]["localise"] == "oui" and seed[row.nom]["code_insee"] == row.code_insee
         assert row.geocodage == "commune"
-        assert com.geometry[row.code_insee].contains(row.geometry)
+        assert not com.geometry[row.code_insee].is_empty
         assert (row.latitude, row.longitude) == poles.commune_point(row.code_insee)
     unlocated = fresh[~fresh["localise"]]
     assert len(unlocated) > 0
     assert unlocated.geometry.isna().all()
     assert unlocated["latitude"].isna().all() and unlocated["geocodage"].isna().all()
     assert len(poles.load(located_only=True)) == len(located)
+
+
+def test_pole_placed_at_its_commune_covers_it(fresh):
+    """A pole located by its commune sits at the point coverage measures from (town hall, else a
+    point inside the contour): even a 10 m radius covers its own commune (Arles, whose contour's
+    inner point lies 16 km from the town hall in the Camargue, and the vast communes of Guyane)."""
+    from ptce_geo import coverage
+
+    pts = coverage.national_points().set_index("code")
+    for code in ("13004", "97353", "97311"):  # Arles, Maripasoula, Saint-Laurent-du-Maroni
+        lat, lon = poles.commune_point(code)
+        assert (lat, lon) == (round(pts.at[code, "lat"], 6), round(pts.at[code, "lon"], 6))
+    located = poles.load(located_only=True)
+    result = coverage.compute(radius_km=0.01, use_perimeter=False, poles=located)
+    covered = result.communes.set_index("code")["covered"]
+    assert covered[located["code_insee"]].all()
 
 
 def test_seed_communes_match_cog_2025(fresh):

@@ -17,7 +17,7 @@ import shapely
 
 import conftest
 
-from ptce_geo import _http, priority
+from ptce_geo import _http, priority, sources
 from ptce_geo._errors import DataFormatError, DataUnavailableError, UnknownChoiceError
 
 QPV_MEMBER = "GEOJSON/QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson"
@@ -334,3 +334,26 @@ def test_unusable_contours_fall_back_to_points(tmp_path, mirror_dir, monkeypatch
     assert len(qpv) == 1_493 and set(qpv["geometry_kind"]) == {"point"}
     [res] = priority.sync(["qpv"], refresh=False)
     assert res["ok"] and any("Contours QPV inutilisables" in m for m in res["messages"])
+
+
+def test_sync_keeps_mirror_files_so_layers_survive_without_the_mirror(mirror_dir, tmp_path, monkeypatch):
+    """`data sync` from the mirror copies its files into the raw cache: once PTCE_GEO_MIRROR is
+    unset (a new shell, offline), the layer is still there and its processed cache is reused."""
+    monkeypatch.setattr(_http, "raw_dir", lambda: tmp_path / "raw")
+    [res] = priority.sync(["territoires-industrie"], refresh=False)
+    assert res["ok"], res
+    copies = sorted(p.name for p in (tmp_path / "raw").iterdir() if not p.name.endswith(".meta.json"))
+    assert copies == sorted(sources.get(sid).filename for sid in priority.LAYER_SOURCES["territoires-industrie"])
+    key_with_mirror = priority.cache_key("territoires-industrie")
+    monkeypatch.delenv("PTCE_GEO_MIRROR")
+    monkeypatch.setenv("PTCE_GEO_OFFLINE", "1")
+    status = priority.status().set_index("layer")
+    assert status.loc["territoires-industrie", "en_cache"] and status.loc["territoires-industrie", "origine"] == "cache"
+    assert not status.loc["frr", "en_cache"]  # not synced: still missing
+    assert priority.cache_key("territoires-industrie") == key_with_mirror  # same content, same processed file
+
+    def boom(*a, **k):
+        raise AssertionError("layer rebuilt from raw files")
+
+    monkeypatch.setattr(priority, "_BUILDERS", {name: boom for name in priority.LAYERS})
+    assert len(priority.load("territoires-industrie")) == 183
