@@ -93,6 +93,17 @@ def _layer_url(key: str, territoire: str, stamp: str) -> str:
     return url
 
 
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _map_join(key: str, territoire: str, stamp: str = "") -> dict:
+    """FRR/ZRR classes of the territory's communes (drawn over the communes file)."""
+    from . import webmap
+
+    source, err = _map_optional(key, stamp)
+    if source is None:
+        raise PtceGeoError(err)
+    return webmap.priority_join(key, source, territoire)
+
+
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _map_choropleth(territoire: str, radius_km: float, zoning: str, indicator: str, stamp: str):
     """(outline layer, code → colour and text, classes) of the coverage choropleth."""
@@ -273,7 +284,11 @@ def carte_page() -> None:
                 missing[key] = str(exc)
             continue
         try:
-            layers.urls[key] = _layer_url(key, state.territoire, _env_stamp())
+            if key in webmap.JOIN_LAYERS:
+                layers.joins[key] = _map_join(key, state.territoire, _env_stamp())
+                layers.urls[key] = _layer_url(webmap.JOIN_LAYERS[key], state.territoire, _env_stamp())
+            else:
+                layers.urls[key] = _layer_url(key, state.territoire, _env_stamp())
             if key in webmap.PRIORITY_LAYER:
                 from . import priority
 

@@ -404,16 +404,20 @@ def priority_layer(name: str, frame: gpd.GeoDataFrame, key: str) -> gpd.GeoDataF
 
 LAYER_PROPS = {"regions": ["code", "nom"], "departements": ["code", "nom"], "epci": ["code", "nom"],
                "communes": ["code", "nom", "population"], "qpv": ["code", "nom", "communes"],
-               "territoires-industrie": ["code", "nom"], "frr": ["code", "nom", "classement"],
-               "zrr": ["code", "nom", "classement"]}
+               "territoires-industrie": ["code", "nom"]}
+# FRR and ZRR colour the communes file of the territory (a join by code) instead of shipping
+# the same commune contours again; the coverage choropleth does the same (``coverage_join``).
+JOIN_LAYERS = {"frr": "communes", "zrr": "communes"}
+# One file for every view: simplified at 250-400 m, they gain nothing from more decimals.
+NATION_WIDE = ("regions", "departements")
 NATIONAL_LAYERS = ("regions", "departements", "territoires-industrie")
-LAYER_FORMAT = "1"  # bump when layer_geojson's output changes: every published file is renamed
+LAYER_FORMAT = "2"  # bump when layer_geojson's output changes: every published file is renamed
 
 
 def layer_precision(key: str) -> int:
-    """Decimals kept in the GeoJSON: 5 (≈ 1 m) for a département, 4 (≈ 10 m) for a région, 3
-    nationally (outlines simplified at 250-400 m lose nothing visible at ≈ 100 m)."""
-    return 3 if not key else (5 if key.startswith("dep-") else 4)
+    """Decimals kept in the GeoJSON: 3 (≈ 100 m) nationally, 4 (≈ 10 m) for a département or a
+    région — below the simplification tolerance of the web contours (60 m for communes)."""
+    return 3 if not key else 4
 
 
 def layer_geojson(layer: str, key: str) -> str:
@@ -426,6 +430,20 @@ def layer_geojson(layer: str, key: str) -> str:
 
         frame = priority_layer(layer, priority.load(layer), key)
     return to_geojson(frame, LAYER_PROPS[layer], precision=layer_precision(key))
+
+
+def priority_join(name: str, frame: pd.DataFrame, key: str) -> dict[str, dict]:
+    """FRR/ZRR classes of the territory's classified communes, by INSEE code (labels escaped):
+    what a ``GeoLayer`` adds to the communes file to draw the layer."""
+    check_choice("Couche", name, JOIN_LAYERS)
+    if not key:
+        raise PtceGeoError(
+            f"La couche {LAYERS[name]!r} n'est affichée que pour un département ou une région : "
+            "choisissez un territoire."
+        )
+    codes = set(territory_communes(key).index)
+    sub = frame[frame["code"].isin(codes)]
+    return {str(c): {"classement": esc(lab)} for c, lab in zip(sub["code"], sub["classement"])}
 
 
 def layer_version(layer: str) -> str:
@@ -459,6 +477,8 @@ def publish_layer(layer: str, key: str) -> str:
     existing file never changes, and browsers may cache it for good (``_server``).
     """
     check_choice("Couche", layer, LAYER_PROPS)
+    if layer in NATION_WIDE:
+        key = ""
     return _publish(f"{layer}--{key or 'france'}--{_file_version(layer)}.geojson", lambda: layer_geojson(layer, key))
 
 
@@ -827,6 +847,7 @@ class GeoLayer(MacroElement):
     ``{prop}`` placeholders (property values are escaped already by ``to_geojson``).
     ``join``: properties to add to each feature by its ``code`` (escaped strings); features
     without an entry are left out — how a choropleth reuses a published outline file.
+    ``outline``: draw the class colour as a thick outline, no fill (FRR/ZRR over the choropleth).
     """
 
     _template = Template("""
@@ -842,14 +863,24 @@ class GeoLayer(MacroElement):
   }
   var layer = L.geoJSON(null, {
     filter: function(f) { return !spec.join || Object.prototype.hasOwnProperty.call(spec.join, f.properties.code); },
-    style: function(f) { var s = Object.assign({}, spec.style); s.fillColor = fill(f.properties); return s; },
+    style: function(f) {
+      var s = Object.assign({}, spec.style);
+      s.fillColor = fill(f.properties);
+      if (spec.outline) { s.color = s.fillColor; s.fillOpacity = 0; s.weight = 2.5; s.opacity = 0.95; }
+      return s;
+    },
     pointToLayer: function(f, latlng) { return L.circleMarker(latlng, {radius: spec.point_radius}); },
     onEachFeature: function(f, l) { if (spec.tooltip) { l.bindTooltip(tip(f.properties), {sticky: true}); } }
   });
   layer.options.ptceLayer = spec.key;
-  var data = spec.url
-    ? fetch(spec.url).then(function(r) { if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); })
-    : Promise.resolve({{ this.data or 'null' }});
+  if (!window.ptceFetch) {
+    var fetched = {};  // one request per file, however many layers draw it
+    window.ptceFetch = function(url) {
+      return fetched[url] || (fetched[url] = fetch(url).then(function(r) {
+        if (!r.ok) { throw new Error('HTTP ' + r.status); } return r.json(); }));
+    };
+  }
+  var data = spec.url ? window.ptceFetch(spec.url) : Promise.resolve({{ this.data or 'null' }});
   if (spec.join) {
     data = data.then(function(d) {
       var out = {type: 'FeatureCollection', features: []};
@@ -873,7 +904,8 @@ class GeoLayer(MacroElement):
 
     def __init__(self, key: str, data: str | None, style: dict, tooltip: str = "", colour_prop: str | None = None,
                  colours: dict | None = None, fill_prop: str | None = None, point_radius: int = 5,
-                 url: str | None = None, label: str | None = None, join: dict[str, dict] | None = None):
+                 url: str | None = None, label: str | None = None, join: dict[str, dict] | None = None,
+                 outline: bool = False):
         super().__init__()
         if (data is None) == (url is None):
             raise ValueError(f"GeoLayer {key!r}: give either data or url")
@@ -883,7 +915,7 @@ class GeoLayer(MacroElement):
         base.update(style)
         self.spec = {"key": key, "style": base, "tooltip": tooltip, "colour_prop": colour_prop,
                      "colours": colours or {}, "fill_prop": fill_prop, "point_radius": point_radius,
-                     "url": url, "label": label or key, "join": join}
+                     "url": url, "label": label or key, "join": join, "outline": outline}
 
 
 class PoleCluster(JSCSSMixin, MacroElement):
@@ -933,7 +965,7 @@ class PoleCluster(JSCSSMixin, MacroElement):
 class Legend(MacroElement):
     """A Leaflet control holding the legend HTML built by ``legend_html``, in a ``<details>``
     the user folds with one click. Bottom left, where metropolitan France leaves sea and Spain;
-    folded at first on a small map (under 600 × 450 px) so it never hides the territory."""
+    folded at first on a map under 900 × 500 px (one click opens it) so it never hides the territory."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
@@ -943,7 +975,7 @@ class Legend(MacroElement):
   ctl.onAdd = function() {
     var d = L.DomUtil.create('details', 'ptce-legend');
     var size = map.getSize();
-    if (size.x >= 600 && size.y >= 450) { d.open = true; }
+    if (size.x >= 900 && size.y >= 500) { d.open = true; }
     d.style.cssText = 'background:rgba(255,255,255,0.92);padding:4px 8px;font:12px/1.35 sans-serif;max-height:'
       + Math.round(Math.max(120, size.y * 0.55)) + 'px;max-width:270px;overflow:auto;border-radius:4px;box-shadow:0 0 4px rgba(0,0,0,.3)';
     var s = document.createElement('summary');
@@ -1108,6 +1140,11 @@ class MapLayers:
         return key in self.geojson or key in self.urls
 
 
+def _outlined(state: MapState, layers: MapLayers, key: str) -> bool:
+    """FRR/ZRR are drawn as coloured outlines when the coverage choropleth already fills the communes."""
+    return key in ("frr", "zrr") and "couverture" in state.couches and layers.has("couverture")
+
+
 def legend_html(state: MapState, layers: MapLayers) -> str:
     parts = []
     for key in state.couches:
@@ -1123,11 +1160,12 @@ def legend_html(state: MapState, layers: MapLayers) -> str:
             continue
         elif key in ("regions", "departements", "epci", "communes"):
             parts.append(_line(STYLES[key]["color"], LAYERS[key], 3 if key == "regions" else 2))
-        elif key == "frr":
-            parts.append(f"<b>{esc(LAYERS[key])}</b>" + "".join(
-                _swatch(c, k) for k, c in FRR_COLOURS.items() if k != "FRR bénéficiaire partiellement"))
-        elif key == "zrr":
-            parts.append(f"<b>{esc(LAYERS[key])}</b>" + "".join(_swatch(c, k) for k, c in ZRR_COLOURS.items()))
+        elif key in ("frr", "zrr"):
+            colours = FRR_COLOURS if key == "frr" else ZRR_COLOURS
+            item = (lambda c, k: _line(c, k, 3)) if _outlined(state, layers, key) else _swatch
+            title = LAYERS[key] + (" (contours)" if _outlined(state, layers, key) else "")
+            parts.append(f"<b>{esc(title)}</b>" + "".join(
+                item(c, k) for k, c in colours.items() if k != "FRR bénéficiaire partiellement"))
         elif key == "qpv":
             parts.append(_swatch(STYLES["qpv"]["fillColor"], LAYERS["qpv"] + " (point : commune du quartier)", "circle"))
         elif key == "territoires-industrie":
@@ -1152,9 +1190,9 @@ def build_map(state: MapState, layers: MapLayers, urls: dict[str, str] | None = 
         if key in state.couches and layers.has(key):
             kw = {"url": layers.urls.get(key), "join": layers.joins.get(key)}
             if key == "frr":
-                kw.update(colour_prop="classement", colours=FRR_COLOURS)
+                kw.update(colour_prop="classement", colours=FRR_COLOURS, outline=_outlined(state, layers, key))
             elif key == "zrr":
-                kw.update(colour_prop="classement", colours=ZRR_COLOURS)
+                kw.update(colour_prop="classement", colours=ZRR_COLOURS, outline=_outlined(state, layers, key))
             elif key == "couverture":
                 kw.update(fill_prop="couleur")
             GeoLayer(key, layers.geojson.get(key), STYLES[key], TOOLTIPS[key], label=LAYERS[key], **kw).add_to(m)

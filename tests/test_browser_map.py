@@ -90,8 +90,13 @@ def test_national_map_shows_clustered_poles(page, app_url, output_dir):
     assert frame.locator(".marker-cluster").count() == state["clusters"] == state["dom_clusters"]
     assert frame.locator(".ptce-pole").count() == state["single"] == state["dom_markers"]
     assert set(state["layers"]) == {"poles", "regions", "departements"}
-    legend = frame.locator(".ptce-legend").inner_text()
-    assert "Pôles" in legend and "Régions" in legend and "Départements" in legend
+    # the legend starts folded on a map this size (it would hide the north-east), one click opens it
+    legend = frame.locator(".ptce-legend")
+    assert legend.evaluate("d => d.open") is False
+    legend.locator("summary").click()
+    assert legend.evaluate("d => d.open") is True
+    text = legend.inner_text()
+    assert "Pôles" in text and "Régions" in text and "Départements" in text
     page.get_by_text("Sources et millésimes").wait_for()
     page.wait_for_timeout(500)
     page.screenshot(path=str(output_dir / "carte_nationale.png"))
@@ -166,3 +171,48 @@ def test_xss_pole_name_is_text_in_popup_and_panel(page, app_url, output_dir):
     page.wait_for_timeout(1000)
     page.screenshot(path=str(output_dir / "carte_xss.png"))
     assert page.dialogs == [], page.dialogs
+
+
+def test_layers_are_shared_static_files(page, app_url, output_dir):
+    """FRR and the coverage choropleth colour the communes file of the département: the browser
+    fetches it once (HTTP cache), FRR is drawn as outlines over the choropleth, counts are right."""
+    requests = []
+    page.on("request", lambda r: requests.append(r.url) if "/app/static/layers/" in r.url else None)
+    page.goto(f"{app_url}/?fond=aucun&territoire=dep-48&couches=poles,departements,communes,frr,couverture")
+    frame = _browser.map_frame(page, timeout=180, where=lambda s: {"communes", "frr", "couverture"} <= set(s["layers"]))
+    communes = [u for u in requests if "/communes--dep-48--" in u]
+    assert len(communes) == 1, requests
+    assert not any("/frr--" in u for u in requests)  # FRR ships no geometry of its own
+    from ptce_geo import boundaries, priority
+
+    in_48 = set(boundaries.commune_table().query("departement == '48'").index)
+    n_frr = int(priority.load("frr")["code"].isin(in_48).sum())
+    assert frame.evaluate("window.ptceMap.ptceLayers.frr.getLayers().length") == n_frr > 0
+    assert frame.evaluate("window.ptceMap.ptceLayers.couverture.getLayers().length") == len(in_48)
+    style = frame.evaluate("(() => { const l = window.ptceMap.ptceLayers.frr.getLayers()[0];"
+                           " return [l.options.fillOpacity, l.options.weight]; })()")
+    assert style == [0, 2.5]
+    assert frame.evaluate("window.ptceFailed") == []
+    page.screenshot(path=str(output_dir / "carte_lozere_frr_couverture.png"))
+
+
+def test_server_compresses_frontend_and_caches_layers(app_url):
+    """As `make run` serves it (serve.py): Streamlit's bundles gzip-compressed, layer files immutable."""
+    import gzip
+    import re
+    import urllib.request
+
+    html = urllib.request.urlopen(f"{app_url}/", timeout=30).read().decode()
+    script = re.search(r'src="\.?/?(static/js/[^"]+\.js)"', html).group(1)
+    req = urllib.request.Request(f"{app_url}/{script}", headers={"Accept-Encoding": "gzip"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        body = resp.read()
+        assert resp.headers["Content-Encoding"] == "gzip"
+    plain = urllib.request.urlopen(f"{app_url}/{script}", timeout=30).read()  # no Accept-Encoding
+    assert gzip.decompress(body) == plain and len(body) < len(plain) / 2
+    from ptce_geo import webmap
+
+    url = webmap.publish_layer("regions", "")
+    with urllib.request.urlopen(f"{app_url}{url}", timeout=30) as resp:
+        assert "immutable" in resp.headers["Cache-Control"]
+        assert resp.read().startswith(b'{"type":"FeatureCollection"')

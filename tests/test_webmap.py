@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import shapely
 
-from ptce_geo import boundaries, webmap
+from ptce_geo import boundaries, priority, webmap
 from ptce_geo._errors import PtceGeoError, UnknownChoiceError
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -287,3 +287,63 @@ def test_base_map_has_metric_scale_and_no_tiles_offline(monkeypatch):
                                          (None, "n.c.")])
 def test_compact_figures_fit_the_side_panel(value, text):
     assert webmap.fmt_compact(value) == text
+
+
+# ----------------------------------------------------------------- published layer files
+
+def test_publish_layer_writes_a_versioned_file_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(webmap, "static_dir", lambda: tmp_path)
+    url = webmap.publish_layer("communes", "dep-48")
+    name = url.rsplit("/", 1)[1]
+    assert url == f"/app/static/layers/{name}" and name.startswith("communes--dep-48--")
+    path = tmp_path / "layers" / name
+    data = json.loads(path.read_text())
+    assert len(data["features"]) == 152 and set(data["features"][0]["properties"]) == {"code", "nom", "population"}
+    mtime = path.stat().st_mtime_ns
+    assert webmap.publish_layer("communes", "dep-48") == url and path.stat().st_mtime_ns == mtime  # not rebuilt
+    # outlines simplified at 250-400 m: one national file serves every view
+    assert webmap.publish_layer("departements", "dep-48") == webmap.publish_layer("departements", "")
+    # a new data version is a new file name; prune removes the old one and unknown files
+    monkeypatch.setattr(webmap, "LAYER_FORMAT", "test-next")
+    url2 = webmap.publish_layer("communes", "dep-48")
+    assert url2 != url
+    (tmp_path / "layers" / "stray.geojson").write_text("{}")
+    assert webmap.prune_layers() == 3  # old communes + old départements + stray
+    assert sorted(p.name for p in (tmp_path / "layers").iterdir()) == [url2.rsplit("/", 1)[1]]
+
+
+def test_frr_is_a_join_on_the_communes_file():
+    frr = priority.load("frr")
+    join = webmap.priority_join("frr", frr, "dep-48")
+    in_48 = set(boundaries.commune_table().query("departement == '48'").index)
+    assert set(join) == set(frr.loc[frr["code"].isin(in_48), "code"])
+    assert set(next(iter(join.values()))) == {"classement"}
+    with pytest.raises(PtceGeoError, match="département ou une région"):
+        webmap.priority_join("frr", frr, "")
+
+
+def test_coverage_join_matches_the_geometry_layer():
+    table = pd.DataFrame({"code": ["48095", "48061", "48001"], "nom": ["Mende", XSS, "Albaret"],
+                          "priority_population": [1000.0, 500.0, 0.0],
+                          "priority_population_covered": [1000.0, 0.0, 0.0],
+                          "coverage_rate": [1.0, 0.0, np.nan]})
+    outline, join, classes = webmap.coverage_join(table, "dep-48", "taux")
+    frame, classes2 = webmap.coverage_layer(table, "dep-48", "taux")
+    assert outline == "communes" and classes.labels == classes2.labels
+    assert join == {r.code: {"valeur_texte": r.valeur_texte, "couleur": r.couleur} for r in frame.itertuples()}
+    assert join["48001"]["couleur"] == webmap.NO_DATA_COLOUR and join["48095"]["valeur_texte"] == "100 %"
+
+
+def test_map_with_layer_files_ships_urls_not_features():
+    state = webmap.MapState(couches=("regions", "communes", "frr", "couverture"), territoire="dep-48", fond="aucun")
+    layers = webmap.MapLayers(urls={"regions": "/app/static/layers/r.geojson", "communes": "/app/static/layers/c.geojson",
+                                    "frr": "/app/static/layers/c.geojson", "couverture": "/app/static/layers/c.geojson"},
+                              joins={"frr": {"48095": {"classement": "FRR+"}},
+                                     "couverture": {"48095": {"valeur_texte": "1 %", "couleur": "#a50026"}}})
+    page = webmap.build_map(state, layers).get_root().render()
+    assert '"type":"Feature"' not in page  # no inline features: the browser fetches the files
+    assert page.count("/app/static/layers/c.geojson") == 3 and "ptceQueue" in page and "Promise.all" in page
+    legend = webmap.legend_html(state, layers)
+    assert "(contours)" in legend  # FRR drawn as outlines over the choropleth
+    with pytest.raises(ValueError):
+        webmap.GeoLayer("x", None, {})
