@@ -168,13 +168,32 @@ def _carte_search() -> None:
     ss = st.session_state
     text = ss.get("carte_recherche", "")
     ss["carte_recherche_erreur"] = ""
+    ss["carte_homonymes"] = []
     if not str(text).strip():
         return
     try:
         place = webmap.search_place(text)
+        ss["carte_homonymes"] = webmap.homonyms(text)
     except PtceGeoError as exc:
         ss["carte_recherche_erreur"] = str(exc)
         return
+    _show_place(place)
+
+
+def _carte_pick_homonym() -> None:
+    """on_change of the homonym choice: show the chosen commune instead."""
+    from . import webmap
+
+    code = st.session_state.get("carte_homonyme")
+    if code:
+        try:
+            _show_place(webmap.commune_place(code))
+        except PtceGeoError as exc:
+            st.session_state["carte_recherche_erreur"] = str(exc)
+
+
+def _show_place(place) -> None:
+    ss = st.session_state
     if place.kind == "commune":
         ss["carte_commune"], ss["carte_lieu"], ss["carte_lieu_nom"] = place.commune, None, ""
     else:
@@ -186,6 +205,7 @@ def _carte_search() -> None:
 def _carte_clear_place() -> None:
     ss = st.session_state
     ss["carte_commune"], ss["carte_lieu"], ss["carte_lieu_nom"], ss["carte_recherche"] = "", None, "", ""
+    ss["carte_homonymes"] = []
 
 
 def carte_page() -> None:
@@ -223,6 +243,15 @@ def carte_page() -> None:
                       on_change=_carte_search, placeholder="ex. Mende, 48095, 10 rue de la Paix Paris")
         if ss.get("carte_recherche_erreur"):
             st.error(ss["carte_recherche_erreur"])
+        if len(ss.get("carte_homonymes") or []) > 1:
+            table = boundaries.commune_table()
+            codes = ss["carte_homonymes"]
+            if ss.get("carte_homonyme") not in codes:
+                ss["carte_homonyme"] = ss.get("carte_commune") if ss.get("carte_commune") in codes else codes[0]
+            st.selectbox(f"{len(codes)} communes portent ce nom", codes, key="carte_homonyme",
+                         on_change=_carte_pick_homonym,
+                         format_func=lambda c: f"{table.at[c, 'nom']} ({dep_names.get(table.at[c, 'departement'], '')}, "
+                                               f"{c}) — {webmap._fmt_int(table.at[c, 'population'])} hab.")
         if ss.get("carte_commune") or ss.get("carte_lieu"):
             st.button("Effacer la recherche", on_click=_carte_clear_place)
         niveau = st.radio("Territoire", ["France entière", "Département", "Région"], key="carte_niveau",

@@ -748,6 +748,21 @@ def find_communes(text: str, limit: int = 10) -> pd.DataFrame:
     return table.iloc[:0].reset_index()
 
 
+def homonyms(text: str) -> list[str]:
+    """INSEE codes of every commune whose name is exactly ``text`` (accents and case ignored),
+    most populous first — empty unless there are several (« Saint-Denis » : 93066, 97411…)."""
+    q = str(text or "").strip()
+    if not q or re.fullmatch(r"\d[0-9AB]\d{3}", q.upper()):
+        return []
+    table = boundaries.commune_table()
+    f = _fold(q)
+    hit = table[table["nom"].map(_fold) == f]
+    if len(hit) < 2:
+        return []
+    pop = hit["population"].astype("Float64").fillna(0)
+    return list(hit.assign(_pop=pop).sort_values(["_pop"], ascending=False).index)
+
+
 def search_place(text: str) -> Place:
     """A commune (name or INSEE code) or else an address through the geocoder (BAN)."""
     q = str(text or "").strip()

@@ -64,6 +64,22 @@ def test_toggle_and_search_update_the_url(mirror_dir):
     assert "Mende" in _texts(at)
 
 
+def test_homonyms_offer_a_choice(mirror_dir):
+    """« Saint-Denis » names four communes: the most populous is shown, the others offered."""
+    at = _app()
+    at.text_input(key="carte_recherche").input("saint denis").run()
+    assert not at.exception
+    choice = at.selectbox(key="carte_homonyme")
+    assert choice.label == "4 communes portent ce nom"
+    assert choice.value == "97411" and str(at.query_params["commune"]).strip("[]'") == "97411"
+    assert len(choice.options) == 4 and "Saint-Denis (Aude, 11339) — 512 hab." in choice.options
+    choice.select("93066").run()
+    assert not at.exception
+    assert str(at.query_params["commune"]).strip("[]'") == "93066"
+    assert str(at.query_params["territoire"]).strip("[]'") == "dep-93"
+    assert "Commune : Saint\\-Denis (93066)" in _texts(at)  # name markdown-escaped
+
+
 def test_bad_url_values_are_reported_not_fatal(mirror_dir):
     at = _app({"territoire": "dep-999", "couches": "poles,licornes"})
     assert not at.exception
