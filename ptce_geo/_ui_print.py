@@ -35,9 +35,10 @@ def print_panel() -> None:
             orient_labels = {"auto": "automatique", **printing.ORIENTATIONS}
             orient = st.radio("Orientation", list(orient_labels), format_func=orient_labels.get, horizontal=True)
             fmt = st.radio("Format", list(printing.FORMATS), format_func=str.upper, horizontal=True)
-            layers = st.multiselect("Couches", list(printing.LAYERS), placeholder="Choisir les couches", default=list(printing.DEFAULT_LAYERS),
-                                    format_func=printing.LAYERS.get)
             terr = printing.territory(kind, code)
+            # EPCI limits are not drawn on the national map: not offered by default there
+            layers = st.multiselect("Couches", list(printing.LAYERS), placeholder="Choisir les couches",
+                                    default=list(printing.default_layers(terr)), format_func=printing.LAYERS.get)
             title = st.text_input("Titre", printing.default_title(terr), max_chars=160)
             subtitle = st.text_input("Sous-titre", printing.default_subtitle(terr), max_chars=200)
         orientation = None if orient == "auto" else orient

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import re
 import textwrap
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +63,8 @@ LAYERS: dict[str, str] = {
 DEFAULT_LAYERS: tuple[str, ...] = ("departements", "epci", "zonage", "territoires-industrie", "qpv", "poles")
 
 DPI_PNG = 300
+#: Valid PNG resolutions (dots per inch).
+DPI_RANGE = (72, 600)
 MARGIN_MM = 10.0
 LICENCE = (
     "Licence Ouverte / Etalab 2.0 — données publiques INSEE, IGN, ANCT, DGCL, réutilisables "
@@ -105,6 +108,30 @@ def _choice(what: str, value, valid: dict):
         return valid[value]
     except (KeyError, TypeError):
         raise UnknownChoiceError(what, value, valid) from None
+
+
+def check_dpi(dpi) -> int:
+    """A PNG resolution between 72 and 600 dpi, else a French error naming the value."""
+    lo, hi = DPI_RANGE
+    try:
+        value = int(dpi)
+        ok = value == float(dpi) and lo <= value <= hi
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise ValidationError(
+            f"Résolution invalide : {dpi!r} dpi. Valeurs possibles : un entier de {lo} à {hi} "
+            f"(défaut {DPI_PNG})."
+        )
+    return value
+
+
+def default_layers(terr: "Territory | None" = None) -> tuple[str, ...]:
+    """The layers drawn when none are chosen: EPCI limits are left out of the national map
+    (unreadable at 1:7 000 000), so they are not « omitted » there either."""
+    if terr is not None and terr.kind == "france":
+        return tuple(key for key in DEFAULT_LAYERS if key != "epci")
+    return DEFAULT_LAYERS
 
 
 def check_layers(layers: Iterable[str] | None) -> tuple[str, ...]:
@@ -160,7 +187,7 @@ def territory(kind: str, code: str | None = None) -> Territory:
         return Territory("france", None, "France", conf.metric_crs)
     layer = _table(kind)
     code = str(code).strip().upper() if code is not None else code  # "2a" → "2A"
-    if kind == "departement" and code and len(code) == 1 and code.isdigit():
+    if code and len(code) == 1 and code.isdigit():  # "3" → "03" (région), "1" → "01" (département)
         code = "0" + code
     if code not in layer.index:
         raise UnknownChoiceError(
@@ -443,7 +470,8 @@ def _add_lines(ax, geoms, zorder, **style) -> bool:
 class _Drawn:
     handles: list = field(default_factory=list)
     sources: dict = field(default_factory=dict)  # label → vintage
-    notes: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # layers asked for but not drawn
+    remarks: list = field(default_factory=list)  # facts about this page only (« aucun pôle… »)
     hidden_labels: int = 0
 
 
@@ -555,9 +583,8 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
                                      ("uncovered", prio & ~covered, STYLE["uncovered"])):
                 if _add_fill(ax, geoms[mask], 1, **style, **edge) or key != "not_priority":
                     drawn.handles.append(_legend_patch(style))
-            for key, vintage in vintages.items():
-                drawn.sources.setdefault(_label_of_priority(key) if key != "poles" else "Pôles", vintage)
-            drawn.sources["Couverture"] = f"calcul ptce-geo, rayon {radius:g} km"
+            _coverage_sources(drawn, vintages)
+            drawn.sources["Couverture"] = f"calcul ptce-geo, rayon {radius:g}{NBSP}km"
     elif "zonage" in layers:
         res, note = _flags()
         if res is None:
@@ -661,12 +688,32 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
                 drawn.handles.append(_legend_marker("o", "#000000", STYLE["pole"]["label"], 6))
                 drawn.sources["Pôles"] = res[1]
             else:  # say it rather than leave the reader wondering
-                drawn.sources.setdefault("Pôles", f"{res[1]} ; aucun pôle localisé dans ce territoire")
+                drawn.sources.setdefault("Pôles", res[1])
+                drawn.remarks.append("aucun pôle localisé dans ce territoire")
             fontsize = 5.5 * min(fig.get_size_inches()) / (210 / 25.4)  # 5.5 pt on A4, larger on A3
             drawn.hidden_labels += place_labels(ax, xy, list(gdf["nom"].astype(str)), fontsize=max(fontsize, 5.5))
     ax.ptce_drawn = drawn
     fig.ptce_drawn = drawn
     return fig
+
+
+def _coverage_sources(drawn: _Drawn, vintages: dict) -> None:
+    """The vintages ``coverage`` reports (``"zonage qpv"``, ``"communes"``, ``"poles"``…) under
+    the French labels of the map's own layers: the communes are the boundaries already cited,
+    ZRR is not part of the priority zoning."""
+    for key, vintage in vintages.items():
+        if key == "communes":
+            continue  # the COG communes: « Limites administratives »
+        if key == "couches manquantes":
+            drawn.notes.append(f"Zonages prioritaires manquants dans le calcul de couverture : {vintage}")
+            continue
+        if key == "poles":
+            drawn.sources.setdefault("Pôles", vintage)
+            continue
+        name = key.removeprefix("zonage ").strip()
+        if name == "zrr":  # historical, not one of the priority zonings (QPV, TI, FRR)
+            continue
+        drawn.sources.setdefault(_label_of_priority(name), vintage)
 
 
 def _shorten(text: str, n: int = 30) -> str:
@@ -771,7 +818,8 @@ def _fmt_int(n: float) -> str:
 
 
 def _round_scale(denom: float) -> float:
-    mag = 10 ** max(int(np.floor(np.log10(denom))) - 1, 0)
+    """Three significant figures: 1 367 412 → 1 370 000 (a page is never printed closer than that)."""
+    mag = 10 ** max(int(np.floor(np.log10(denom))) - 2, 0)
     return round(denom / mag) * mag
 
 
@@ -853,18 +901,66 @@ def _legend_rank(handle) -> int:
     return _LEGEND_ORDER.index(label) if label in _LEGEND_ORDER else 99
 
 
+_ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+NBSP = "\u00a0"
+
+
+def french_dates(text: str) -> str:
+    """``2026-11-25`` → ``25/11/2026`` (the dates of the registry's vintage, among others)."""
+    return _ISO_DATE.sub(r"\3/\2/\1", text)
+
+
+def source_item(label: str, vintage: str) -> str:
+    """« label — vintage » without saying the same thing twice.
+
+    ``Territoires d'industrie (2023-2027)`` + ``Territoires d'industrie 2023-2027, liste…`` →
+    the vintage alone; ``Quartiers prioritaires (QPV 2024)`` + ``QPV 2024 (décret…)`` →
+    ``Quartiers prioritaires — QPV 2024 (décret…)``.
+    """
+    vintage = french_dates(" ".join(str(vintage).split()))
+    base, _, paren = label.partition(" (")
+    paren = paren.rstrip(")")
+
+    def fold(text: str) -> str:
+        return " ".join(text.lower().replace("’", "'").split())
+
+    if fold(vintage).startswith(fold(base)):
+        return vintage
+    if paren and fold(vintage).startswith(fold(paren)):
+        label = base
+    return f"{label} — {vintage}"
+
+
+def _join(items) -> str:
+    return " ; ".join(items)
+
+
+def format_scale(denom: float) -> str:
+    """``1:1 370 000``: the print scale rounded to three significant figures."""
+    return f"1:{_fmt_int(_round_scale(denom))}"
+
+
 def footer_text(drawn: _Drawn, terr: Territory, date: _dt.date, scale: float | None, crs_names: str) -> str:
     """The footer: « Sources : » layer — vintage; missing layers; date, projection, licence."""
-    parts = [f"{label} — {vintage}" for label, vintage in drawn.sources.items()]
-    text = "Sources : " + " ; ".join(parts) + "."
+    parts = [source_item(label, vintage) for label, vintage in drawn.sources.items()]
+    text = "Sources : " + _join(parts) + "."
     if drawn.notes:
-        text += " Non représenté : " + " ; ".join(dict.fromkeys(drawn.notes)) + "."
+        text += " Non représenté : " + _join(dict.fromkeys(drawn.notes)) + "."
+    if drawn.remarks:
+        remarks = _join(dict.fromkeys(drawn.remarks))
+        text += f" {remarks[0].upper()}{remarks[1:]}."
     if drawn.hidden_labels:
         text += f" {drawn.hidden_labels} nom(s) de pôle masqué(s) faute de place."
-    scale_txt = f", échelle 1:{_fmt_int(_round_scale(scale))} à l'impression" if scale else ""
-    text += (f" Carte du {date.strftime('%d/%m/%Y')}, réalisée avec ptce-geo ; projection {crs_names}{scale_txt}. "
-             f"{LICENCE}.")
-    return text
+    scale_txt = f", échelle {format_scale(scale)} à l'impression" if scale else ""
+    text += (f" Carte du {date.strftime('%d/%m/%Y')}, réalisée avec ptce-geo ; projection {crs_names}"
+             f"{scale_txt}. {LICENCE}.")
+    return bind_punctuation(text)
+
+
+def bind_punctuation(text: str) -> str:
+    """French spacing: « ; », « : » and « — » bound to the word before them by a no-break space,
+    so that a wrapped line never starts with one of them."""
+    return re.sub(r" ([;:—])", NBSP + r"\1", text)
 
 
 _CRS_NAMES = {
@@ -906,7 +1002,7 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
     """
     from matplotlib.figure import Figure
 
-    layers = check_layers(layers)
+    layers = default_layers(terr) if layers is None else check_layers(layers)
     pw, ph = _choice("Format de papier", paper, PAPERS)
     if orientation is None:
         orientation = _auto_orientation(terr)
@@ -1110,6 +1206,8 @@ def _rc():
 def save(fig, output, format: str | None = None, dpi: int = DPI_PNG):  # noqa: A002 - matplotlib's name
     """Write ``fig`` to a path or a binary file object as PDF, PNG (``dpi``) or SVG."""
     fmt = _fmt_from(output if not hasattr(output, "write") else "", format)
+    if fmt == "png":
+        dpi = check_dpi(dpi)
     meta = {"pdf": {"Title": _title_of(fig), "Creator": "ptce-geo"},
             "svg": {"Title": _title_of(fig)}, "png": {"Title": _title_of(fig), "Software": "ptce-geo"}}[fmt]
     with _rc():
@@ -1136,6 +1234,8 @@ def print_map(terr: Territory, output, *, paper: str = "a4", orientation: str | 
               layers: Sequence[str] | None = None, dpi: int = DPI_PNG):
     """Render and save one map; returns the figure (closed-free: a plain Figure)."""
     fmt = _fmt_from(output, format)
+    if fmt == "png":
+        dpi = check_dpi(dpi)  # before the page is laid out
     with _rc():
         fig = render(terr, paper=paper, orientation=orientation, title=title, subtitle=subtitle, layers=layers)
     save(fig, output, format=fmt, dpi=dpi)
@@ -1175,13 +1275,14 @@ def render_cover(fig, terrs: Sequence[Territory], *, paper="a4", orientation="po
     minx, miny, maxx, maxy = shapes.total_bounds
     ax.set_xlim(minx - 20_000, maxx + 20_000)
     ax.set_ylim(miny - 20_000, maxy + 20_000)
-    lines = ["Sources :"] + [f"• {label} — {vintage}" for label, vintage in (sources or {}).items()]
+    lines = ["Sources :"] + [f"• {source_item(label, vintage)}" for label, vintage in (sources or {}).items()]
     if notes:
-        lines += ["Non représenté : " + " ; ".join(dict.fromkeys(notes))]
+        lines += ["Non représenté : " + _join(dict.fromkeys(notes))]
     lines += ["", f"Couches : {', '.join(LAYERS[key] for key in check_layers(layers))}.",
               "Projection : Lambert-93 (métropole), UTM local (outre-mer).",
               f"Carte du {date.strftime('%d/%m/%Y')}, réalisée avec ptce-geo.", "", LICENCE + "."]
-    wrapped = "\n".join(textwrap.fill(line, 95, subsequent_indent="  ") if line else "" for line in lines)
+    wrapped = "\n".join(textwrap.fill(bind_punctuation(line), 95, subsequent_indent="  ") if line else ""
+                        for line in lines)
     fig.text(m / pw, m / ph, wrapped, fontsize=7.5 * k, va="bottom", color="#333333", linespacing=1.35)
     fig.ptce_furniture = {"title": title}
     return fig

