@@ -139,6 +139,21 @@ def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float
     st_folium(m, height=height, use_container_width=True, returned_objects=[])
 
 
+def show_table(frame) -> None:
+    """A French table: figures with the reader's thousands separator, rates in per cent, km with
+    one decimal, empty cells blank."""
+    config = {}
+    for col in frame.columns:
+        name = str(col)
+        if name.startswith("Taux"):
+            config[col] = st.column_config.NumberColumn(name, format="percent")
+        elif name.endswith("(km)"):
+            config[col] = st.column_config.NumberColumn(name, format="%.1f")
+        elif name.startswith(("Population", "Communes", "Gain", "Pôles")) and name != "Pôle le plus proche":
+            config[col] = st.column_config.NumberColumn(name, format="localized")
+    st.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+
+
 _GAP_LEVEL_LABELS = {"commune": "Communes", "epci": "EPCI", "qpv": "Quartiers prioritaires (QPV)",
                      "territoires-industrie": "Territoires d'industrie"}
 
@@ -162,8 +177,7 @@ def lacunes_view() -> None:
         table = coverage.gaps(result, level, top=int(top))
         coverage_metrics(coverage.national(result))
         st.subheader(f"{_GAP_LEVEL_LABELS[level]} prioritaires sans pôle, par population prioritaire")
-        shown = table[[c for c in _GAP_COLUMNS if c in table.columns]].rename(columns=_GAP_COLUMNS)
-        st.dataframe(shown, hide_index=True, width="stretch")
+        show_table(table[[c for c in _GAP_COLUMNS if c in table.columns]].rename(columns=_GAP_COLUMNS))
         text_p, text_v = coverage.describe(table.attrs["params"], table.attrs["vintages"])
         st.caption(f"Paramètres : {text_p}. Millésimes : {text_v}.")
         coverage_downloads(table, f"lacunes-{level}", level, "lacunes")
@@ -192,10 +206,9 @@ def suggestion_view(result, radius_km: float) -> None:
             return
         table = coverage.suggest(result, count, region=region, candidates_in_zoning=in_zoning)
         shown = table[["rang", "code", "nom", "departement", "gain_population", "gain_communes", "cumulative_gain"]]
-        st.dataframe(shown.rename(columns={"rang": "Rang", "code": "Code", "nom": "Commune",
-                                           "departement": "Département", "gain_population": "Gain (habitants)",
-                                           "gain_communes": "Communes couvertes", "cumulative_gain": "Gain cumulé"}),
-                     hide_index=True, width="stretch")
+        show_table(shown.rename(columns={"rang": "Rang", "code": "Code", "nom": "Commune",
+                                         "departement": "Département", "gain_population": "Gain (habitants)",
+                                         "gain_communes": "Communes couvertes", "cumulative_gain": "Gain cumulé"}))
         st.caption("Chaque site couvre la population prioritaire encore non couverte dans le rayon choisi ; "
                    "le gain de chaque ligne s'ajoute aux précédents (algorithme glouton).")
         coverage_downloads(table, "suggestions", None, "suggestions")
@@ -248,7 +261,9 @@ def territoire_view() -> None:
                             "Population": int(row[f"{s}_population"]),
                             "Population couverte": int(row[f"{s}_population_covered"]),
                             "Taux de couverture": None if rate != rate else round(float(rate), 4)})
-        st.dataframe(zonings, hide_index=True, width="stretch")
+        import pandas as pd
+
+        show_table(pd.DataFrame(zonings))
         key = "code" if level == "commune" else level
         communes = result.communes
         inside = set(communes.loc[communes[key].astype(str) == str(code), "code"])
@@ -261,8 +276,7 @@ def territoire_view() -> None:
         gaps = coverage.gaps(result, "commune", within=(key, code))
         st.markdown(f"**Communes prioritaires sans pôle** : {len(gaps)}")
         if len(gaps):
-            st.dataframe(gaps[[c for c in _GAP_COLUMNS if c in gaps.columns]].rename(columns=_GAP_COLUMNS),
-                         hide_index=True, width="stretch")
+            show_table(gaps[[c for c in _GAP_COLUMNS if c in gaps.columns]].rename(columns=_GAP_COLUMNS))
         text_p, text_v = coverage.describe(gaps.attrs["params"], gaps.attrs["vintages"])
         st.caption(f"Paramètres : {text_p}. Millésimes : {text_v}.")
         table = coverage.by_territory(result, "commune")
