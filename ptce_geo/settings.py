@@ -13,13 +13,19 @@ data_dir : Path
 mirror_dir : Path | None
     ``PTCE_GEO_MIRROR``; default unset. A folder holding copies of the official files
     (``../shared/geodata`` for tests, CI and offline work). When it holds a source's file,
-    that file is used instead of a download.
+    that file is used instead of a download. Kept as the user wrote it (``~`` expanded,
+    symlinks not resolved) so messages show the path the user set; ``mirror_warning()``
+    says when it names no folder.
 offline : bool
     ``PTCE_GEO_OFFLINE=1`` forbids every network access (downloads and geocoding).
 http_timeout : float
-    ``PTCE_GEO_HTTP_TIMEOUT``; seconds, default 30.
+    ``PTCE_GEO_HTTP_TIMEOUT``; seconds, default 30 (decimal comma accepted; > 0).
 http_retries : int
-    ``PTCE_GEO_HTTP_RETRIES``; attempts per download, default 3 (exponential backoff).
+    ``PTCE_GEO_HTTP_RETRIES``; attempts per download, default 3 (exponential backoff; ≥ 1).
+
+A value that cannot be read (``PTCE_GEO_HTTP_TIMEOUT=abc``) raises ``ConfigurationError``
+naming the variable and the value. ``ensure_dir(path, variable)`` creates a settings folder
+or raises ``FileAccessError`` naming the variable (e.g. ``PTCE_GEO_DATA`` pointing at a file).
 user_agent : str
     ``PTCE_GEO_USER_AGENT``; sent with every request.
 geocoder_url : str
@@ -64,6 +70,26 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _env_number(name: str, default: str, kind, what: str, example: str):
+    """``kind`` value of an environment variable (decimal comma accepted); must be > 0."""
+    import math
+
+    from ._errors import ConfigurationError
+
+    raw = os.environ.get(name, "")
+    text = raw.strip().replace(",", ".") or default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(
+            f"Variable d'environnement {name}={raw!r} invalide : il faut {what} (ex. {name}={example}). "
+            f"Corrigez-la ou supprimez-la (unset {name}) pour garder la valeur par défaut ({default})."
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     cache_dir: Path
@@ -90,11 +116,49 @@ def get() -> Settings:
     return Settings(
         cache_dir=_env_path("PTCE_GEO_CACHE", Path(platformdirs.user_cache_dir(APP_NAME))),
         data_dir=_env_path("PTCE_GEO_DATA", Path(platformdirs.user_data_dir(APP_NAME))),
-        mirror_dir=Path(mirror).expanduser().resolve() if mirror else None,
-        offline=os.environ.get("PTCE_GEO_OFFLINE", "") not in ("", "0", "false", "False"),
-        http_timeout=float(os.environ.get("PTCE_GEO_HTTP_TIMEOUT", "30")),
-        http_retries=int(os.environ.get("PTCE_GEO_HTTP_RETRIES", "3")),
+        mirror_dir=Path(mirror).expanduser() if mirror else None,
+        offline=os.environ.get("PTCE_GEO_OFFLINE", "").strip() not in ("", "0", "false", "False", "non"),
+        http_timeout=_env_number("PTCE_GEO_HTTP_TIMEOUT", "30", float, "un nombre de secondes positif", "30"),
+        http_retries=_env_number("PTCE_GEO_HTTP_RETRIES", "3", int, "un nombre entier de tentatives, au moins 1", "3"),
         user_agent=os.environ.get("PTCE_GEO_USER_AGENT", Settings.user_agent),
         geocoder_url=os.environ.get("PTCE_GEO_GEOCODER_URL", Settings.geocoder_url).rstrip("/"),
         datagouv_api=os.environ.get("PTCE_GEO_DATAGOUV_API", Settings.datagouv_api).rstrip("/"),
     )
+
+
+def mirror_warning(current: Settings | None = None) -> str | None:
+    """French warning when ``PTCE_GEO_MIRROR`` is set but names no folder (None otherwise)."""
+    mirror = (current or get()).mirror_dir
+    if mirror is None:
+        return None
+    if mirror.is_dir():
+        return None
+    what = "est un fichier, pas un dossier" if mirror.exists() else "n'existe pas"
+    return (f"PTCE_GEO_MIRROR={str(mirror)!r} {what} : le miroir est ignoré. Corrigez le chemin "
+            "(dossier des copies des fichiers officiels, ex. ../shared/geodata) ou supprimez la variable.")
+
+
+def offline_hint(current: Settings | None = None) -> str | None:
+    """French sentence when ``PTCE_GEO_OFFLINE`` forbids the network (None otherwise)."""
+    if not (current or get()).offline:
+        return None
+    value = os.environ.get("PTCE_GEO_OFFLINE", "")
+    return (f"Le mode hors ligne est activé (PTCE_GEO_OFFLINE={value!r}) : aucun téléchargement n'est tenté. "
+            "Pour télécharger, retirez cette variable (unset PTCE_GEO_OFFLINE) puis relancez avec une connexion Internet.")
+
+
+def ensure_dir(path: Path, variable: str) -> Path:
+    """Create a settings folder (``cache_dir``, ``data_dir``…); a French ``FileAccessError``
+    naming ``variable`` when it cannot be (a file is in the way, no permission…)."""
+    from ._errors import FileAccessError, file_error
+
+    hint = f"Vérifiez la variable {variable} : elle doit désigner un dossier (existant ou à créer) où vous pouvez écrire."
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (path, *path.parents) if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise FileAccessError(f"Impossible d'utiliser le dossier {str(path)!r} : {str(blocker)!r} est un fichier, "
+                                  f"pas un dossier. {hint}") from exc
+        raise file_error("de créer le dossier", path, exc, hint) from exc
+    return path

@@ -1,5 +1,6 @@
 """Exports as French users open them: Excel CSV, file formats from extensions, file modes."""
 
+import json
 import os
 import stat
 import subprocess
@@ -54,3 +55,46 @@ def test_written_files_get_ordinary_permissions_and_gpkg_no_warning(tmp_path, re
     assert len(gpd.read_file(tmp_path / "a.gpkg")) == 1
     assert not [w for w in recwarn if "extension" in str(w.message)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.geojson", "a.gpkg"]  # no temporary file left
+
+
+def test_counts_with_missing_values_stay_integers(tmp_path):
+    frame = gpd.GeoDataFrame({"code": ["a", "b"], "population": [776.0, float("nan")], "taux": [1.0, 0.5],
+                              "priority_population": [3.0, 4.0]},
+                             geometry=[shapely.Point(2, 48), shapely.Point(3, 48)], crs=4326)
+    lines = export.to_csv_bytes(frame).decode().splitlines()
+    assert lines[1:] == ["a,776,1.0,3", "b,,0.5,4"]
+    props = [f["properties"] for f in json.loads(export.to_geojson_bytes(frame))["features"]]
+    assert props[0]["population"] == 776 and isinstance(props[0]["population"], int) and props[1]["population"] is None
+    export.write(frame, "gpkg", tmp_path / "a.gpkg")
+    import pyogrio
+
+    info = pyogrio.read_info(tmp_path / "a.gpkg")
+    assert dict(zip(info["fields"], info["ogr_types"]))["population"] == "OFTInteger64"
+    assert frame["population"].dtype == float  # the caller's frame is left alone
+
+
+def test_error_messages_read_as_french():
+    assert str(UnknownChoiceError("Couche", "x", ["qpv"])) == "Couche inconnue : 'x'. Valeurs possibles : qpv."
+    assert str(UnknownChoiceError("Niveau", "x", ["a"])) == "Niveau inconnu : 'x'. Valeurs possibles : a."
+    assert str(UnknownChoiceError("Territoire", "x", [])) == "Territoire inconnu : 'x'."
+    with pytest.raises(UnknownChoiceError) as err:
+        export.write(gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(0, 0)], crs=4326), "gpkg", "-")
+    assert "sortie standard" in str(err.value) and "-o FICHIER.gpkg" in str(err.value)
+    assert "inconnu" not in str(err.value)
+    with pytest.raises(UnknownChoiceError) as err:
+        export.to_geojson_bytes(pd.DataFrame({"a": [1]}))
+    assert "pas de géométrie" in str(err.value)
+
+
+def test_network_failures_are_said_in_french():
+    import requests
+
+    from ptce_geo._errors import network_error_fr, os_error_fr
+
+    dns = requests.ConnectionError("HTTPSConnectionPool(host='x', port=443): Max retries exceeded with url: / "
+                                   "(Caused by NameResolutionError(\"Failed to resolve 'x'\"))")
+    assert "DNS" in network_error_fr(dns) and "Max retries" not in network_error_fr(dns)
+    assert "délai dépassé" in network_error_fr(requests.ReadTimeout("read timed out"), 30)
+    assert network_error_fr(requests.ConnectionError("Connection refused")) == "connexion refusée par le serveur"
+    assert os_error_fr(FileNotFoundError(2, "No such file or directory")) == "fichier ou dossier introuvable"
+    assert os_error_fr(PermissionError(13, "Permission denied")) == "permission refusée"

@@ -192,3 +192,36 @@ def test_newer_seed_reaches_an_existing_registry_without_overwriting_people(fres
     assert registry.refresh_from_seed() == {"ajoutes": [], "mis_a_jour": []}
     hist = registry.history()
     assert (hist["note"] == "graine geodata/poles_seed.csv mise à jour").sum() == len(news["ajoutes"]) + len(news["mis_a_jour"])
+
+
+def test_ids_transliterate_ligatures_but_old_ids_are_kept(fresh_data):
+    assert registry._slug("Coopérative Cœur de Lozère") == "cooperative-coeur-de-lozere"
+    assert registry._slug("Æsope") == "aesope"
+    assert poles.fold("Vœuil-et-Giget") == "voeuil et giget"
+    peccs = next(r for r in registry.records() if r["nom"].startswith("PECCS"))
+    assert "coeur" in peccs["id"]
+    # A registry made before the transliteration holds the old id: refreshing the seed keeps it
+    legacy = registry._legacy_slug(peccs["nom"])
+    assert legacy != peccs["id"] and "-cur-" in legacy
+    with registry._open() as con:
+        con.execute("UPDATE poles SET id = ? WHERE id = ?", (legacy, peccs["id"]))
+        con.execute("UPDATE history SET pole_id = ? WHERE pole_id = ?", (legacy, peccs["id"]))
+        con.execute("UPDATE poles SET source = NULL WHERE id = ?", (legacy,))
+        con.execute("UPDATE meta SET value = 'ancienne' WHERE key = 'seed_sha256'")
+    news = registry.refresh_from_seed()
+    assert news["ajoutes"] == [] and legacy in news["mis_a_jour"]
+    ids = [r["id"] for r in registry.records()]
+    assert legacy in ids and peccs["id"] not in ids
+
+
+def test_form_reports_every_problem_and_checks_the_commune_name(fresh):
+    pid = fresh["id"].iloc[0]
+    rec = registry.get(pid)
+    with pytest.raises(ValidationError) as err:
+        poles.edit(pid, {"code_insee": "99999", "annee_creation": "3000"}, rec["version"], who="t")
+    assert "code_insee" in str(err.value) and "annee_creation" in str(err.value)
+    rec2, problems = poles.validate({"nom": "X", "code_insee": "13004", "commune": "Marseille"})
+    assert [f for f, _ in problems] == ["commune"] and "'Arles'" in problems[0][1]
+    assert poles.same_commune_name("L'Île-Saint-Denis", "L'Île-Saint-Denis")
+    assert poles.same_commune_name("ile saint denis", "L'Île-Saint-Denis")
+    assert not poles.same_commune_name("Marseille", "Arles")
