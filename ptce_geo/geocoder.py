@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import requests
 
 from . import settings
-from ._errors import GeocodingError
+from ._errors import GeocodingError, network_error_fr
 
 MIN_SCORE = 0.5
 BATCH_MIN = 2  # from this many uncached addresses on, one /search/csv/ request
@@ -95,7 +95,8 @@ def _cache_put(q: str, citycode: str | None, result: Result | None) -> None:
 
 def _check_online() -> None:
     if settings.get().offline:
-        raise GeocodingError("Géocodage impossible : mode hors ligne (PTCE_GEO_OFFLINE=1).")
+        raise GeocodingError("Géocodage impossible : mode hors ligne (PTCE_GEO_OFFLINE est défini ; "
+                             "retirez-le pour géocoder les adresses).")
 
 
 def _float(value) -> float | None:
@@ -121,7 +122,7 @@ def search(q: str, citycode: str | None = None) -> Result | None:
         resp.raise_for_status()
         features = resp.json().get("features") or []
     except (requests.RequestException, ValueError, AttributeError) as exc:
-        raise GeocodingError(f"Géocodage impossible ({url!r}) : {exc}.") from exc
+        raise GeocodingError(f"Géocodage impossible ({url!r}) : {network_error_fr(exc, s.http_timeout)}.") from exc
     result = None
     if features:
         f = features[0]
@@ -162,7 +163,9 @@ def batch(queries: list[tuple[str, str | None]]) -> list[Result | None]:
         resp.raise_for_status()
         rows = list(csv.DictReader(io.StringIO(resp.content.decode("utf-8-sig"))))
     except (requests.RequestException, UnicodeDecodeError, csv.Error) as exc:
-        raise GeocodingError(f"Géocodage par lot impossible ({url!r}) : {exc}.") from exc
+        why = network_error_fr(exc, max(s.http_timeout, 60)) if isinstance(exc, requests.RequestException) else \
+            "réponse illisible (ce n'est pas le CSV attendu)"
+        raise GeocodingError(f"Géocodage par lot impossible ({url!r}) : {why}.") from exc
     for row in rows:
         try:
             i = int(row.get("rid", ""))

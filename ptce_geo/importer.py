@@ -11,9 +11,15 @@ of an existing pole (same name in the same commune) or of an earlier row. Rows w
 address and no point are geocoded (``geocoder.py``), falling back to the commune's point.
 The ``ImportReport`` names each bad row and field in French.
 
+Every problem of a row is reported at once (the place is checked even when another field
+is wrong); a commune name given with a code must name that code's commune. GeoJSON rows
+are called « objet N » (feature number), CSV/XLSX rows « ligne N » (file line).
+
 ``run(path, skip_invalid=False, rejects=None)`` writes nothing and raises
 ``ValidationError`` if any row is invalid; with ``skip_invalid`` it imports the valid rows
-in one transaction and writes the rejected rows, with their reasons, to ``rejects``.
+in one transaction and writes the rejected rows, with their reasons, to ``rejects``
+(default ``<name>_rejets.csv`` beside the file, ``<name>_rejets-2.csv``… when it exists:
+an earlier rejects file is never overwritten).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import csv
 import datetime as _dt
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +36,7 @@ import pandas as pd
 
 from . import export, geocoder, poles, registry
 from ._cache import atomic_write
-from ._errors import DataFormatError, UnknownChoiceError, ValidationError
+from ._errors import DataFormatError, FileAccessError, UnknownChoiceError, ValidationError, file_error
 
 FORMATS = ("csv", "xlsx", "geojson")
 
@@ -85,6 +92,11 @@ class ImportReport:
     rejects_path: str | None = None
 
     @property
+    def unit(self) -> str:
+        """What a row is called in messages: « objet » (GeoJSON feature) or « ligne » (file line)."""
+        return "objet" if self.format == "GeoJSON" else "ligne"
+
+    @property
     def error_lines(self) -> list[int]:
         return sorted({i.ligne for i in self.issues if i.gravite == "erreur"})
 
@@ -105,8 +117,8 @@ class ImportReport:
         for i in self.issues:
             if i.gravite == "erreur":
                 reasons.setdefault(i.ligne, []).append(f"{i.champ} : {i.message}")
-        out = [{"ligne": n, **raw, "motifs": " | ".join(reasons.get(n, []))} for n, raw in self.rows if n in bad]
-        cols = ["ligne", *self.headers, "motifs"]
+        out = [{self.unit: n, **raw, "motifs": " | ".join(reasons.get(n, []))} for n, raw in self.rows if n in bad]
+        cols = [self.unit, *self.headers, "motifs"]
         return pd.DataFrame(out, columns=list(dict.fromkeys(cols)))
 
     def preview(self) -> pd.DataFrame:
@@ -118,6 +130,8 @@ class ImportReport:
 
     def summary(self) -> str:
         n, bad = len(self.rows), len(self.error_lines)
+        if self.unit == "objet":
+            return f"{n} objet(s) lu(s) : {n - bad} valide(s), {bad} invalide(s)."
         return f"{n} ligne(s) lue(s) : {n - bad} valide(s), {bad} invalide(s)."
 
     def text(self) -> str:
@@ -133,15 +147,20 @@ class ImportReport:
                 lines.append(f"{title} :")
                 for i in items:
                     val = f" (valeur {i.valeur!r})" if i.valeur else ""
-                    lines.append(f"  ligne {i.ligne}, champ « {i.champ} »{val} : {i.message}")
+                    lines.append(f"  {self.unit} {i.ligne}, champ « {i.champ} »{val} : {i.message}")
         if self.imported_ids:
             lines.append(f"{len(self.imported_ids)} pôle(s) ajouté(s) au registre.")
         if self.rejects_path:
-            lines.append(f"Lignes rejetées écrites dans {self.rejects_path!r} (avec leurs motifs).")
+            what = "Objets rejetés écrits" if self.unit == "objet" else "Lignes rejetées écrites"
+            lines.append(f"{what} dans {self.rejects_path!r} (avec leurs motifs).")
         return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- reading files
+
+
+_IMPORT_EXTENSIONS = {"csv": "csv", "txt": "csv", "tsv": "csv", "xlsx": "xlsx", "xlsm": "xlsx", "geojson": "geojson",
+                      "json": "geojson"}
 
 
 def _format_of(path: Path, fmt: str | None) -> str:
@@ -150,12 +169,26 @@ def _format_of(path: Path, fmt: str | None) -> str:
             raise UnknownChoiceError("Format d'import", fmt, FORMATS)
         return fmt
     ext = path.suffix.lower().lstrip(".")
-    fmt = {"csv": "csv", "txt": "csv", "tsv": "csv", "xlsx": "xlsx", "xlsm": "xlsx", "geojson": "geojson",
-           "json": "geojson"}.get(ext)
+    fmt = _IMPORT_EXTENSIONS.get(ext)
     if fmt is None:
-        raise UnknownChoiceError(f"Extension du fichier {path.name!r}", path.suffix or "(aucune)",
-                                 [".csv", ".xlsx", ".geojson"])
+        valid = [".csv", ".xlsx", ".geojson"]
+        if not ext:
+            text = (f"Le fichier {path.name!r} n'a pas d'extension : le format ne peut pas être deviné. "
+                    "Renommez-le en .csv, .xlsx ou .geojson selon son contenu.")
+        elif ext in ("xls", "ods", "odt", "docx", "doc"):
+            text = (f"Le fichier {path.name!r} est au format .{ext}, qui n'est pas lu : enregistrez-le au format "
+                    ".xlsx (Excel) ou .csv depuis votre tableur.")
+        else:
+            text = (f"Extension {path.suffix!r} non prise en charge pour le fichier {path.name!r}. "
+                    "Extensions possibles : .csv, .xlsx, .geojson (ou .txt, .tsv, .xlsm, .json).")
+        raise UnknownChoiceError("Extension", path.suffix or "(aucune)", valid, message=text)
     return fmt
+
+
+def _decode_problem(exc: UnicodeDecodeError) -> str:
+    """« octet 0x81 en position 57 » (where the text stops being readable), in French."""
+    bad = exc.object[exc.start:exc.start + 1]
+    return f"octet 0x{bad.hex() if bad else '??'} illisible en position {exc.start}"
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:
@@ -163,7 +196,8 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         try:
             return data[3:].decode("utf-8"), "UTF-8 (BOM)"
         except UnicodeDecodeError as exc:
-            raise DataFormatError(f"{name!r} : encodage illisible ({exc}). Enregistrez le fichier en CSV UTF-8.") from exc
+            raise DataFormatError(f"{name!r} : encodage illisible ({_decode_problem(exc)} ; le fichier annonce de "
+                                  "l'UTF-8 mais n'en est pas). Enregistrez le fichier en « CSV UTF-8 ».") from exc
     try:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
@@ -172,7 +206,8 @@ def _decode(data: bytes, name: str) -> tuple[str, str]:
         return data.decode("cp1252"), "Windows-1252"
     except UnicodeDecodeError as exc:
         raise DataFormatError(
-            f"{name!r} : ni UTF-8 ni Windows-1252 ({exc}). Enregistrez le fichier en « CSV UTF-8 » depuis Excel."
+            f"{name!r} : encodage inconnu, ni UTF-8 ni Windows-1252 ({_decode_problem(exc)}). "
+            "Enregistrez le fichier en « CSV UTF-8 » depuis Excel ou LibreOffice."
         ) from exc
 
 
@@ -184,11 +219,14 @@ def _read_csv(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[s
     sep = max([";", ",", "\t"], key=first.count)
     if first.count(sep) == 0:
         sep = ";" if ";" in text else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
     try:
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
         table = [(reader.line_num, row) for row in reader]
     except csv.Error as exc:
-        raise DataFormatError(f"{name!r} : CSV illisible ({exc}).") from exc
+        why = ("une cellule dépasse la taille permise (guillemet ouvrant sans guillemet fermant ?)"
+               if "field limit" in str(exc) else "guillemets ou retours à la ligne mal placés")
+        raise DataFormatError(f"{name!r} : CSV illisible vers la ligne {reader.line_num} ({why}). "
+                              "Vérifiez les guillemets de cette ligne.") from exc
     table = [(n, row) for n, row in table if any(c.strip() for c in row)]
     if not table:
         raise DataFormatError(f"{name!r} est vide : il faut une ligne d'en-têtes (ex. « nom;code_insee ») puis les pôles.")
@@ -220,8 +258,13 @@ def _read_xlsx(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[
             sheet = ws.title
         finally:
             wb.close()
+    except zipfile.BadZipFile as exc:
+        raise DataFormatError(f"{name!r} n'est pas un classeur Excel .xlsx valide (fichier endommagé, ou d'un autre "
+                              "format renommé en .xlsx, comme .xls ou .ods). Ouvrez-le dans votre tableur et "
+                              "enregistrez-le au format .xlsx (ou .csv).") from exc
     except Exception as exc:  # noqa: BLE001 - any damaged workbook is the user's file problem
-        raise DataFormatError(f"{name!r} : classeur Excel illisible ({type(exc).__name__}: {exc}).") from exc
+        raise DataFormatError(f"{name!r} : classeur Excel illisible (fichier endommagé ou incomplet). Ouvrez-le dans "
+                              "votre tableur et enregistrez-le à nouveau au format .xlsx (ou .csv).") from exc
     table = [(n, row) for n, row in table if any(c.strip() for c in row)]
     if not table:
         raise DataFormatError(f"{name!r} : la première feuille est vide (il faut une ligne d'en-têtes puis les pôles).")
@@ -234,8 +277,14 @@ def _read_xlsx(data: bytes, name: str) -> tuple[list[str], list[tuple[int, list[
 def _read_geojson(data: bytes, name: str) -> tuple[list[str], list[tuple[int, dict]], str, list[Issue]]:
     try:
         doc = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DataFormatError(f"{name!r} : GeoJSON illisible ({exc}).") from exc
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{name!r} : GeoJSON illisible, le fichier n'est pas en UTF-8 ({_decode_problem(exc)}). "
+                              "Enregistrez-le en UTF-8.") from exc
+    except json.JSONDecodeError as exc:
+        raise DataFormatError(f"{name!r} : GeoJSON illisible, JSON mal formé ligne {exc.lineno}, colonne {exc.colno} "
+                              "(virgule, guillemet ou accolade manquant ?).") from exc
+    except RecursionError as exc:
+        raise DataFormatError(f"{name!r} : GeoJSON illisible (imbrication trop profonde).") from exc
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
         raise DataFormatError(f"{name!r} : une FeatureCollection GeoJSON est attendue (clé « features »).")
     headers: list[str] = []
@@ -258,17 +307,22 @@ def _read_geojson(data: bytes, name: str) -> tuple[list[str], list[tuple[int, di
             if k not in headers:
                 headers.append(k)
         rows.append((n, raw))
-    return headers, rows, "entités numérotées à partir de 1", issues
+    return headers, rows, "objets (features) numérotés à partir de 1", issues
 
 
 def read(path: str | Path, fmt: str | None = None) -> ImportReport:
     """Read a file into an ``ImportReport`` (raw rows, header mapping), without validating values."""
     path = Path(path)
+    if path.is_dir():
+        raise FileAccessError(f"{str(path)!r} est un dossier, pas un fichier : donnez le chemin d'un fichier .csv, "
+                              ".xlsx ou .geojson à importer.")
+    if not path.exists():
+        raise FileAccessError(f"Fichier à importer introuvable : {str(path)!r}. Vérifiez le chemin et le nom du fichier.")
     fmt = _format_of(path, fmt)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise DataFormatError(f"Fichier illisible : {str(path)!r} ({exc.strerror or exc}).") from exc
+        raise file_error("de lire le fichier", path, exc) from exc
     report = ImportReport(fichier=path.name, format=fmt.upper() if fmt != "geojson" else "GeoJSON")
     if fmt == "geojson":
         headers, rows, detail, issues = _read_geojson(data, path.name)
@@ -305,6 +359,14 @@ def _raw_fields(report: ImportReport, raw: dict) -> dict:
     return {f: raw.get(h, "") for h, f in report.mapping.items()}
 
 
+def _marked_unlocated(value) -> bool:
+    """The file says « localisé : non » (the pole must stay off the map)."""
+    try:
+        return not poles._blank(value) and poles.parse_bool(value) is False
+    except ValueError:
+        return False
+
+
 def check(path: str | Path, fmt: str | None = None) -> ImportReport:
     """Read and validate a file (geocoding rows with an address); writes nothing."""
     report = read(path, fmt)
@@ -315,11 +377,9 @@ def check(path: str | Path, fmt: str | None = None) -> ImportReport:
     stamp = _dt.date.today().isoformat()
     for n, raw in report.rows:
         fields = _raw_fields(report, raw)
-        rec, problems = poles.normalize(fields)
-        had_point = rec.get("latitude") is not None
-        marked_unlocated = rec.get("localise") is False
-        if not problems:
-            problems = poles.check_territory(rec)
+        rec, problems = poles.validate(fields)
+        had_point = not poles._blank(fields.get("latitude")) and not poles._blank(fields.get("longitude"))
+        marked_unlocated = _marked_unlocated(fields.get("localise"))
         for champ, message in problems:
             report.issues.append(Issue(n, champ, str(fields.get(champ, "") or ""), message))
         if problems or n in bad_lines:
@@ -333,7 +393,8 @@ def check(path: str | Path, fmt: str | None = None) -> ImportReport:
                                        f"{where} (id {existing[key]['id']!r})."))
             continue
         if key in seen:
-            report.issues.append(Issue(n, "nom", rec["nom"], f"doublon de la ligne {seen[key]} (même nom {where})."))
+            earlier = "l'objet" if report.unit == "objet" else "la ligne"
+            report.issues.append(Issue(n, "nom", rec["nom"], f"doublon de {earlier} {seen[key]} (même nom {where})."))
             continue
         seen[key] = n
         report.records[n] = rec
@@ -372,26 +433,48 @@ def write_rejects(report: ImportReport, target: str | Path) -> Path:
     """Rejected rows with their reasons, as French Excel opens them (``;``, UTF-8 BOM)."""
     target = Path(target)
     data = export.to_csv_bytes(report.rejects_frame(), excel=True)
-    atomic_write(target, lambda tmp: tmp.write_bytes(data))
+    if target.is_dir():
+        raise FileAccessError(f"Impossible d'écrire les rejets dans {str(target)!r} : c'est un dossier. "
+                              "Donnez un nom de fichier à --rejects (ex. rejets.csv).")
+    try:
+        atomic_write(target, lambda tmp: tmp.write_bytes(data))
+    except OSError as exc:
+        raise file_error("d'écrire les rejets dans", target, exc,
+                         "Choisissez un autre fichier avec --rejects (dans un dossier où vous pouvez écrire).") from exc
     return target
 
 
 def default_rejects_path(path: str | Path) -> Path:
+    """``<name>_rejets.csv`` beside the file, or ``<name>_rejets-2.csv``… if that exists (never overwritten)."""
     path = Path(path)
-    return path.with_name(f"{path.stem}_rejets.csv")
+    target, n = path.with_name(f"{path.stem}_rejets.csv"), 2
+    while target.exists():
+        target, n = path.with_name(f"{path.stem}_rejets-{n}.csv"), n + 1
+    return target
 
 
 def run(path: str | Path, skip_invalid: bool = False, rejects: str | Path | None = None, who: str = "import",
         fmt: str | None = None) -> ImportReport:
-    """Import a file: all rows or nothing, unless ``skip_invalid`` (then rejects are written out)."""
+    """Import a file: all rows or nothing, unless ``skip_invalid`` (then rejects are written out).
+
+    The rejects file is written before the registry, so a rejects file that cannot be
+    written stops the import with nothing changed."""
     report = check(path, fmt)
     if not report.ok and not skip_invalid:
         raise ValidationError(
-            f"Import refusé : {len(report.error_lines)} ligne(s) invalide(s) ; le registre n'a pas été modifié. "
+            f"Import refusé : {len(report.error_lines)} {report.unit}(s) invalide(s) ; le registre n'a pas été modifié. "
             "Corrigez le fichier ou relancez avec --skip-invalid.\n" + report.text(), report)
+    written = None
+    if not report.ok:
+        written = write_rejects(report, rejects or default_rejects_path(path))
     valid = report.valid_records
     if valid:
-        report.imported_ids = registry.add_many(valid, who, action="import", note=f"fichier {report.fichier}")
-    if not report.ok:
-        report.rejects_path = str(write_rejects(report, rejects or default_rejects_path(path)))
+        try:
+            report.imported_ids = registry.add_many(valid, who, action="import", note=f"fichier {report.fichier}")
+        except BaseException:
+            if written is not None:
+                written.unlink(missing_ok=True)
+            raise
+    if written is not None:
+        report.rejects_path = str(written)
     return report

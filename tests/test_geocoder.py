@@ -114,3 +114,20 @@ def test_import_with_addresses_reports_geocoding(ban, fresh_data, tmp_path):
     assert got.at["Pôle vague", "geocodage"] == "commune"
     assert (got.at["Pôle sans code", "code_insee"], got.at["Pôle sans code", "commune"]) == ("75056", "Paris")
     assert registry.history().iloc[0]["action"] == "import"
+
+
+def test_unreachable_server_is_said_in_french(monkeypatch, tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("PTCE_GEO_OFFLINE", "0")
+    monkeypatch.setenv("PTCE_GEO_GEOCODER_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setattr(geocoder, "cache_path", lambda: tmp_path / "geocoder.sqlite")
+    with pytest.raises(GeocodingError) as err:
+        geocoder.search("1 rue de la Paix")
+    message = str(err.value)
+    assert "connexion refusée" in message and "Max retries" not in message and "HTTPConnectionPool" not in message
+    out = geocoder.geocode([("1 rue de la Paix", "75056")])
+    assert out[0].geocodage == "commune" and "connexion refusée" in out[0].note

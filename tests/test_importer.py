@@ -158,6 +158,95 @@ def test_file_errors_are_domain_errors(reg, tmp_path):
     assert digest(reg) == before
 
 
+def test_every_problem_of_a_row_is_reported_at_once(reg, tmp_path):
+    path = tmp_path / "multi.csv"
+    path.write_text("nom;code_insee;annee;secteurs\nPôle double faute;99999;2999;astrologie\n", encoding="utf-8")
+    report = importer.check(path)
+    assert {i.champ for i in report.issues if i.gravite == "erreur"} == {"code_insee", "annee_creation", "secteurs"}
+
+
+def test_commune_name_must_match_the_code(reg, tmp_path):
+    path = tmp_path / "marseille.csv"
+    path.write_text("nom;code_insee;commune\nPôle phocéen;13004;Marseille\nPôle arlésien;13004;arles\n"
+                    "Pôle dionysien;93066;St-Denis\nPôle parisien;75056;Paris 11e arrondissement\n", encoding="utf-8")
+    report = importer.check(path)
+    errors = {(i.ligne, i.champ): i.message for i in report.issues if i.gravite == "erreur"}
+    assert set(errors) == {(2, "commune")}
+    msg = errors[(2, "commune")]
+    assert "'Marseille'" in msg and "'13004'" in msg and "'Arles'" in msg and "13055" in msg
+    assert [r["commune"] for r in report.valid_records] == ["Arles", "Saint-Denis", "Paris"]
+
+
+def test_sectors_separated_by_commas_or_semicolons(reg, tmp_path):
+    path = tmp_path / "secteurs.csv"
+    path.write_text('nom;code_insee;secteurs\nA;75056;insertion, culture\nB;75056;"mobilité ; numérique"\n'
+                    "C;75056;insertion et culture\n", encoding="utf-8")
+    report = importer.check(path)
+    recs = {r["nom"]: r for r in report.valid_records}
+    assert recs["A"]["secteurs"] == ["insertion", "culture"] and recs["B"]["secteurs"] == ["mobilité", "numérique"]
+    [bad] = [i for i in report.issues if i.gravite == "erreur"]
+    assert bad.ligne == 4 and "« ; »" in bad.message
+
+
+def test_default_rejects_file_is_never_overwritten(reg, tmp_path, capsys):
+    rows = [["Nom", "Code INSEE"], ["Pôle bon", "75056"], ["Pôle fantôme", "99999"]]
+    wb = openpyxl.Workbook()
+    for r in rows:
+        wb.active.append(r)
+    wb.save(tmp_path / "p.xlsx")
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"nom": "Pôle bon 2", "code_insee": "46102"}, "geometry": None},
+        {"type": "Feature", "properties": {"nom": "Pôle fantôme 2", "code_insee": "99998"}, "geometry": None}]}
+    (tmp_path / "p.geojson").write_text(json.dumps(doc), encoding="utf-8")
+    assert cli.main(["poles", "import", str(tmp_path / "p.xlsx"), "--skip-invalid"]) == 0
+    first = (tmp_path / "p_rejets.csv").read_bytes()
+    assert str(tmp_path / "p_rejets.csv") in capsys.readouterr().out
+    assert cli.main(["poles", "import", str(tmp_path / "p.geojson"), "--skip-invalid"]) == 0
+    out = capsys.readouterr().out
+    assert (tmp_path / "p_rejets.csv").read_bytes() == first  # the first rejects are kept
+    second = pd.read_csv(tmp_path / "p_rejets-2.csv", sep=";", dtype=str, encoding="utf-8-sig")
+    assert str(tmp_path / "p_rejets-2.csv") in out and "Objets rejetés" in out
+    assert list(second["objet"]) == ["2"] and second["nom"].iloc[0] == "Pôle fantôme 2"
+
+
+def test_geojson_report_speaks_of_objects(reg, tmp_path):
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"nom": "Pôle A", "code_insee": "75056"}, "geometry": None},
+        {"type": "Feature", "properties": {"nom": "Pôle A", "code_insee": "75056"}, "geometry": None}]}
+    path = tmp_path / "objets.geojson"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    text = importer.check(path).text()
+    assert "objet 2, champ « nom »" in text and "doublon de l'objet 1" in text and "2 objet(s) lu(s)" in text
+    assert "ligne" not in text
+
+
+def test_file_problems_are_said_in_french(reg, tmp_path):
+    cases = {
+        "absent.csv": None,
+        "dossier": "dir",
+        "sans_extension": b"nom\nA\n",
+        "bizarre.csv": b"nom;commune\nA;\x81\x8d\x8f\xff\n",  # neither UTF-8 nor Windows-1252
+        "faux.xlsx": b"ceci n'est pas un zip",
+        "casse.geojson": b'{"type": "FeatureCollection", "features": [}',
+        "ancien.xls": b"\xd0\xcf\x11\xe0",
+    }
+    expected = {"absent.csv": "introuvable", "dossier": "est un dossier", "sans_extension": "pas d'extension",
+                "bizarre.csv": "ni UTF-8 ni Windows-1252", "faux.xlsx": "n'est pas un classeur Excel .xlsx valide",
+                "casse.geojson": "ligne 1, colonne", "ancien.xls": ".xlsx"}
+    for name, data in cases.items():
+        path = tmp_path / name
+        if data == "dir":
+            path.mkdir()
+        elif data is not None:
+            path.write_bytes(data)
+        with pytest.raises(PtceGeoError) as err:
+            importer.check(path)
+        message = str(err.value)
+        assert expected[name] in message, message
+        for english in ("No such file", "codec", "BadZipFile", "Expecting", "inconnu : '(aucune)'", "Errno"):
+            assert english not in message, message
+
+
 # ---------------------------------------------------------------- property-based
 
 VALID_ROWS = [
