@@ -1,7 +1,7 @@
 """Plumbing for driving the app in headless Chromium (browser tests and benchmarks).
 
-Starts ``streamlit run app.py`` on a free localhost port with a given environment, waits
-for ``/_stcore/health``, launches Debian's Chromium through Playwright (never a
+Starts the app (``streamlit run serve.py``, as ``make run`` does) on a free localhost port with
+a given environment, waits for ``/_stcore/health``, launches Debian's Chromium through Playwright (never a
 downloaded browser) and finds the map's iframe once its scripts have run
 (``window.ptceReady``, set by ``webmap.ReadySignal``).
 """
@@ -53,12 +53,13 @@ def wait_health(url: str, timeout: float = 180.0, proc: subprocess.Popen | None 
 
 @contextlib.contextmanager
 def running_app(env: dict[str, str], log_path: Path | None = None, port: int | None = None,
-                timeout: float = 180.0) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``streamlit run app.py`` on localhost; yields (base URL, process); stops it afterwards."""
+                timeout: float = 180.0, entry: str = "serve.py") -> Iterator[tuple[str, subprocess.Popen]]:
+    """``streamlit run serve.py`` (as ``make run``; ``entry="app.py"`` for the bare app) on localhost;
+    yields (base URL, process); stops it afterwards."""
     port = port or free_port()
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / entry), "--server.port", str(port),
          "--server.address", "localhost", "--server.headless", "true", "--server.fileWatcherType", "none",
          "--browser.gatherUsageStats", "false"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
