@@ -32,7 +32,7 @@ from pathlib import Path
 import requests
 
 from . import settings
-from ._errors import DataUnavailableError, DownloadError
+from ._errors import DataUnavailableError, DownloadError, network_error_fr
 from .sources import Source
 
 log = logging.getLogger(__name__)
@@ -102,13 +102,17 @@ def local_copy(source: Source) -> Fetched | None:
 
 
 def how_to_get(source: Source) -> str:
-    """French sentence telling a user how to obtain a missing source."""
-    mirror = settings.get().mirror_dir
+    """French sentence telling a user how to obtain a missing source (and what in the settings
+    stands in the way: offline mode, a mirror path that names no folder)."""
+    cfg = settings.get()
+    mirror = cfg.mirror_dir
     where = f"actuellement {str(mirror)!r}" if mirror else "actuellement non défini"
-    return (
+    text = (
         f"lancez « ptce-geo data sync » avec une connexion Internet, ou placez le fichier "
         f"{source.filename!r} dans le dossier désigné par la variable PTCE_GEO_MIRROR ({where})"
     )
+    notes = [n.rstrip(".") for n in (settings.offline_hint(cfg), settings.mirror_warning(cfg)) if n]
+    return text + "".join(f". {n}" for n in notes)
 
 
 def _unavailable(source: Source, layer: str | None, reason: str, cls=DataUnavailableError):
@@ -141,7 +145,7 @@ def resolve_datagouv(source: Source, session: requests.Session | None = None) ->
         resp.raise_for_status()
         resources = resp.json().get("resources") or []
     except (requests.RequestException, ValueError) as exc:
-        raise DownloadError(f"API data.gouv.fr inutilisable ({api!r}) : {exc}.") from exc
+        raise DownloadError(f"API data.gouv.fr inutilisable ({api!r}) : {network_error_fr(exc)}.") from exc
     pattern = re.compile(source.resource_title or ".", re.IGNORECASE)
     formats = {f.lower() for f in source.resource_formats}
     for res in resources:
@@ -209,7 +213,7 @@ def check_file(path: Path, source: Source, content_type: str = "") -> None:
                 if found and zf.testzip() is not None:
                     raise DownloadError("l'archive ZIP est corrompue (erreur de contrôle CRC).")
         except zipfile.BadZipFile as exc:
-            raise DownloadError(f"l'archive ZIP est illisible ou tronquée ({exc}).") from exc
+            raise DownloadError("l'archive ZIP est illisible ou tronquée.") from exc
     elif "geojson" in source.format:
         if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
             raise DownloadError(f"le fichier reçu n'est pas du GeoJSON (début : {head[:40]!r}).")
@@ -252,9 +256,9 @@ def _get_once(session: requests.Session, url: str, tmp: Path, label: str) -> str
     except requests.Timeout as exc:
         raise _Transient(f"délai d'attente dépassé ({timeout:g} s)") from exc
     except requests.exceptions.ChunkedEncodingError as exc:
-        raise _Transient(f"téléchargement tronqué (connexion interrompue : {exc})") from exc
+        raise _Transient("téléchargement tronqué (connexion interrompue)") from exc
     except requests.ConnectionError as exc:
-        raise _Transient(f"connexion impossible ({exc})") from exc
+        raise _Transient(f"connexion impossible : {network_error_fr(exc)}") from exc
 
 
 def download(url: str, dest: Path, source: Source, session: requests.Session | None = None) -> Path:
