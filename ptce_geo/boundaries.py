@@ -124,7 +124,7 @@ def _build_communes() -> gpd.GeoDataFrame:
         {
             "code": com["code"].to_numpy(),
             "nom": [with_article(n, t) for n, t in zip(com["nom"], com["type_nom"])],
-            "population": pop.to_numpy(),
+            "population": pop.array,  # nullable integers (Mayotte has none)
             "departement": departement.to_numpy(),
             "region": departement.map(dep_region).to_numpy(),
             "epci": com["epci_id"].map(dict(zip(epcis["id"], epcis["code"]))).to_numpy(),
@@ -235,8 +235,9 @@ def _check_level(level: str) -> str:
     return level
 
 
-# Bump when a build changes its output (2: EPCI contours dissolved from the right communes).
-BUILD_VERSION = "2"
+# Bump when a build changes its output (2: EPCI contours dissolved from the right communes;
+# 3: commune population as nullable integers).
+BUILD_VERSION = "3"
 
 
 def cache_key() -> str:
