@@ -24,9 +24,7 @@ SCHEMA_VERSION = "3"
 
 
 def processed_dir() -> Path:
-    path = settings.get().cache_dir / "processed"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return settings.ensure_dir(settings.get().cache_dir / "processed", "PTCE_GEO_CACHE")
 
 
 def _safe(key: str) -> str:

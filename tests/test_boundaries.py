@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -180,3 +181,13 @@ def test_dissolved_units_are_the_union_of_their_communes(communes):
             pts = metric.set_index("code").geometry.representative_point()
             assert tm.contains(pts["31555"]) and not tm.contains(pts["81004"])
             assert area["31555"] < tm.area < 1_000e6
+
+
+def test_cache_setting_naming_a_file_is_a_french_error(tmp_path, monkeypatch):
+    blocker = tmp_path / "fichier"
+    blocker.write_text("x")
+    monkeypatch.setenv("PTCE_GEO_CACHE", str(blocker / "cache"))
+    proc = subprocess.run([sys.executable, "-m", "ptce_geo", "boundaries", "region"], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "PTCE_GEO_CACHE" in proc.stderr and "est un fichier, pas un dossier" in proc.stderr
