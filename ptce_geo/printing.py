@@ -84,24 +84,41 @@ def _tier(scale_denominator: float | None) -> str:
     return "coarse" if tol >= _TIERS_M["coarse"] else "medium" if tol >= _TIERS_M["medium"] else "fine"
 
 # Colour-blind-safe (Okabe-Ito) colours with distinct lightness steps, plus hatching,
-# so that every class stays distinguishable in greyscale.
+# so that every class stays distinguishable in greyscale (luminance steps ≥ 0.15 between the
+# classes of one map and the grey of the context, see tests). Line widths are for A4 and
+# scale with the paper (``_scaled``).
 STYLE = {
-    "context": {"facecolor": "#ececec", "edgecolor": "#bdbdbd", "linewidth": 0.3},
-    "commune_edge": {"edgecolor": "#b0b0b0", "linewidth": 0.12},
+    "context": {"facecolor": "#d6d6d6", "edgecolor": "#f4f4f4", "linewidth": 0.4},
+    # commune edges: translucent black, so that they stay a faint mesh on every fill (a PDF
+    # viewer draws hairlines at one pixel at least: a grey line would turn into a dark mesh)
+    "commune_edge": {"edgecolor": (0.0, 0.0, 0.0, 0.16), "linewidth": 0.15},
     "frr_plus": {"facecolor": "#009E73", "label": "Commune FRR+"},
-    "frr": {"facecolor": "#b9e3cf", "label": "Commune FRR (socle, bénéficiaire, partielle)"},
-    "other": {"facecolor": "#ffffff", "label": "Autre commune"},
+    "frr": {"facecolor": "#7fcaa6", "label": "Commune FRR (socle, bénéficiaire, partielle)"},
+    "other": {"facecolor": "#ffffff", "label": "Commune non classée FRR"},
+    "commune": {"facecolor": "#ffffff", "label": "Commune"},
     "covered": {"facecolor": "#0072B2", "label": "Commune prioritaire à portée d'un pôle"},
     "uncovered": {"facecolor": "#E69F00", "hatch": "....", "label": "Commune prioritaire sans pôle à portée"},
-    "not_priority": {"facecolor": "#f4f4f4", "label": "Commune non prioritaire"},
+    "not_priority": {"facecolor": "#ffffff", "label": "Commune non prioritaire"},
     "ti": {"edgecolor": "#56B4E9", "hatch": "////", "linewidth": 0.9, "label": "Territoire d'industrie"},
     "qpv": {"color": "#D55E00", "label": "Quartier prioritaire (QPV)"},
-    "departement": {"edgecolor": "#303030", "linewidth": 0.8, "label": "Limite de département"},
-    "epci": {"edgecolor": "#7a7a7a", "linewidth": 0.35, "label": "Limite d'EPCI"},
-    "territory": {"edgecolor": "#000000", "linewidth": 1.4},
+    "qpv_points": {"color": "#D55E00", "label": "Commune comptant au moins un QPV :"},
+    "departement": {"edgecolor": "#1a1a1a", "linewidth": 1.1, "label": "Limite de département"},
+    "epci": {"edgecolor": "#6b6b6b", "linewidth": 0.45, "label": "Limite d'EPCI"},
+    "territory": {"edgecolor": "#000000", "linewidth": 1.8},
+    "coast": {"edgecolor": "#000000", "linewidth": 0.9, "label": "Contour de la France (littoral, frontières)"},
     "pole": {"color": "#000000", "label": "Pôle (PTCE)"},
 }
-
+#: Locator map: the territory shown (not the vermilion of the QPV).
+LOCATOR_COLOUR = "#CC79A7"
+PRIORITY_NOTE = "Prioritaire : commune comptant un QPV, membre d'un Territoire d'industrie ou classée FRR"
+#: QPV drawn as the point of their commune: classes of the number of QPV at one point
+#: (low, high, legend label, side of the square in points on A4 at regional scale).
+QPV_CLASSES = ((1, 1, "1 QPV", 2.8), (2, 4, "2 à 4 QPV", 3.8), (5, 9, "5 à 9 QPV", 5.0),
+               (10, 10**9, "10 QPV ou plus", 6.4))
+#: Order of the legend entries (``handle.ptce_rank``).
+_RANK = {"frr_plus": 10, "frr": 11, "covered": 12, "uncovered": 13, "not_priority": 14, "priority_note": 15,
+         "other": 16, "commune": 16, "context": 18, "ti": 20, "qpv": 30, "qpv_points": 31, "pole": 40,
+         "territory": 50, "coast": 50, "departement": 51, "epci": 52}
 
 def _choice(what: str, value, valid: dict):
     try:
@@ -357,8 +374,9 @@ def _coverage():
         if "priority" not in frame:
             flags = [c for c in ("in_qpv", "in_territoire_industrie", "frr") if c in frame]
             frame["priority"] = frame[flags].any(axis=1) if flags else False
-        radius = result.params.get("radius_km", 15.0) if isinstance(result.params, dict) else 15.0
-        return frame.set_index("code")[["priority", "covered"]], radius, dict(result.vintages or {})
+        params = dict(result.params) if isinstance(result.params, dict) else {}
+        params = {"radius_km": params.get("radius_km", 15.0), "use_perimeter": bool(params.get("use_perimeter"))}
+        return frame.set_index("code")[["priority", "covered"]], params, dict(result.vintages or {})
 
     return _memo(f"coverage-{_registry_stamp()}", lambda: _try("Couverture par les pôles", build))
 
@@ -437,30 +455,87 @@ def line_path(geoms):
     return MplPath(coords, codes)
 
 
-def _add_fill(ax, geoms, zorder, **style) -> bool:
+def _scaled(style: dict, k: float) -> dict:
+    """A style for paper scale ``k`` (1 on A4, 1.41 on A3): line widths grow with the paper."""
+    out = {key: value for key, value in style.items() if key != "label"}
+    if "linewidth" in out:
+        out["linewidth"] = out["linewidth"] * k
+    if "hatch" in out:
+        out["hatch_linewidth"] = 0.45 * k
+    return out
+
+
+def _add_fill(ax, geoms, zorder, role: str | None = None, **style):
+    """One PathPatch of every polygon of ``geoms`` (``None`` when there is none); ``role``
+    names the layer on the artist (``patch.ptce_role``) for tests and later styling."""
     from matplotlib.patches import PathPatch
 
     path = polygon_path(geoms)
     if path is None:
-        return False
+        return None
     style = {k: v for k, v in style.items() if k != "label"}
     style.setdefault("edgecolor", "none")
     style.setdefault("linewidth", 0.0)
+    hatch_lw = style.pop("hatch_linewidth", 0.45)
     if "hatch" in style:
         style.setdefault("hatchcolor", "#4d4d4d")
-    ax.add_artist(PathPatch(path, zorder=zorder, **style))  # add_patch would walk every vertex for limits
-    return True
+    patch = PathPatch(path, zorder=zorder, **style)
+    if "hatch" in style:
+        patch.set_hatch_linewidth(hatch_lw)  # not rcParams: the same in the app as in the CLI
+    patch.ptce_role = role
+    ax.add_artist(patch)  # add_patch would walk every vertex for limits
+    return patch
 
 
-def _add_lines(ax, geoms, zorder, **style) -> bool:
+def _add_lines(ax, geoms, zorder, role: str | None = None, **style):
+    """One PathPatch of the rings of ``geoms`` (outlines), or ``None``."""
     from matplotlib.patches import PathPatch
 
     path = line_path(geoms)
     if path is None:
-        return False
-    style = {k: v for k, v in style.items() if k != "label"}
-    ax.add_artist(PathPatch(path, facecolor="none", zorder=zorder, capstyle="round", joinstyle="round", **style))
-    return True
+        return None
+    style = {k: v for k, v in style.items() if k not in ("label", "hatch_linewidth")}
+    patch = PathPatch(path, facecolor="none", zorder=zorder, capstyle="round", joinstyle="round", **style)
+    patch.ptce_role = role
+    ax.add_artist(patch)
+    return patch
+
+
+def _clip(geoms, shape) -> np.ndarray:
+    """``geoms`` cut to ``shape`` (a prepared polygon): what lies outside the territory is not drawn."""
+    geoms = np.asarray(geoms, dtype=object)
+    if shape is None or not len(geoms):
+        return geoms
+    geoms = geoms[shapely.intersects(shape, geoms)]
+    inside = shapely.contains_properly(shape, geoms)
+    out = geoms.copy()
+    if (~inside).any():
+        try:
+            out[~inside] = shapely.intersection(geoms[~inside], shape)
+        except shapely.errors.GEOSException:
+            out[~inside] = shapely.intersection(shapely.make_valid(geoms[~inside]), shape)
+    return out
+
+
+def territory_shape(terr: Territory, crs: str | None = None, tier: str = "fine"):
+    """The territory as one polygon in ``crs`` (prepared): the région, the département, or
+    France (what lies in ``crs``) — what every layer is clipped to."""
+    crs = crs or terr.crs
+
+    def build():
+        if terr.kind == "region":
+            regions = projected("region", crs, tier)
+            geoms = regions.geometry.values[regions["code"].eq(terr.code).to_numpy()]
+        elif terr.kind == "departement":
+            deps = projected("departement", crs, tier)
+            geoms = deps.geometry.values[deps["code"].isin(terr.departements).to_numpy()]
+        else:
+            geoms = projected("region", crs, tier).geometry.values
+        shape = geoms[0] if len(geoms) == 1 else shapely.union_all(geoms)
+        shapely.prepare(shape)
+        return shape
+
+    return _memo(f"shape-{terr.kind}-{terr.code}-{crs}-{tier}", build)
 
 
 # --------------------------------------------------------------------------- one map
@@ -474,33 +549,48 @@ class _Drawn:
     remarks: list = field(default_factory=list)  # facts about this page only (« aucun pôle… »)
     hidden_labels: int = 0
 
+    def legend(self, handle, rank: str) -> None:
+        handle.ptce_rank = _RANK[rank]
+        self.handles.append(handle)
 
-def _legend_patch(style: dict, label: str | None = None):
+
+def _legend_patch(style: dict, label: str | None = None, k: float = 1.0):
     from matplotlib.patches import Patch
 
     kw = {
         "facecolor": style.get("facecolor", "none"),
         "edgecolor": style.get("edgecolor", "#808080"),
-        "linewidth": style.get("linewidth", 0.4),
+        "linewidth": style.get("linewidth", 0.4) * k,
         "label": label or style["label"],
     }
+    if kw["facecolor"] == "#ffffff" or "linewidth" not in style:  # white classes: a visible box
+        kw["edgecolor"], kw["linewidth"] = "#808080", 0.4 * k
     if "hatch" in style:
         kw["hatch"] = style["hatch"]
         kw["hatchcolor"] = style.get("edgecolor", "#4d4d4d") if kw["facecolor"] == "none" else "#4d4d4d"
-    return Patch(**kw)
+    patch = Patch(**kw)
+    patch.set_hatch_linewidth(0.45 * k)
+    return patch
 
 
-def _legend_line(style: dict, label: str | None = None):
+def _legend_line(style: dict, label: str | None = None, k: float = 1.0):
     from matplotlib.lines import Line2D
 
-    return Line2D([], [], color=style["edgecolor"], linewidth=style["linewidth"], label=label or style["label"])
+    return Line2D([], [], color=style["edgecolor"], linewidth=style["linewidth"] * k, label=label or style["label"])
 
 
-def _legend_marker(marker: str, color: str, label: str, size: float = 5):
+def _legend_marker(marker: str, color: str, label: str, size: float = 5, k: float = 1.0):
     from matplotlib.lines import Line2D
 
     return Line2D([], [], linestyle="none", marker=marker, markersize=size, markerfacecolor=color,
-                  markeredgecolor="white" if color == "#000000" else "#000000", markeredgewidth=0.4, label=label)
+                  markeredgecolor="white" if color == "#000000" else "#000000", markeredgewidth=0.4 * k, label=label)
+
+
+def _legend_text(label: str):
+    """A legend line without a symbol (a heading, a definition)."""
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], linestyle="none", marker="None", label=label)
 
 
 def boundaries_source() -> str:
@@ -524,13 +614,34 @@ def _view_frames(terr: Territory, crs: str, tier: str = "fine"):
     return com, com_mask, deps, dep_mask
 
 
+def _to_points(ax, xy: np.ndarray) -> np.ndarray:
+    """Data coordinates → points on paper (what label placement works in)."""
+    to_in = ax.transData + ax.figure.dpi_scale_trans.inverted()
+    return to_in.transform(xy) * 72.0
+
+
+def qpv_points(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    """QPV known by the point of their commune(s): one row per distinct point, ``x``, ``y`` and
+    ``count`` (the QPV at that point; a QPV spanning several communes counts at each)."""
+    parts, idx = shapely.get_parts(gdf.geometry.values, return_index=True)
+    if not len(parts):
+        return pd.DataFrame({"x": [], "y": [], "count": []})
+    xy = np.round(shapely.get_coordinates(parts), 6)  # the same commune point, in any CRS
+    codes = np.asarray(gdf["code"])[idx] if "code" in gdf else idx
+    frame = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1], "qpv": codes})
+    out = frame.drop_duplicates().groupby(["x", "y"]).size().rename("count").reset_index()
+    return out.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
+
+
 def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, crs: str | None = None,
-                scale_denominator: float | None = None):
+                scale_denominator: float | None = None, *, inset: bool = False):
     """Draw the chosen layers of ``terr`` into ``ax`` (a new figure when ``None``); return the figure.
 
     ``crs`` picks one part of France for the national map (its overseas insets); by default
-    the territory's own CRS. The figure carries ``fig.ptce_drawn`` (legend handles, sources,
-    notes) for the furniture.
+    the territory's own CRS. ``inset=True`` draws ``terr`` as one overseas inset of the national
+    map (its coast like the metropolitan one, symbols of the national size). Every layer is
+    clipped to the territory. The figure carries ``fig.ptce_drawn`` (legend handles, sources,
+    notes, remarks) for the furniture; line widths and symbols follow ``fig.ptce_k`` (1 on A4).
     """
     import matplotlib.pyplot as plt
 
@@ -538,9 +649,11 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
     if ax is None:
         fig, ax = plt.subplots(figsize=(6, 6))
     fig = ax.figure
+    k = float(getattr(fig, "ptce_k", 1.0))
     crs = crs or terr.crs
     drawn: _Drawn = getattr(ax, "ptce_drawn", None) or _Drawn()
     national = terr.kind == "france"
+    small_symbols = national or inset  # the France map and its insets share one legend
     tier = _tier(scale_denominator)
     com, com_mask, deps, dep_mask = _view_frames(terr, crs, tier)
     if ax.get_autoscale_on():  # a fresh axes: frame the territory
@@ -549,40 +662,47 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
         ax.set_xlim(bounds[0] - pad, bounds[2] + pad)
         ax.set_ylim(bounds[1] - pad, bounds[3] + pad)
     ax.set_autoscale_on(False)
-    view = True
     ax.set_aspect("equal")
     ax.set_axis_off()
+    shape = territory_shape(terr, crs, tier)
+    clip = None if national else shape  # the national map shows all it has
 
-    # context: the rest of France in light grey
+    def sc(key: str, **extra) -> dict:
+        return _scaled({**STYLE[key], **extra}, k)
+
+    # context: the rest of France in grey, only what shows (a PDF writes every vertex it is given)
     if not dep_mask.all():
-        context = deps.geometry.values[~dep_mask]
-        if view:  # only what shows: a PDF writes every vertex it is given
-            xmin, xmax = sorted(ax.get_xlim())
-            ymin, ymax = sorted(ax.get_ylim())
-            pad = (xmax - xmin) * 0.01
-            context = shapely.clip_by_rect(context, xmin - pad, ymin - pad, xmax + pad, ymax + pad)
-        _add_fill(ax, context, 0, **STYLE["context"])
+        xmin, xmax = sorted(ax.get_xlim())
+        ymin, ymax = sorted(ax.get_ylim())
+        pad = (xmax - xmin) * 0.01
+        context = shapely.clip_by_rect(deps.geometry.values[~dep_mask], xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+        if _add_fill(ax, context, 0, "context", **sc("context")):
+            label = "Autres régions" if terr.kind == "region" else "Autres départements"
+            drawn.legend(_legend_patch(STYLE["context"], label, k), "context")
     drawn.sources["Limites administratives"] = boundaries_source()
     in_com = com[com_mask]
     # commune edges are stroked with the fills (one path per class, every vertex written once)
-    edge = {} if national else STYLE["commune_edge"]
+    edge = {} if national else _scaled(STYLE["commune_edge"], k)
 
     if "couverture" in layers:
         cov, note = _coverage()
         if cov is None:
             drawn.notes.append(note)
         else:
-            frame, radius, vintages = cov
+            frame, params, vintages = cov
+            radius = params["radius_km"]
             joined = in_com[["code"]].join(frame, on="code")
             prio = joined["priority"].fillna(False).astype(bool).to_numpy()
             covered = joined["covered"].fillna(False).astype(bool).to_numpy()
             geoms = in_com.geometry.values
-            st_cov = dict(STYLE["covered"], label=f"Commune prioritaire à moins de {radius:g} km d'un pôle")
+            reach = f"à moins de {radius:g} km d'un pôle" + (" ou dans son périmètre" if params["use_perimeter"] else "")
+            st_cov = dict(STYLE["covered"], label=f"Commune prioritaire {reach}")
             for key, mask, style in (("not_priority", ~prio, STYLE["not_priority"]),
                                      ("covered", prio & covered, st_cov),
                                      ("uncovered", prio & ~covered, STYLE["uncovered"])):
-                if _add_fill(ax, geoms[mask], 1, **style, **edge) or key != "not_priority":
-                    drawn.handles.append(_legend_patch(style))
+                if _add_fill(ax, geoms[mask], 1, key, **_scaled(style, k), **edge) or key != "not_priority":
+                    drawn.legend(_legend_patch(style, k=k), key)
+            drawn.legend(_legend_text(PRIORITY_NOTE), "priority_note")
             _coverage_sources(drawn, vintages)
             drawn.sources["Couverture"] = f"calcul ptce-geo, rayon {radius:g}{NBSP}km"
     elif "zonage" in layers:
@@ -596,17 +716,20 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
             plus = (cls.fillna("").astype(str).str.contains(r"FRR\s*\+", regex=True).to_numpy()
                     if cls is not None else np.zeros(len(in_com), bool))
             geoms = in_com.geometry.values
-            _add_fill(ax, geoms[~is_frr], 1, **STYLE["other"], **edge)
             if "frr" in missing:
+                _add_fill(ax, geoms, 1, "commune", **sc("commune"), **edge)
                 drawn.notes.append("France Ruralités Revitalisation : couche indisponible")
             else:
-                if _add_fill(ax, geoms[is_frr & plus], 1, **STYLE["frr_plus"], **edge):
-                    drawn.handles.append(_legend_patch(STYLE["frr_plus"]))
-                if _add_fill(ax, geoms[is_frr & ~plus], 1, **STYLE["frr"], **edge):
-                    drawn.handles.append(_legend_patch(STYLE["frr"]))
+                if _add_fill(ax, geoms[~is_frr], 1, "other", **sc("other"), **edge):
+                    drawn.legend(_legend_patch(STYLE["other"], k=k), "other")
+                if _add_fill(ax, geoms[is_frr & plus], 1, "frr_plus", **sc("frr_plus"), **edge):
+                    drawn.legend(_legend_patch(STYLE["frr_plus"], k=k), "frr_plus")
+                if _add_fill(ax, geoms[is_frr & ~plus], 1, "frr", **sc("frr"), **edge):
+                    drawn.legend(_legend_patch(STYLE["frr"], k=k), "frr")
                 drawn.sources[_label_of_priority("frr")] = vintages.get("frr", "DGCL")
     else:
-        _add_fill(ax, in_com.geometry.values, 1, **STYLE["other"], **edge)
+        if _add_fill(ax, in_com.geometry.values, 1, "commune", **sc("commune"), **edge) and not national:
+            drawn.legend(_legend_patch(STYLE["commune"], k=k), "commune")
 
     if "territoires-industrie" in layers:
         res, note = _priority_layer("territoires-industrie")
@@ -614,63 +737,41 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
             drawn.notes.append(note)
         else:
             ti = _ti_in_crs(res[0], crs)
-            if terr.kind == "region":
-                ti = ti[ti["region"].astype(str).eq(terr.code)] if "region" in ti else ti
-            if terr.kind == "departement":
-                box = shapely.box(*deps[dep_mask].total_bounds)
-                ti = ti[ti.intersects(box)]
+            if terr.kind == "region" and "region" in ti:
+                ti = ti[ti["region"].astype(str).eq(terr.code)]
             style = STYLE["ti"]
-            if _add_fill(ax, ti.geometry.values, 3, facecolor="none", edgecolor=style["edgecolor"],
-                         hatch=style["hatch"], hatchcolor=style["edgecolor"], linewidth=style["linewidth"]):
-                pass
-            drawn.handles.append(_legend_patch(dict(style, facecolor="none")))
+            _add_fill(ax, _clip(ti.geometry.values, clip), 3, "ti", **_scaled(dict(style, facecolor="none"), k),
+                      hatchcolor=style["edgecolor"])
+            drawn.legend(_legend_patch(dict(style, facecolor="none"), k=k), "ti")
             drawn.sources[_label_of_priority("territoires-industrie")] = res[1]
 
     if "epci" in layers and not national:
         epci = projected("epci", crs, tier)
-        if terr.kind != "france":
-            epci = epci[epci["code"].isin(in_com["epci"].dropna().unique())]
-        _add_lines(ax, epci.geometry.values, 4, **STYLE["epci"])
-        drawn.handles.append(_legend_line(STYLE["epci"]))
+        epci = epci[epci["code"].isin(in_com["epci"].dropna().unique())]
+        _add_lines(ax, _clip(epci.geometry.values, clip), 4, "epci", **sc("epci"))
+        drawn.legend(_legend_line(STYLE["epci"], k=k), "epci")
     elif "epci" in layers and national and "Limites des EPCI omises à l'échelle nationale" not in drawn.notes:
         drawn.notes.append("Limites des EPCI omises à l'échelle nationale")
     if "departements" in layers:
-        _add_lines(ax, deps.geometry.values[dep_mask], 5, **STYLE["departement"])
-        if not any(getattr(h, "get_label", lambda: "")() == STYLE["departement"]["label"] for h in drawn.handles):
-            drawn.handles.append(_legend_line(STYLE["departement"]))
-    if terr.kind != "france":
-        if terr.kind == "region":  # already dissolved: no union at draw time
-            regions = projected("region", crs, tier)
-            outline = regions.geometry.values[regions["code"].eq(terr.code).to_numpy()]
-        else:
-            outline = deps.geometry.values[dep_mask]
-        _add_lines(ax, outline, 6, **STYLE["territory"])
+        _add_lines(ax, deps.geometry.values[dep_mask], 5, "departement", **sc("departement"))
+        drawn.legend(_legend_line(STYLE["departement"], k=k), "departement")
+    # the outline of what is shown: the territory, or the coasts and borders of France
+    if small_symbols:
+        _add_lines(ax, [shape], 6, "coast", **sc("coast"))
+        drawn.legend(_legend_line(STYLE["coast"], k=k), "coast")
+    else:
+        _add_lines(ax, [shape], 6, "territory", **sc("territory"))
+        label = "Limite de la région" if terr.kind == "region" else "Limite du département"
+        drawn.legend(_legend_line(STYLE["territory"], label, k=k), "territory")
 
+    symbol_k = k * (0.65 if small_symbols else 1.0)
+    avoid = []  # boxes (points on paper) of the symbols pole labels must not cover
     if "qpv" in layers:
         res, note = _priority_layer("qpv")
         if res is None:
             drawn.notes.append(note)
         else:
-            qpv = _projected_extra("qpv", crs, res[0])
-            if terr.kind != "france":
-                qpv = qpv[qpv["departement"].astype(str).isin(terr.departements)]
-            colour = STYLE["qpv"]["color"]
-            kind = qpv["geometry_kind"] if "geometry_kind" in qpv else pd.Series("polygon", index=qpv.index)
-            points = qpv.geometry.geom_type.eq("Point").to_numpy() | kind.eq("point").to_numpy()
-            polys = qpv[~points]
-            # QPV polygons are tiny at regional scale: outlined polygons when big enough, else a dot
-            small = np.zeros(len(polys), dtype=bool)
-            if scale_denominator and len(polys):
-                small = np.sqrt(polys.area.to_numpy()) / scale_denominator * 1000 < 1.2  # < 1.2 mm
-            _add_fill(ax, polys.geometry.values[~small], 7, facecolor=colour, edgecolor="#000000", linewidth=0.2)
-            pts = np.concatenate([shapely.centroid(qpv[points].geometry.values),
-                                  shapely.point_on_surface(polys.geometry.values[small])])
-            if len(pts):
-                xy = shapely.get_coordinates(pts)
-                ax.scatter(xy[:, 0], xy[:, 1], s=3 if national else 7, marker="s", facecolor=colour, edgecolor="#000000",
-                           linewidth=0.3, zorder=7)
-            drawn.handles.append(_legend_marker("s", colour, STYLE["qpv"]["label"], 4.5))
-            drawn.sources[_label_of_priority("qpv")] = res[1]
+            avoid += _draw_qpv(ax, drawn, terr, crs, res, scale_denominator, symbol_k, k)
 
     if "poles" in layers:
         res, note = _poles()
@@ -678,23 +779,69 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
             drawn.notes.append(note)
         else:
             gdf = _projected_extra(f"poles-{_registry_stamp()}", crs, res[0])
-            if terr.kind != "france":
+            if not national:
                 gdf = gdf[gdf["departement"].astype(str).isin(terr.departements)]
             xy = shapely.get_coordinates(gdf.geometry.values)
+            drawn.sources["Pôles"] = res[1]
             if len(xy):
-                ax.scatter(xy[:, 0], xy[:, 1], s=22, marker="o", facecolor="#000000", edgecolor="#ffffff",
-                           linewidth=0.8, zorder=9)
-            if len(xy):
-                drawn.handles.append(_legend_marker("o", "#000000", STYLE["pole"]["label"], 6))
-                drawn.sources["Pôles"] = res[1]
-            else:  # say it rather than leave the reader wondering
-                drawn.sources.setdefault("Pôles", res[1])
+                ax.scatter(xy[:, 0], xy[:, 1], s=22 * k**2, marker="o", facecolor="#000000", edgecolor="#ffffff",
+                           linewidth=0.8 * k, zorder=9).ptce_role = "poles"
+                drawn.legend(_legend_marker("o", "#000000", STYLE["pole"]["label"], 6 * k, k), "pole")
+            elif not inset:  # say it rather than leave the reader wondering (this page only)
                 drawn.remarks.append("aucun pôle localisé dans ce territoire")
-            fontsize = 5.5 * min(fig.get_size_inches()) / (210 / 25.4)  # 5.5 pt on A4, larger on A3
-            drawn.hidden_labels += place_labels(ax, xy, list(gdf["nom"].astype(str)), fontsize=max(fontsize, 5.5))
+            drawn.hidden_labels += place_labels(ax, xy, list(gdf["nom"].astype(str)), fontsize=5.5 * k,
+                                                avoid=avoid, k=k)
     ax.ptce_drawn = drawn
     fig.ptce_drawn = drawn
     return fig
+
+
+def _draw_qpv(ax, drawn: _Drawn, terr: Territory, crs: str, res, scale_denominator, symbol_k: float,
+              k: float) -> list:
+    """QPV as polygons when big enough on paper, as squares otherwise; QPV known only by the point
+    of their commune as one graduated square per commune (legend says so). Returns the boxes of
+    the squares, in points, for label placement."""
+    colour = STYLE["qpv"]["color"]
+    qpv = _projected_extra("qpv", crs, res[0])
+    if terr.kind != "france":
+        qpv = qpv[qpv["departement"].astype(str).isin(terr.departements)]
+    kind = qpv["geometry_kind"] if "geometry_kind" in qpv else pd.Series("polygon", index=qpv.index)
+    points = qpv.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy() | kind.eq("point").to_numpy()
+    polys = qpv[~points]
+    boxes = []
+    # real contours: tiny at regional scale, outlined polygons when over 1.2 mm, else a square
+    small = np.zeros(len(polys), dtype=bool)
+    if scale_denominator and len(polys):
+        small = np.sqrt(polys.area.to_numpy()) / scale_denominator * 1000 < 1.2
+    if _add_fill(ax, polys.geometry.values[~small], 7, "qpv", facecolor=colour, edgecolor="#000000", linewidth=0.2 * k):
+        drawn.legend(_legend_patch({"facecolor": colour, "edgecolor": "#000000", "linewidth": 0.3},
+                                   STYLE["qpv"]["label"], k), "qpv")
+    side = QPV_CLASSES[0][3] * symbol_k
+    if small.any():
+        xy = shapely.get_coordinates(shapely.point_on_surface(polys.geometry.values[small]))
+        ax.scatter(xy[:, 0], xy[:, 1], s=side**2, marker="s", facecolor=colour, edgecolor="#000000",
+                   linewidth=0.3 * k, zorder=7).ptce_role = "qpv"
+        boxes += [(x - side / 2, y - side / 2, x + side / 2, y + side / 2) for x, y in _to_points(ax, xy)]
+        drawn.legend(_legend_marker("s", colour, STYLE["qpv"]["label"], side, k), "qpv")
+    if points.any():
+        pts = qpv_points(qpv[points])
+        xy = pts[["x", "y"]].to_numpy()
+        counts = pts["count"].to_numpy()
+        paper = _to_points(ax, xy) if len(xy) else np.empty((0, 2))
+        drawn.legend(_legend_text(STYLE["qpv_points"]["label"]), "qpv_points")
+        for n, (lo, hi, label, base) in enumerate(reversed(QPV_CLASSES)):  # big squares first, small on top
+            mask = (counts >= lo) & (counts <= hi)
+            if not mask.any():
+                continue
+            side = base * symbol_k
+            ax.scatter(xy[mask, 0], xy[mask, 1], s=side**2, marker="s", facecolor=colour, edgecolor="#000000",
+                       linewidth=0.3 * k, zorder=7 + n * 0.01).ptce_role = f"qpv-points-{lo}"
+            boxes += [(x - side / 2, y - side / 2, x + side / 2, y + side / 2) for x, y in paper[mask]]
+            marker = _legend_marker("s", colour, label, side, k)
+            marker.ptce_sub = lo  # ordered by class within the group
+            drawn.legend(marker, "qpv_points")
+    drawn.sources[_label_of_priority("qpv")] = res[1]
+    return boxes
 
 
 def _coverage_sources(drawn: _Drawn, vintages: dict) -> None:
@@ -721,42 +868,79 @@ def _shorten(text: str, n: int = 30) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
-def place_labels(ax, xy: np.ndarray, names: Sequence[str], fontsize: float = 5.5, avoid=()) -> int:
+def pole_label(name: str, width: int = 28) -> str:
+    """A pole's name on one line, or two balanced lines when long (cut only past two lines of 44)."""
+    name = " ".join(str(name).split())
+    if len(name) <= width:
+        return name
+    lines = textwrap.wrap(name, width)
+    if len(lines) > 2:
+        width = min(max(width, -(-len(name) // 2) + 4), 44)
+        lines = textwrap.wrap(name, width)
+    else:  # two lines: balance them
+        for w in range(-(-len(name) // 2), width + 1):
+            lines = textwrap.wrap(name, w)
+            if len(lines) <= 2:
+                break
+    if len(lines) > 2:
+        lines = [lines[0], _shorten(" ".join(lines[1:]), width)]
+    return "\n".join(lines)
+
+
+def place_labels(ax, xy: np.ndarray, names: Sequence[str], fontsize: float = 5.5, avoid=(), k: float = 1.0) -> int:
     """Greedy label placement around points: first free candidate position, else hidden.
 
-    Boxes are estimated in points from the text length (no renderer needed). Returns the
-    number of labels left out.
+    Boxes are estimated in points from the text length (no renderer needed); ``avoid`` holds
+    boxes (points on paper: x0, y0, x1, y1) of other symbols labels must not cover (QPV
+    squares). Long names go on two lines. Returns the number of labels left out.
     """
     if not len(xy):
         return 0
-    to_pts = ax.transData + ax.figure.dpi_scale_trans.inverted()  # → inches
-    pts = to_pts.transform(xy) * 72.0
+    pts = _to_points(ax, xy)
     ax_box = ax.get_position().transformed(ax.figure.transFigure)
     x0, y0, x1, y1 = (np.array(ax_box.extents) / ax.figure.dpi * 72.0)
-    occupied = [(px - 3, py - 3, px + 3, py + 3) for px, py in pts] + list(avoid)
+    r = 3.0 * k  # a pole's dot
+    occupied = np.array([(px - r, py - r, px + r, py + r) for px, py in pts], dtype=float).reshape(-1, 4)
+    symbols = np.array([tuple(b) for b in avoid], dtype=float).reshape(-1, 4)
+
+    def hits(box, boxes) -> np.ndarray:
+        return ((box[0] < boxes[:, 2]) & (boxes[:, 0] < box[2]) & (box[1] < boxes[:, 3]) & (boxes[:, 1] < box[3]))
+
     hidden = 0
-    h = fontsize * 1.15
+    line_h = fontsize * 1.2
     order = np.argsort(-pts[:, 1])
     for i in order:
-        text = _shorten(names[i])
-        w = 0.56 * fontsize * len(text)
+        text = pole_label(names[i])
+        lines = text.split("\n")
+        w = 0.56 * fontsize * max(len(line) for line in lines)
+        h = fontsize * 1.15 + line_h * (len(lines) - 1)
         px, py = pts[i]
-        candidates = [(4, 1), (4, -h - 1), (-4 - w, 1), (-4 - w, -h - 1), (-w / 2, 4.5), (-w / 2, -h - 4.5),
-                      (6, -h / 2), (-6 - w, -h / 2)]
+        g, gv = 4 * k, 4.5 * k
+        candidates = [(g, 1), (g, -h - 1), (-g - w, 1), (-g - w, -h - 1), (-w / 2, gv), (-w / 2, -h - gv),
+                      (1.5 * g, -h / 2), (-1.5 * g - w, -h / 2)]
+        # free of labels, pole dots and other symbols; else (dense QPV) the position covering
+        # the fewest symbols rather than no name at all
+        best, best_cost = None, None
         for dx, dy in candidates:
             box = (px + dx, py + dy, px + dx + w, py + dy + h)
             if box[0] < x0 or box[2] > x1 or box[1] < y0 or box[3] > y1:
                 continue
-            if any(box[0] < o[2] and o[0] < box[2] and box[1] < o[3] and o[1] < box[3] for o in occupied):
+            if hits(box, occupied).any():
                 continue
-            occupied.append(box)
+            cost = int(hits(box, symbols).sum())
+            if best_cost is None or cost < best_cost:
+                best, best_cost = (dx, dy, box), cost
+                if cost == 0:
+                    break
+        if best is not None:
+            dx, dy, box = best
+            occupied = np.vstack([occupied, box])
             # a white box rather than a halo path effect: path effects turn text into paths,
             # and labels must stay searchable text in the PDF
-            ax.annotate(text, xy=xy[i], xytext=(dx, dy + 0.15 * h), textcoords="offset points", ha="left",
-                        va="bottom", fontsize=fontsize, zorder=10, color="#000000",
+            ax.annotate(text, xy=xy[i], xytext=(dx, dy + 0.15 * fontsize), textcoords="offset points", ha="left",
+                        va="bottom", fontsize=fontsize, zorder=10, color="#000000", linespacing=1.0,
                         bbox={"boxstyle": "square,pad=0.12", "facecolor": "white", "edgecolor": "none",
                               "alpha": 0.75})
-            break
         else:
             hidden += 1
     return hidden
@@ -772,19 +956,63 @@ def _nice_length(max_km: float) -> float:
     return 0.5
 
 
-def add_scalebar(ax, width_m: float, fontsize: float = 7, loc: str = "lower left"):
-    """A scale bar in km (about a fifth of the map width), inside ``ax``."""
-    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+def _subdivisions(km: float) -> int:
+    """Segments of a scale bar of ``km``: 5 for 1, 5, 10, 50…; 4 for 2, 20, 200…"""
+    lead = int(round(km / 10 ** np.floor(np.log10(km))))
+    return 4 if lead == 2 else 5
 
-    km = _nice_length(width_m / 1000 / 5)
-    label = f"{km:g} km".replace(".", ",")
-    bar = AnchoredSizeBar(ax.transData, km * 1000, label, loc, pad=0.4, borderpad=0.5, sep=3,
-                          frameon=True, size_vertical=width_m / 300, color="#000000",
-                          fontproperties={"size": fontsize})
+
+def _km(value: float) -> str:
+    return f"{value:g}".replace(".", ",")
+
+
+def add_scalebar(ax, width_m: float, fontsize: float = 7, loc: str = "lower left", k: float = 1.0,
+                 km: float | None = None):
+    """A scale bar in km (``km``, by default about a fifth of the map width) inside ``ax``:
+    alternate black and white segments from 0, labelled 0, the middle (when there is room) and
+    the end."""
+    from matplotlib.offsetbox import AnchoredOffsetbox, AuxTransformBox
+    from matplotlib.patches import Rectangle
+    from matplotlib.text import Text
+
+    km = km or _nice_length(width_m / 1000 / 5)
+    n = _subdivisions(km)
+    step = km * 1000 / n
+    ax_w_mm = ax.get_position().width * ax.figure.get_figwidth() * 25.4
+    m_per_mm = width_m / ax_w_mm
+    bar_h = 1.1 * k * m_per_mm
+    box = AuxTransformBox(ax.transData)
+    segments = []
+    for i in range(n):
+        seg = Rectangle((i * step, 0), step, bar_h, facecolor="#000000" if i % 2 == 0 else "#ffffff",
+                        edgecolor="#000000", linewidth=0.4 * k)
+        box.add_artist(seg)
+        segments.append(seg)
+    bar_mm = km * 1000 / m_per_mm
+    ticks = [0, n // 2, n] if n % 2 == 0 and bar_mm > 9 * fontsize * 25.4 / 72 else [0, n]
+    labels = []
+    for i in ticks:
+        value = km * i / n
+        text = Text(i * step, -0.5 * k * m_per_mm, _km(value) + (" km" if i == n else ""), ha="center", va="top",
+                    fontsize=fontsize)
+        box.add_artist(text)
+        labels.append(text)
+    bar = AnchoredOffsetbox(loc, child=box, pad=0.35, borderpad=0.4, frameon=True, prop={"size": fontsize})
     bar.patch.set(facecolor="white", alpha=0.85, edgecolor="none")
     bar.set_zorder(20)
+    bar.ptce_km = km
+    bar.ptce_segments = segments
+    bar.ptce_labels = labels
     ax.add_artist(bar)
     return bar
+
+
+def _scalebar_size_mm(km: float, scale: float, fontsize: float, k: float) -> tuple[float, float]:
+    """Width and height (mm) of ``add_scalebar``'s box for a bar of ``km`` at ``scale``."""
+    pt = 25.4 / 72
+    pads = 2 * 0.35 * fontsize * pt
+    label_w = _text_width_mm(f"{_km(km)} km", fontsize) / 2 + _text_width_mm("0", fontsize) / 2
+    return km * 1e6 / scale + label_w + pads + 0.6, 1.1 * k + 0.5 * k + fontsize * 1.25 * pt + pads + 0.6
 
 
 def add_north_arrow(ax, size: float = 9, xy=(0.955, 0.97)):
@@ -860,7 +1088,7 @@ def _locator_shapes():
 
 
 def add_locator(fig, rect, terr: Territory):
-    """A small map of France (DROM in boxes) with the territory in red."""
+    """A small map of France (DROM in boxes) with the territory in reddish purple."""
     from matplotlib.patches import Rectangle
 
     ax = fig.add_axes(rect)
@@ -875,11 +1103,11 @@ def add_locator(fig, rect, terr: Territory):
         hit = shapes[shapes["code"] == dep_region].geometry.values
         if not terr.overseas:
             deps = projected("departement", terr.crs, "coarse")
-            _add_fill(ax, hit, 2, facecolor="#f6b8a0", edgecolor="none")
+            _add_fill(ax, hit, 2, facecolor="#ecc9dc", edgecolor="none")
             hit = deps[deps["code"] == terr.code].geometry.values
     else:
         hit = shapes.geometry.values
-    _add_fill(ax, hit, 3, facecolor="#D55E00", edgecolor="#000000", linewidth=0.3)
+    _add_fill(ax, hit, 3, "locator", facecolor=LOCATOR_COLOUR, edgecolor="#000000", linewidth=0.3)
     for bx, by in _LOCATOR_BOXES:
         ax.add_patch(Rectangle(
             (bx - 15_000, by - 15_000), 180_000, 180_000, facecolor="none", edgecolor="#9e9e9e", linewidth=0.3))
@@ -888,17 +1116,6 @@ def add_locator(fig, rect, terr: Territory):
     ax.set_ylim(miny - 20_000, maxy + 10_000)
     ax.patch.set_visible(False)
     return ax
-
-
-_LEGEND_ORDER = [STYLE[k]["label"] for k in ("frr_plus", "frr", "covered", "uncovered", "not_priority", "ti", "qpv",
-                                              "pole", "departement", "epci")]
-
-
-def _legend_rank(handle) -> int:
-    label = handle.get_label()
-    if label.startswith("Commune prioritaire à moins"):
-        return _LEGEND_ORDER.index(STYLE["covered"]["label"])
-    return _LEGEND_ORDER.index(label) if label in _LEGEND_ORDER else 99
 
 
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
@@ -991,16 +1208,106 @@ def _auto_orientation(terr: Territory) -> str:
     return "landscape" if (maxx - minx) > 1.15 * (maxy - miny) else "portrait"
 
 
+def fit_title(text: str, width_mm: float, size: float, floor: float) -> tuple[str, float]:
+    """A title on one line (shrunk by 20 % at most), else on two balanced lines at ``size`` or
+    smaller but never under ``floor``; past that the second line ends with « … »."""
+    text = " ".join(str(text).split())
+
+    def width(line: str, fs: float) -> float:
+        return _text_width_mm(line, fs, "bold")
+
+    one = width(text, size)
+    if one <= width_mm:
+        return text, size
+    if size * width_mm / one * 0.98 >= size * 0.8:
+        return text, size * width_mm / one * 0.98
+    words = text.split(" ")
+    if len(words) > 1:
+        splits = [(" ".join(words[:i]), " ".join(words[i:])) for i in range(1, len(words))]
+        a, b = min(splits, key=lambda ab: max(width(ab[0], size), width(ab[1], size)))
+        widest = max(width(a, size), width(b, size))
+        fs = min(size, size * width_mm / widest * 0.98)
+        if fs >= floor:
+            return f"{a}\n{b}", fs
+    # too long for two lines at the floor size: fill the first line, cut the second
+    first, rest = [], list(words)
+    while rest and width(" ".join(first + rest[:1]), floor) <= width_mm * 0.98:
+        first.append(rest.pop(0))
+    if not first:  # one endless word
+        first, rest = [rest[0]], rest[1:]
+    second = " ".join(rest)
+    while second and width(second + "…", floor) > width_mm * 0.98:
+        second = second[:-1].rstrip()
+    if second != " ".join(rest):
+        second += "…"
+    return (" ".join(first) + ("\n" + second if second else "")), floor
+
+
+def _two_columns(handles: list) -> list:
+    """Legend entries for two columns (matplotlib fills the first column first) so that no
+    group is split: areas, QPV, poles, lines; the split (and the place of the lines) that makes
+    the shorter legend wins; blank entries even the columns out."""
+    def group(h) -> int:
+        rank = getattr(h, "ptce_rank", 99)
+        return 0 if rank < 30 else 1 if rank < 40 else 2 if rank < 50 else 3
+
+    groups = [[h for h in handles if group(h) == g] for g in range(4)]
+    best = None
+    for order in ((0, 1, 2, 3), (0, 3, 1, 2)):
+        seq = [groups[g] for g in order if groups[g]]
+        for cut in range(1, len(seq)):
+            left = [h for grp in seq[:cut] for h in grp]
+            right = [h for grp in seq[cut:] for h in grp]
+            rows = sum(h.get_label().count("\n") + 1 for h in left), sum(h.get_label().count("\n") + 1 for h in right)
+            if best is None or max(rows) < best[0]:
+                best = (max(rows), left, right)
+    if best is None:
+        return handles
+    _, left, right = best
+    n = max(len(left), len(right))
+    return left + [_legend_text("") for _ in range(n - len(left))] + right + [
+        _legend_text("") for _ in range(n - len(right))]
+
+
+def _legend_renderer(fig):
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    w, h = fig.get_size_inches() * fig.dpi
+    return RendererAgg(int(w) + 1, int(h) + 1, fig.dpi)
+
+
+def _fit_legend(fig, handles, anchor_mm, max_w_mm: float, max_h_mm: float, ncols: int, k: float, pw, ph):
+    """The legend at ``anchor_mm`` (upper left), its font reduced (down to 6 pt × k) until it
+    fits ``max_w_mm`` × ``max_h_mm``."""
+    renderer = _legend_renderer(fig)
+    legend = None
+    for fs in (7.5, 7.0, 6.5, 6.0):
+        if legend is not None:
+            legend.remove()
+        legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(anchor_mm[0] / pw, anchor_mm[1] / ph),
+                            bbox_transform=fig.transFigure, ncols=ncols, frameon=False,
+                            fontsize=fs * k, title="Légende", title_fontsize=8.5 * k, alignment="left",
+                            handlelength=2.2, handleheight=1.3, borderaxespad=0.0, borderpad=0.2,
+                            labelspacing=0.45)
+        box = legend.get_window_extent(renderer)
+        if box.height / fig.dpi * 25.4 <= max_h_mm and box.width / fig.dpi * 25.4 <= max_w_mm:
+            break
+    return legend
+
+
 def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None, title: str | None = None,
            subtitle: str | None = None, layers: Sequence[str] | None = None, date: _dt.date | None = None,
-           fig=None):
+           fig=None, page: str | None = None):
     """Lay out a whole printable page for ``terr``; return the matplotlib Figure.
 
     ``orientation=None`` picks landscape for wide territories. ``fig`` (cleared) is reused
-    when given (the atlas draws every page in one figure). The figure carries
-    ``fig.ptce_furniture`` (title, legend, scalebar, north, locator, footer, map axes).
+    when given (the atlas draws every page in one figure). ``page`` (« 3 / 19 ») is printed at
+    the bottom right. The figure carries ``fig.ptce_furniture`` (title, legend, scalebar,
+    north, locator, footer, map axes, page) and ``fig.ptce_k`` (1 on A4, 1.41 on A3: text, line
+    widths and symbols grow with the paper).
     """
     from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
     layers = default_layers(terr) if layers is None else check_layers(layers)
     pw, ph = _choice("Format de papier", paper, PAPERS)
@@ -1010,7 +1317,7 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
     if orientation == "landscape":
         pw, ph = ph, pw
     date = date or _dt.date.today()
-    k = pw / 210.0 if orientation == "portrait" else ph / 210.0  # text scale: 1 on A4, 1.41 on A3
+    k = min(pw, ph) / 210.0  # 1 on A4, 1.41 on A3
     size_in = (pw / 25.4, ph / 25.4)
     if fig is None:
         fig = Figure(figsize=size_in)
@@ -1018,20 +1325,25 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
         fig.clear()
         fig.set_size_inches(*size_in)
     fig.patch.set_facecolor("white")
+    fig.ptce_k = k
 
     def rect(x, y, w, h):  # mm → figure fraction
         return [x / pw, y / ph, w / pw, h / ph]
 
+    pt = 25.4 / 72  # mm per point
     m = MARGIN_MM
-    header_h = 17.0 * k
-    footer_h = 15.0 * k
     top = ph - m
-    title_artist = fig.text(m / pw, (top - 1) / ph, title if title is not None else default_title(terr),
-                            fontsize=13.5 * k, fontweight="bold", va="top", ha="left", wrap=False)
-    _fit_text(title_artist, pw - 2 * m, 13.5 * k)
-    sub = fig.text(m / pw, (top - 9.0 * k) / ph, subtitle if subtitle is not None else default_subtitle(terr),
+    text, title_fs = fit_title(title if title is not None else default_title(terr), pw - 2 * m, 13.5 * k, 10.5 * k)
+    title_artist = fig.text(m / pw, (top - 1) / ph, text, fontsize=title_fs, fontweight="bold", va="top",
+                            ha="left", linespacing=1.15)
+    n_title = text.count("\n") + 1
+    title_mm = 1 + (title_fs + 1.15 * title_fs * (n_title - 1)) * pt
+    sub_top = top - title_mm - 3.2 * k
+    sub = fig.text(m / pw, sub_top / ph, subtitle if subtitle is not None else default_subtitle(terr),
                    fontsize=9 * k, va="top", ha="left", color="#333333")
     _fit_text(sub, pw - 2 * m, 9 * k)
+    header_h = top - sub_top + 8.0 * k
+    footer_h = 15.0 * k
 
     body_top = top - header_h
     body_bottom = m + footer_h
@@ -1039,19 +1351,21 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
     if portrait:
         panel_h = 44.0 * k
         map_box = (m, body_bottom + panel_h + 3, pw - 2 * m, body_top - body_bottom - panel_h - 3)
-        legend_anchor = (m, body_bottom + panel_h)
         loc_box = (pw - m - 52.0 * k, body_bottom, 52.0 * k, panel_h)
+        legend_anchor = (m, body_bottom + panel_h)
+        legend_max = (pw - 2 * m - loc_box[2] - 3, panel_h)
         legend_cols = 2
     else:
         panel_w = 62.0 * k
         map_box = (m, body_bottom, pw - 2 * m - panel_w - 4, body_top - body_bottom)
         loc_box = (pw - m - panel_w, body_top - 48.0 * k, panel_w, 48.0 * k)
         legend_anchor = (pw - m - panel_w, body_top - 52.0 * k)
+        legend_max = (panel_w, legend_anchor[1] - body_bottom - 2)
         legend_cols = 1
 
     national = terr.kind == "france"
     if national:
-        map_ax, scale, insets = _national_axes(fig, terr, layers, map_box, rect, k, pw, ph)
+        map_ax, scale, insets, frame_box = _national_axes(fig, terr, layers, map_box, rect, k)
     else:
         map_ax = fig.add_axes(rect(*map_box))
         deps = projected("departement", terr.crs, "coarse")
@@ -1060,43 +1374,51 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
         map_ax.set_xlim(*xlim)
         map_ax.set_ylim(*ylim)
         plot_layers(terr, layers, ax=map_ax, scale_denominator=scale)
-        insets = []
+        insets, frame_box = [], map_box
     map_ax.patch.set_visible(False)
-    # a thin neatline around the map
-    from matplotlib.patches import Rectangle
-
-    fig.add_artist(Rectangle((map_box[0] / pw, map_box[1] / ph), map_box[2] / pw, map_box[3] / ph,
-                             transform=fig.transFigure, facecolor="none", edgecolor="#606060", linewidth=0.6,
+    # a thin neatline around the map (the national insets have their own frames, flush with it)
+    fig.add_artist(Rectangle((frame_box[0] / pw, frame_box[1] / ph), frame_box[2] / pw, frame_box[3] / ph,
+                             transform=fig.transFigure, facecolor="none", edgecolor="#606060", linewidth=0.6 * k,
                              zorder=0))
     drawn: _Drawn = map_ax.ptce_drawn
 
     xl = map_ax.get_xlim()
-    scalebar = add_scalebar(map_ax, xl[1] - xl[0], fontsize=7 * k)
+    scalebar = add_scalebar(map_ax, xl[1] - xl[0], fontsize=7 * k, k=k)
     north = add_north_arrow(map_ax, size=9 * k)
     if national:  # France needs no locator: the legend takes the top of the panel
         locator = None
-        legend_anchor = (legend_anchor[0], body_top) if not portrait else legend_anchor
+        if not portrait:
+            legend_anchor = (legend_anchor[0], body_top)
+            legend_max = (legend_max[0], body_top - body_bottom - 2)
+        else:
+            legend_max = (pw - 2 * m, panel_h)
     else:
         locator = add_locator(fig, rect(*loc_box), terr)
     handles = list({h.get_label(): h for h in reversed(drawn.handles)}.values())[::-1]  # unique, in order
-    handles.sort(key=_legend_rank)
+    handles.sort(key=lambda h: (getattr(h, "ptce_rank", 99), getattr(h, "ptce_sub", 0)))
     for h in handles:  # long labels wrap inside the panel
         h.set_label(textwrap.fill(h.get_label(), 34))
-
-    legend = fig.legend(handles=handles, loc="upper left",
-                        bbox_to_anchor=(legend_anchor[0] / pw, legend_anchor[1] / ph),
-                        bbox_transform=fig.transFigure, ncols=legend_cols, frameon=False,
-                        fontsize=7.5 * k, title="Légende", title_fontsize=8.5 * k, alignment="left",
-                        handlelength=2.2, handleheight=1.3, borderaxespad=0.0, borderpad=0.2)
+    if legend_cols == 2:
+        handles = _two_columns(handles)
+    legend = _fit_legend(fig, handles, legend_anchor, *legend_max, legend_cols, k, pw, ph)
 
     crs_names = _CRS_NAMES.get(terr.crs, terr.crs) + (" ; outre-mer en UTM local" if national else "")
     text = footer_text(drawn, terr, date, scale, crs_names)
-    wrapped = _wrap(text, (pw - 2 * m) * 0.99, 6.2 * k)
-    footer = fig.text(m / pw, m / ph, wrapped, fontsize=6.2 * k, va="bottom", ha="left", color="#333333",
+    page_w = 16.0 * k if page else 0.0
+    for fs in (6.2, 5.9, 5.6, 5.3):  # a long footer gets smaller rather than run into the map
+        wrapped = _wrap(text, (pw - 2 * m - page_w) * 0.99, fs * k)
+        if (wrapped.count("\n") + 1) * 1.25 * fs * k * pt <= footer_h - 1.5:
+            break
+    footer = fig.text(m / pw, m / ph, wrapped, fontsize=fs * k, va="bottom", ha="left", color="#333333",
                       linespacing=1.25)
+    page_artist = None
+    if page:
+        page_artist = fig.text((pw - m) / pw, m / ph, page, fontsize=7.5 * k, va="bottom", ha="right",
+                               color="#333333")
     fig.ptce_furniture = {"title": title_artist, "subtitle": sub, "legend": legend, "scalebar": scalebar,
-                          "north": north, "locator": locator, "footer": footer, "map": map_ax,
-                          "insets": insets, "scale": scale, "paper_mm": (pw, ph), "margin_mm": m}
+                          "north": north, "locator": locator, "footer": footer, "map": map_ax, "page": page_artist,
+                          "insets": insets, "scale": scale, "paper_mm": (pw, ph), "margin_mm": m,
+                          "frame_mm": frame_box}
     fig.ptce_drawn = drawn
     return fig
 
@@ -1137,19 +1459,66 @@ def _wrap(text: str, width_mm: float, fontsize: float) -> str:
     return "\n".join(lines)
 
 
-def _national_axes(fig, terr, layers, map_box, rect, k, pw, ph):
+def _corner_box(corner: str, xlim, ylim, w_mm: float, h_mm: float, m_per_mm: float, margin_mm: float = 0.8):
+    """The data-space box of a ``w_mm`` × ``h_mm`` block in one corner of the axes."""
+    v, hz = corner.split()
+    x0 = xlim[0] + margin_mm * m_per_mm if hz == "left" else xlim[1] - (margin_mm + w_mm) * m_per_mm
+    y0 = ylim[0] + margin_mm * m_per_mm if v == "lower" else ylim[1] - (margin_mm + h_mm) * m_per_mm
+    return shapely.box(x0, y0, x0 + w_mm * m_per_mm, y0 + h_mm * m_per_mm)
+
+
+_CORNERS = ("upper left", "upper right", "lower left", "lower right")
+
+
+def _inset_layout(geom, w_mm: float, h_mm: float, name_mm: tuple[float, float], k: float, bar_fs: float):
+    """Extent of an overseas inset and the corners of its name and scale bar, both off the land.
+
+    A corner is used when the block put there does not touch the land (a shorter scale bar is
+    tried before giving up); when no corner is free, a band is added above (name) or below
+    (scale bar) the island instead of covering it.
+    Returns ``(xlim, ylim, scale, name_corner, bar_corner, bar_km)``.
+    """
+    top_band = bottom_band = 0.0
+    border = 0.4 * bar_fs * 25.4 / 72  # the scale bar's borderpad
+    for _ in range(3):
+        xlim, ylim, scale = _fit_extent(geom.bounds, w_mm, h_mm - top_band - bottom_band, pad=0.06)
+        m_per_mm = (xlim[1] - xlim[0]) / w_mm
+        ylim = (ylim[0] - bottom_band * m_per_mm, ylim[1] + top_band * m_per_mm)
+        names = [(c, _corner_box(c, xlim, ylim, *name_mm, m_per_mm)) for c in _CORNERS]
+        names = [(c, box) for c, box in names if not geom.intersects(box)]
+        if not names:
+            top_band = name_mm[1] + 1.0
+            continue
+        first = _nice_length((xlim[1] - xlim[0]) / 1000 / 5)
+        lengths = [first] + [v for v in (_nice_length(first * 0.6), _nice_length(first * 0.3)) if v < first]
+        for km in dict.fromkeys(lengths):
+            bar_mm = _scalebar_size_mm(km, scale, bar_fs, k)
+            for name_corner, name_box in names:
+                for c in ("lower right", "lower left", "upper right", "upper left"):
+                    box = _corner_box(c, xlim, ylim, *bar_mm, m_per_mm, border)
+                    if c != name_corner and not geom.intersects(box) and not box.intersects(name_box):
+                        return xlim, ylim, scale, name_corner, c, km
+        bottom_band = _scalebar_size_mm(first, scale, bar_fs, k)[1] + border
+    return xlim, ylim, scale, "upper left", "lower right", None
+
+
+def _national_axes(fig, terr, layers, map_box, rect, k):
+    """The metropolitan map and the five overseas insets, framed edge to edge with the map box.
+    Returns ``(map axes, scale, insets, frame of the metropolitan map in mm)``."""
     conf = settings.get()
     x, y, w, h = map_box
     wide = w / h > 1.15
-    gap = 2.0
-    if wide:
+    gap = 2.0 * k
+    if wide:  # a column of insets on the left, flush with the top and bottom of the map
         col_w = w * 0.2
         main = (x + col_w + gap, y, w - col_w - gap, h)
-        slots = [(x, y + h - (i + 1) * h / 5 + gap / 2, col_w, h / 5 - gap) for i in range(5)]
-    else:
+        sh = (h - 4 * gap) / 5
+        slots = [(x, y + h - (i + 1) * sh - i * gap, col_w, sh) for i in range(5)]
+    else:  # a row of insets below, flush with the left and right of the map
         row_h = h * 0.18
         main = (x, y + row_h + gap, w, h - row_h - gap)
-        slots = [(x + i * w / 5 + gap / 2, y, w / 5 - gap, row_h) for i in range(5)]
+        sw = (w - 4 * gap) / 5
+        slots = [(x + i * (sw + gap), y, sw, row_h) for i in range(5)]
     ax = fig.add_axes(rect(*main))
     deps = projected("departement", conf.metric_crs, "coarse")
     xlim, ylim, scale = _fit_extent(deps.total_bounds, main[2], main[3], pad=0.02)
@@ -1159,30 +1528,39 @@ def _national_axes(fig, terr, layers, map_box, rect, k, pw, ph):
     drawn = ax.ptce_drawn
     insets = []
     table = _table("region")
+    name_fs, bar_fs = 6.5 * k, 5 * k
     for slot, code in zip(slots, _DROM_REGIONS):
         if code not in table.index:
             continue
         dep = table.loc[code, "departements"].split(";")[0]
         crs = conf.crs_for_departement(dep)
-        sub = Territory("region", code, table.loc[code, "nom"], crs, (dep,))
-        iax = fig.add_axes(rect(*slot))
+        name = table.loc[code, "nom"]
+        sub = Territory("region", code, name, crs, (dep,))
         d = projected("departement", crs, "coarse")
-        ixl, iyl, iscale = _fit_extent(d[d["code"] == dep].total_bounds, slot[2], slot[3], pad=0.06)
+        geom = shapely.union_all(d.geometry.values[d["code"].eq(dep).to_numpy()])
+        # the name's block with 0.5 mm of clearance around the text
+        name_mm = (_text_width_mm(name, name_fs, "bold") + 1.0, name_fs * 1.25 * 25.4 / 72 + 1.0)
+        ixl, iyl, iscale, name_corner, bar_corner, bar_km = _inset_layout(geom, slot[2], slot[3], name_mm, k,
+                                                                          bar_fs)
+        iax = fig.add_axes(rect(*slot))
         iax.set_xlim(*ixl)
         iax.set_ylim(*iyl)
         iax.ptce_drawn = drawn  # shared legend/sources
-        plot_layers(sub, [lay for lay in layers if lay != "epci"], ax=iax, crs=crs, scale_denominator=iscale)
+        plot_layers(sub, [lay for lay in layers if lay != "epci"], ax=iax, crs=crs, scale_denominator=iscale,
+                    inset=True)
         iax.set_axis_on()
         iax.set_xticks([])
         iax.set_yticks([])
         for spine in iax.spines.values():
-            spine.set(edgecolor="#808080", linewidth=0.5)
-        iax.text(0.03, 0.97, table.loc[code, "nom"], transform=iax.transAxes, fontsize=6.5 * k, va="top",
-                 ha="left", fontweight="bold", zorder=20,
-                 bbox={"boxstyle": "square,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
-        add_scalebar(iax, ixl[1] - ixl[0], fontsize=5 * k, loc="lower right")
+            spine.set(edgecolor="#606060", linewidth=0.6 * k)
+        v, hz = name_corner.split()
+        mx, my = 0.8 / slot[2], 0.8 / slot[3]
+        iax.text(mx if hz == "left" else 1 - mx, 1 - my if v == "upper" else my, name, transform=iax.transAxes,
+                 fontsize=name_fs, va="top" if v == "upper" else "bottom", ha=hz, fontweight="bold", zorder=20)
+        add_scalebar(iax, ixl[1] - ixl[0], fontsize=bar_fs, loc=bar_corner, k=k, km=bar_km)
+        iax.ptce_name_corner, iax.ptce_bar_corner = name_corner, bar_corner
         insets.append(iax)
-    return ax, scale, insets
+    return ax, scale, insets, main
 
 
 # --------------------------------------------------------------------------- output

@@ -19,6 +19,17 @@ from ptce_geo._errors import UnknownChoiceError, ValidationError
 pypdf = pytest.importorskip("pypdf")
 
 
+QPV_POINTS = "Commune comptant au moins un QPV :"
+
+
+def legend_labels(fig) -> list[str]:
+    return [flat(t.get_text()) for t in fig.ptce_furniture["legend"].get_texts() if t.get_text()]
+
+
+def role_artists(ax, role):
+    return [a for a in ax.get_children() if getattr(a, "ptce_role", None) == role]
+
+
 def pdf_text(path, page=0) -> str:
     reader = pypdf.PdfReader(str(path))
     return " ".join(reader.pages[page].extract_text().split())
@@ -79,11 +90,17 @@ def test_png_furniture_inside_paper_margins(hdf, output_dir, paper, orientation)
     for key in ("scalebar", "north"):
         assert map_box.contains(*furniture[key].get_window_extent(renderer).p0), key
         assert map_box.contains(*furniture[key].get_window_extent(renderer).p1), key
-    assert not map_box.overlaps(furniture["legend"].get_window_extent(renderer))
+    legend_box = furniture["legend"].get_window_extent(renderer)
+    assert not map_box.overlaps(legend_box)
     assert not furniture["footer"].get_window_extent(renderer).overlaps(map_box)
-    labels = [t.get_text().replace("\n", " ") for t in furniture["legend"].get_texts()]
+    # the legend fits its panel: above the footer, beside the locator
+    assert not legend_box.overlaps(furniture["footer"].get_window_extent(renderer))
+    assert not legend_box.overlaps(furniture["locator"].get_window_extent(renderer))
+    labels = legend_labels(fig)
     assert "Pôle (PTCE)" in labels and "Territoire d'industrie" in labels and "Limite de département" in labels
-    assert "Quartier prioritaire (QPV)" in labels
+    assert QPV_POINTS in labels or "Quartier prioritaire (QPV)" in labels
+    # what the map draws besides the layers: the territory's outline, the grey context, the white communes
+    assert {"Limite de la région", "Autres régions", "Commune non classée FRR"} <= set(labels)
     path = output_dir / f"hdf-{paper}-{orientation}.png"
     printing.save(fig, path, dpi=120)
     assert path.stat().st_size > 50_000
@@ -153,7 +170,7 @@ def test_france_map_puts_the_five_overseas_departements_in_insets(output_dir):
         com = printing.projected("commune", settings.get().crs_for_departement(dep), "coarse")
         com = com[com["departement"] == dep]
         assert np.median(np.sqrt(com.area.to_numpy()) / inset_scale * 1000) > 2.0  # communes ≥ 2 mm
-    labels = [t.get_text().replace("\n", " ") for t in fig.ptce_furniture["legend"].get_texts()]
+    labels = legend_labels(fig)
     assert len(labels) == len(set(labels))  # one entry per layer, not one per inset
 
 
@@ -203,9 +220,9 @@ def test_cli_reports_bad_choice_in_french(tmp_path, capsys):
 def test_missing_layer_is_left_out_of_legend_and_footer_and_noted(hdf, monkeypatch):
     monkeypatch.setattr(printing, "_poles", lambda: (None, "Pôles (registre) : registre introuvable"))
     fig = printing.render(hdf, layers=["departements", "poles", "qpv"])
-    labels = [t.get_text() for t in fig.ptce_furniture["legend"].get_texts()]
+    labels = legend_labels(fig)
     assert "Pôle (PTCE)" not in labels
-    assert "Quartier prioritaire (QPV)" in labels
+    assert QPV_POINTS in labels or "Quartier prioritaire (QPV)" in labels
     footer = flat(fig.ptce_furniture["footer"].get_text())
     assert "registre ptce-geo" not in footer
     assert "Non représenté : Pôles (registre) : registre introuvable" in footer
@@ -215,12 +232,15 @@ def test_missing_layer_is_left_out_of_legend_and_footer_and_noted(hdf, monkeypat
 
 def test_coverage_layer_colours_communes(hdf, output_dir):
     fig = printing.render(hdf, layers=["departements", "couverture", "poles"])
-    labels = [t.get_text().replace("\n", " ") for t in fig.ptce_furniture["legend"].get_texts()]
+    labels = legend_labels(fig)
     drawn = fig.ptce_drawn
     if any("Couverture" in n for n in drawn.notes):
         pytest.skip("module coverage indisponible")
     assert any(label.startswith("Commune prioritaire à moins de 15 km") for label in labels)
     assert "Commune prioritaire sans pôle à portée" in labels
+    # the legend says what « prioritaire » means
+    assert flat(printing.PRIORITY_NOTE) in labels
+    assert all(word in printing.PRIORITY_NOTE for word in ("QPV", "Territoire d'industrie", "FRR"))
     assert "Couverture" in drawn.sources
     printing.save(fig, output_dir / "hdf-couverture.png", dpi=120)
 
@@ -290,7 +310,8 @@ def _luminance(colour: str) -> float:
     return 0.299 * r + 0.587 * g + 0.114 * b  # what a greyscale printer keeps
 
 
-@pytest.mark.parametrize("classes", [("other", "frr", "frr_plus"), ("not_priority", "uncovered", "covered")])
+@pytest.mark.parametrize("classes", [("other", "frr", "frr_plus", "context"),
+                                     ("not_priority", "uncovered", "covered", "context")])
 def test_commune_classes_stay_apart_in_greyscale(classes):
     lums = sorted(_luminance(printing.STYLE[key]["facecolor"]) for key in classes)
     assert all(b - a >= 0.15 for a, b in zip(lums, lums[1:])), lums
@@ -306,7 +327,7 @@ def test_territory_without_pole_says_so(monkeypatch):
     monkeypatch.setattr(printing, "_poles", lambda: ((empty, "registre ptce-geo, essai"), None))
     monkeypatch.setattr(printing, "_projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
     fig = printing.render(printing.territory("region", "94"), layers=["departements", "poles"])  # Corse
-    labels = [t.get_text() for t in fig.ptce_furniture["legend"].get_texts()]
+    labels = legend_labels(fig)
     assert "Pôle (PTCE)" not in labels
     footer = flat(fig.ptce_furniture["footer"].get_text())
     assert "Aucun pôle localisé dans ce territoire." in footer
@@ -320,8 +341,15 @@ def test_scale_bar_length_matches_the_map_scale(hdf):
     with printing._rc():
         fig.canvas.draw()
     bar = fig.ptce_furniture["scalebar"]
-    km = float(re.fullmatch(r"([\d,]+) km", bar.txt_label.get_text()).group(1).replace(",", "."))
-    bar_mm = bar.size_bar.get_window_extent().width / fig.dpi * 25.4
+    texts = [t.get_text() for t in bar.ptce_labels]
+    assert texts[0] == "0"  # starts at 0…
+    km = float(re.fullmatch(r"([\d,]+) km", texts[-1]).group(1).replace(",", "."))
+    assert km == bar.ptce_km
+    segments = bar.ptce_segments  # …with alternate black and white subdivisions
+    assert len(segments) >= 4
+    assert {s.get_facecolor()[:3] for s in segments} == {(0.0, 0.0, 0.0), (1.0, 1.0, 1.0)}
+    extents = [s.get_window_extent() for s in segments]
+    bar_mm = (max(e.x1 for e in extents) - min(e.x0 for e in extents)) / fig.dpi * 25.4
     assert bar_mm == pytest.approx(km * 1e6 / fig.ptce_furniture["scale"], rel=0.02)
     assert 15 < bar_mm < 80  # a readable bar, about a fifth of the map
 
@@ -389,3 +417,201 @@ def test_france_warns_only_about_layers_asked_for(tmp_path, capsys):
     assert "EPCI" not in capsys.readouterr().err
     fig = printing.render(france, layers=["departements", "epci"])
     assert "Limites des EPCI omises à l'échelle nationale" in fig.ptce_drawn.notes
+
+
+# --------------------------------------------------------------------------- cartographer's review
+
+
+def test_qpv_points_are_counted_per_commune():
+    import geopandas as gpd
+
+    a, b = shapely.Point(0, 0), shapely.Point(1000, 0)
+    gdf = gpd.GeoDataFrame({"code": ["Q1", "Q2", "Q3"]},
+                           geometry=[a, shapely.MultiPoint([a, b]), b], crs="EPSG:2154")
+    pts = printing.qpv_points(gdf)
+    assert sorted(pts["count"]) == [2, 2]  # a QPV spanning two communes counts at both points
+    assert len(printing.qpv_points(gdf.iloc[:1])) == 1
+
+
+def test_qpv_points_are_graduated_and_say_they_are_communes(hdf):
+    qpv = priority.load("qpv")
+    if not qpv["geometry_kind"].eq("point").all():
+        pytest.skip("contours des QPV disponibles : polygones")
+    fig = printing.render(hdf, layers=["qpv"])
+    labels = legend_labels(fig)
+    assert QPV_POINTS in labels and "Quartier prioritaire (QPV)" not in labels
+    classes = [label for _, _, label, _ in printing.QPV_CLASSES]
+    shown = [label for label in labels if label in classes]
+    assert len(shown) >= 2 and shown == [c for c in classes if c in shown]  # in order, after the heading
+    assert labels.index(QPV_POINTS) < labels.index(shown[0])
+    ax = fig.ptce_furniture["map"]
+    squares = [a for a in ax.collections if str(getattr(a, "ptce_role", "")).startswith("qpv-points-")]
+    sizes = sorted({float(a.get_sizes()[0]) for a in squares})
+    assert len(sizes) == len(squares) >= 2  # one size per class, growing with the count
+    n_points = sum(len(a.get_offsets()) for a in squares)
+    in_region = qpv[qpv["departement"].astype(str).isin(hdf.departements)]
+    assert n_points == len(printing.qpv_points(in_region)) < len(in_region)  # one square per commune
+
+
+def test_qpv_polygons_keep_the_qpv_label(hdf, monkeypatch):
+    import geopandas as gpd
+
+    com = boundaries.load("commune")
+    lille = com[com["code"] == "59350"].iloc[0]
+    poly = shapely.affinity.scale(lille.geometry, 0.5, 0.5)
+    fake = gpd.GeoDataFrame({"code": ["QN05901A"], "nom": ["Essai"], "departement": ["59"],
+                             "geometry_kind": ["polygon"]}, geometry=[poly], crs="EPSG:4326")
+    monkeypatch.setattr(printing, "_priority_layer", lambda name: ((fake, "QPV essai"), None))
+    monkeypatch.setattr(printing, "_projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
+    fig = printing.render(printing.territory("departement", "59"), layers=["qpv"])
+    labels = legend_labels(fig)
+    assert "Quartier prioritaire (QPV)" in labels and QPV_POINTS not in labels
+
+
+@pytest.mark.parametrize("kind,code", [("region", "32"), ("departement", "59")])
+def test_every_layer_is_clipped_to_the_territory(kind, code):
+    terr = printing.territory(kind, code)
+    fig = printing.render(terr, layers=["territoires-industrie", "epci", "departements"])
+    ax = fig.ptce_furniture["map"]
+    shape = printing.territory_shape(terr, terr.crs, "fine").buffer(300)  # 0.2 mm at 1:1.5M
+    for role in ("ti", "epci"):
+        (patch,) = role_artists(ax, role)
+        vertices = patch.get_path().vertices
+        outside = ~shapely.contains_xy(shape, vertices[:, 0], vertices[:, 1])
+        assert not outside.any(), (role, int(outside.sum()))
+
+
+def test_legend_and_colours_for_greyscale_print(hdf):
+    lum = {key: _luminance(printing.STYLE[key]["facecolor"]) for key in ("not_priority", "other", "context")}
+    assert lum["not_priority"] - lum["context"] >= 0.12 and lum["other"] - lum["context"] >= 0.12
+    # the locator's highlight is not the vermilion of the QPV squares
+    assert printing.LOCATOR_COLOUR.lower() != printing.STYLE["qpv"]["color"].lower()
+    fig = printing.render(hdf, layers=["departements", "qpv"])
+    (highlight,) = role_artists(fig.ptce_furniture["locator"], "locator")
+    from matplotlib.colors import to_hex
+
+    assert to_hex(highlight.get_facecolor()) == printing.LOCATOR_COLOUR.lower()
+    labels = legend_labels(fig)
+    assert {"Limite de la région", "Autres régions", "Commune"} <= set(labels)
+    dep = printing.territory("departement", "59")
+    assert {"Limite du département", "Autres départements"} <= set(legend_labels(printing.render(dep, layers=["qpv"])))
+
+
+def test_hairlines_stay_light_and_lines_keep_their_hierarchy():
+    from matplotlib.colors import to_rgba
+
+    r, g, b, a = to_rgba(printing.STYLE["commune_edge"]["edgecolor"])
+    on_white = 1 - a * (1 - (0.299 * r + 0.587 * g + 0.114 * b))
+    assert on_white >= 0.8  # a one-pixel commune edge stays a light grey, even drawn thicker by a viewer
+    widths = {key: printing.STYLE[key]["linewidth"] for key in ("epci", "departement", "territory")}
+    assert widths["departement"] >= 2 * widths["epci"] and widths["territory"] > widths["departement"]
+    assert _luminance(printing.STYLE["departement"]["edgecolor"]) < _luminance(printing.STYLE["epci"]["edgecolor"]) - 0.2
+
+
+def test_long_title_wraps_on_two_lines_instead_of_shrinking(hdf):
+    long = ("Carte des pôles territoriaux de coopération économique de la région Hauts-de-France "
+            "et des territoires prioritaires en 2026")
+    fig = printing.render(hdf, title=long, orientation="portrait")
+    title, sub = fig.ptce_furniture["title"], fig.ptce_furniture["subtitle"]
+    assert title.get_text().count("\n") == 1 and flat(title.get_text()) == long
+    assert title.get_fontsize() >= 10.5 > sub.get_fontsize() + 1
+    FigureCanvasAgg(fig)
+    with printing._rc():
+        fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert not title.get_window_extent(renderer).overlaps(sub.get_window_extent(renderer))
+    assert _inside(title.get_window_extent(renderer), fig, printing.MARGIN_MM)
+    # absurdly long: two lines at the floor size, the end cut with « … »
+    text, size = printing.fit_title("mot " * 80, 190, 13.5, 10.5)
+    assert size == 10.5 and text.count("\n") == 1 and text.endswith("…")
+    assert printing.fit_title("Titre court", 190, 13.5, 10.5) == ("Titre court", 13.5)
+
+
+def test_france_insets_names_and_scale_bars_off_the_land_and_frames_flush():
+    from matplotlib.patches import Rectangle
+
+    fig = printing.render(printing.territory("france"), orientation="landscape")
+    FigureCanvasAgg(fig)
+    with printing._rc():
+        fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    conf = settings.get()
+    insets = fig.ptce_furniture["insets"]
+    for ax, dep in zip(insets, ("971", "972", "973", "974", "976")):
+        d = printing.projected("departement", conf.crs_for_departement(dep), "coarse")
+        land = shapely.union_all(d.geometry.values[d["code"].eq(dep).to_numpy()])
+        inverse = ax.transData.inverted()
+        bar = [a for a in ax.artists if hasattr(a, "ptce_km")][0]
+        name = next(t for t in ax.texts if t.get_text() in {"Guadeloupe", "Martinique", "Guyane", "La Réunion",
+                                                              "Mayotte"})
+        for what, artist in (("nom", name), ("échelle", bar)):
+            box = artist.get_window_extent(renderer)
+            (x0, y0), (x1, y1) = inverse.transform([(box.x0, box.y0), (box.x1, box.y1)])
+            assert not land.intersects(shapely.box(x0, y0, x1, y1)), (dep, what)
+    # one frame per map, no sliver: the inset column is flush with the top and bottom of the
+    # metropolitan map, and no second frame surrounds the insets
+    frame = fig.ptce_furniture["frame_mm"]
+    pw, ph = fig.ptce_furniture["paper_mm"]
+    tops = [ax.get_position().y1 * ph for ax in insets]
+    bottoms = [ax.get_position().y0 * ph for ax in insets]
+    assert max(tops) == pytest.approx(frame[1] + frame[3], abs=0.05)
+    assert min(bottoms) == pytest.approx(frame[1], abs=0.05)
+    for rect in [a for a in fig.artists if isinstance(a, Rectangle)]:
+        x, y = rect.get_x() * pw, rect.get_y() * ph
+        assert x == pytest.approx(frame[0], abs=0.05) and y == pytest.approx(frame[1], abs=0.05)
+    # coasts: the same line in metropolitan France and overseas
+    widths = {round(p.get_linewidth(), 3) for ax in [fig.ptce_furniture["map"], *insets]
+              for p in role_artists(ax, "coast")}
+    assert len(widths) == 1
+    assert all(role_artists(ax, "coast") for ax in [fig.ptce_furniture["map"], *insets])
+    assert not any(role_artists(ax, "territory") for ax in insets)
+
+
+def test_pole_names_wrap_instead_of_being_cut():
+    name = "Écopôle alimentaire de la région d'Audruicq"
+    label = printing.pole_label(name)  # was « Écopôle alimentaire de la rég… »
+    assert label.count("\n") == 1 and flat(label) == name
+    assert all(len(line) <= 28 for line in label.split("\n"))
+    long = "TETRIS (Transition écologique territoriale par la recherche et l'innovation sociale)"
+    label = printing.pole_label(long)
+    assert label.count("\n") == 1 and flat(label) == long and "…" not in label
+    assert printing.pole_label("Anima Grand Calais") == "Anima Grand Calais"
+
+
+def test_labels_avoid_other_symbols_when_they_can():
+    fig = Figure(figsize=(4, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes([0.1, 0.1, 0.8, 0.8])
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 100)
+    xy = np.array([[50.0, 50.0]])
+    px, py = printing._to_points(ax, xy)[0]
+    # squares on the first candidate positions (right, above and below)
+    avoid = [(px + 2, py - 12, px + 60, py + 12)]
+    assert printing.place_labels(ax, xy, ["Pôle essai"], fontsize=6, avoid=avoid) == 0
+    fig.canvas.draw()
+    box = ax.texts[0].get_window_extent()
+    to_pts = 72 / fig.dpi
+    x0, x1 = box.x0 * to_pts, box.x1 * to_pts
+    assert x1 <= avoid[0][0] + 0.5 or x0 >= avoid[0][2]  # put on the free side
+    # nowhere free: still named, over the fewest symbols, never hidden for a QPV square
+    ax.texts[0].remove()
+    everywhere = [(px - 80, py - 80, px - 3.5, py + 80), (px + 3.5, py - 80, px + 80, py + 80),
+                  (px - 80, py + 3.5, px + 80, py + 80), (px - 80, py - 80, px + 80, py - 3.5)]
+    assert printing.place_labels(ax, xy, ["Pôle essai"], fontsize=6, avoid=everywhere) == 0
+
+
+def test_a3_scales_lines_and_symbols_with_the_paper(hdf):
+    a4 = printing.render(hdf, paper="a4", orientation="portrait", layers=["departements", "poles", "qpv"])
+    a3 = printing.render(hdf, paper="a3", orientation="portrait", layers=["departements", "poles", "qpv"])
+    ratio = 297 / 210
+    ax4, ax3 = a4.ptce_furniture["map"], a3.ptce_furniture["map"]
+    for role in ("departement", "territory"):
+        assert role_artists(ax3, role)[0].get_linewidth() == pytest.approx(
+            role_artists(ax4, role)[0].get_linewidth() * ratio)
+    for role in ("poles", "qpv-points-1"):
+        s4, s3 = role_artists(ax4, role), role_artists(ax3, role)
+        if s4:
+            assert s3[0].get_sizes()[0] == pytest.approx(s4[0].get_sizes()[0] * ratio**2)
+    bar4, bar3 = a4.ptce_furniture["scalebar"], a3.ptce_furniture["scalebar"]
+    assert bar3.ptce_segments[0].get_linewidth() == pytest.approx(bar4.ptce_segments[0].get_linewidth() * ratio)
