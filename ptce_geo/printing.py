@@ -1620,8 +1620,14 @@ def print_map(terr: Territory, output, *, paper: str = "a4", orientation: str | 
     return fig
 
 
+#: One orientation for every page of the atlas (it binds): portrait suits most régions (the
+#: map frame is about square), 12 of the 18 are printed larger than in landscape.
+ATLAS_ORIENTATION = "portrait"
+
+
 def render_cover(fig, terrs: Sequence[Territory], *, paper="a4", orientation="portrait", layers=None,
-                 date: _dt.date | None = None, sources: dict | None = None, notes: Sequence[str] = ()):
+                 date: _dt.date | None = None, sources: dict | None = None, notes: Sequence[str] = (),
+                 page: str | None = None):
     """The atlas cover: title, date, table of contents, sources with vintages, licence."""
     pw, ph = _choice("Format de papier", paper, PAPERS)
     if orientation == "landscape":
@@ -1630,7 +1636,9 @@ def render_cover(fig, terrs: Sequence[Territory], *, paper="a4", orientation="po
     date = date or _dt.date.today()
     fig.clear()
     fig.set_size_inches(pw / 25.4, ph / 25.4)
+    fig.ptce_k = k
     m = MARGIN_MM * 2
+    landscape = pw > ph
     fig.text(m / pw, 1 - m / ph, "Atlas régional", fontsize=14 * k, color="#555555", va="top")
     title = fig.text(m / pw, 1 - (m + 10 * k) / ph,
                      textwrap.fill(DEFAULT_TITLE, 42), fontsize=20 * k, fontweight="bold", va="top", linespacing=1.2)
@@ -1640,11 +1648,11 @@ def render_cover(fig, terrs: Sequence[Territory], *, paper="a4", orientation="po
     fig.text(m / pw, 1 - (m + 55 * k) / ph, "Sommaire (page)\n\n" + toc, fontsize=9 * k, va="top",
              family="DejaVu Sans Mono")
     # an overview of the régions (overseas in boxes), numbered by page
-    ax = fig.add_axes([0.48, 0.36, 0.47, 0.36])
+    ax = fig.add_axes([0.52, 0.40, 0.44, 0.42] if landscape else [0.48, 0.36, 0.47, 0.36])
     ax.set_axis_off()
     ax.set_aspect("equal")
     shapes = _locator_shapes()
-    _add_fill(ax, shapes.geometry.values, 1, facecolor="#b9e3cf", edgecolor="#303030", linewidth=0.4)
+    _add_fill(ax, shapes.geometry.values, 1, facecolor="#b9e3cf", edgecolor="#303030", linewidth=0.4 * k)
     page_of = {t.code: i + 2 for i, t in enumerate(terrs)}
     for code, point in zip(shapes["code"], shapely.point_on_surface(shapes.geometry.values)):
         if code in page_of:
@@ -1659,17 +1667,43 @@ def render_cover(fig, terrs: Sequence[Territory], *, paper="a4", orientation="po
     lines += ["", f"Couches : {', '.join(LAYERS[key] for key in check_layers(layers))}.",
               "Projection : Lambert-93 (métropole), UTM local (outre-mer).",
               f"Carte du {date.strftime('%d/%m/%Y')}, réalisée avec ptce-geo.", "", LICENCE + "."]
-    wrapped = "\n".join(textwrap.fill(bind_punctuation(line), 95, subsequent_indent="  ") if line else ""
+    width = 80 if landscape else 95  # landscape: the sources fill the right-hand column
+    wrapped = "\n".join(textwrap.fill(bind_punctuation(line), width, subsequent_indent="  ") if line else ""
                         for line in lines)
-    fig.text(m / pw, m / ph, wrapped, fontsize=7.5 * k, va="bottom", color="#333333", linespacing=1.35)
-    fig.ptce_furniture = {"title": title}
+    x = 0.5 if landscape else m / pw
+    fig.text(x, m / ph, wrapped, fontsize=7.5 * k, va="bottom", color="#333333", linespacing=1.35)
+    page_artist = None
+    if page:
+        page_artist = fig.text((pw - MARGIN_MM) / pw, MARGIN_MM / ph, page, fontsize=7.5 * k, va="bottom",
+                               ha="right", color="#333333")
+    fig.ptce_furniture = {"title": title, "page": page_artist}
     return fig
+
+
+def _add_outline(path: Path, titles: Sequence[str]) -> None:
+    """PDF bookmarks, one per page (matplotlib's PdfPages writes none): an incremental update
+    by pypdf, so the pages already written are not rewritten."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(path, incremental=True)
+    for number, title in enumerate(titles):
+        writer.add_outline_item(title=title, page_number=number)
+    writer.page_mode = "/UseOutlines"  # the viewer opens with the bookmarks shown
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        with open(tmp, "wb") as out:
+            writer.write(out)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def atlas(output, *, paper: str = "a4", orientation: str | None = None, layers: Sequence[str] | None = None,
           regions: Sequence[str] | None = None, progress: bool = True, date: _dt.date | None = None) -> Path:
     """Every région (18) in one multi-page PDF, after a cover page; returns the path.
 
+    Every page has the same orientation (``ATLAS_ORIENTATION`` unless one is given), a page
+    number « n / N » at the bottom right, and a PDF bookmark (cover, then one per région).
     One figure is reused for all pages and every layer is projected once per CRS.
     """
     from matplotlib.backends.backend_pdf import PdfPages
@@ -1680,30 +1714,36 @@ def atlas(output, *, paper: str = "a4", orientation: str | None = None, layers: 
     if Path(str(output)).suffix.lower() not in ("", ".pdf"):
         raise ValidationError(f"L'atlas est un PDF de plusieurs pages : utilisez un fichier .pdf, pas {str(output)!r}.")
     layers = check_layers(layers)
-    if orientation is not None:
-        _choice("Sens de la page", orientation, ORIENTATIONS)
+    orientation = orientation or ATLAS_ORIENTATION
+    _choice("Sens de la page", orientation, ORIENTATIONS)
     codes = list(regions) if regions is not None else region_codes()
     terrs = [territory("region", code) for code in codes]
     date = date or _dt.date.today()
+    total = len(terrs) + 1
     fig = Figure()
     sources: dict = {}
     notes: list = []
     with _rc():
-        # draw the map pages first (to know the sources), keep their order for the PDF
         path = Path(str(output))
         try:
             pdf = PdfPages(path, metadata={"Title": f"Atlas — {DEFAULT_TITLE}", "Creator": "ptce-geo"})
         except OSError as exc:
             raise PtceGeoError(f"Impossible d'écrire l'atlas dans {str(output)!r} : {exc}.") from exc
         with pdf:
+            # the layers' sources for the cover (a page's own remarks stay on that page)
             probe = plot_layers(terrs[0], layers, ax=Figure().add_subplot()) if terrs else None
             if probe is not None:
                 sources.update(probe.ptce_drawn.sources)
                 notes += probe.ptce_drawn.notes
-            render_cover(fig, terrs, paper=paper, orientation=orientation or "portrait", layers=layers,
-                         date=date, sources=sources, notes=notes)
+            render_cover(fig, terrs, paper=paper, orientation=orientation, layers=layers,
+                         date=date, sources=sources, notes=notes, page=f"1 / {total}")
             pdf.savefig(fig)
-            for terr in tqdm(terrs, desc="Atlas", unit="région", disable=not progress):
-                render(terr, paper=paper, orientation=orientation, layers=layers, date=date, fig=fig)
+            for number, terr in enumerate(tqdm(terrs, desc="Atlas", unit="région", disable=not progress), start=2):
+                render(terr, paper=paper, orientation=orientation, layers=layers, date=date, fig=fig,
+                       page=f"{number} / {total}")
                 pdf.savefig(fig)
+    try:
+        _add_outline(path, ["Couverture et sommaire"] + [f"{t.nom} ({t.code})" for t in terrs])
+    except (OSError, ImportError) as exc:
+        raise PtceGeoError(f"Impossible d'ajouter les signets à l'atlas {str(output)!r} : {exc}.") from exc
     return path

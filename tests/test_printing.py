@@ -182,11 +182,22 @@ def test_atlas_has_cover_and_18_regions(output_dir, mirror_dir):
     cover = pdf_text(out, 0)
     assert "Sources" in cover and dt.date.today().strftime("%d/%m/%Y") in cover
     assert "Licence Ouverte / Etalab 2.0" in cover
+    assert "aucun pôle" not in cover.lower()  # one page's remark does not leak into the cover's sources
+    # one orientation for the whole atlas (it binds): A4 portrait
+    assert {(round(float(p.mediabox.width)), round(float(p.mediabox.height))) for p in reader.pages} == {(595, 842)}
+    # bookmarks: the cover, then one per région, each on its page
+    outline = [(item.title, reader.get_destination_page_number(item)) for item in reader.outline]
+    assert outline[0] == ("Couverture et sommaire", 0)
     names = printing._table("region")["nom"]
-    for i, code in enumerate(printing.region_codes(), start=1):
+    codes = printing.region_codes()
+    assert outline[1:] == [(f"{names[code]} ({code})", i) for i, code in enumerate(codes, start=1)]
+    for i, code in enumerate(codes, start=1):
         page = " ".join(reader.pages[i].extract_text().split())
         assert f"— {names[code]}" in page, code
         assert "Sources" in page
+        assert page.endswith(f"{i + 1} / 19") or f"{i + 1} / 19" in page, code  # page number in the footer
+        assert re.search(rf"\b{i + 1}\s+{re.escape(names[code])} \({code}\)", cover)  # the sommaire agrees
+    assert "1 / 19" in cover
 
 
 def test_unknown_choices_list_valid_keys(hdf, tmp_path):
