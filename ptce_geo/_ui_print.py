@@ -45,7 +45,7 @@ def print_panel() -> None:
         args = (kind, code, paper, orientation)
         texts = (title or None, subtitle or None, tuple(printing.check_layers(layers)))
         with right:
-            preview = printed_map(*args, "png", *texts, 60)
+            preview = printed_map(*args, "png", *texts, printing.DPI_RANGE[0])
             st.image(preview, caption="Aperçu (basse résolution)", width="stretch")
         data = printed_map(*args, fmt, *texts, printing.DPI_PNG)
         mime = {"pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}[fmt]

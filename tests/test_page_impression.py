@@ -45,3 +45,12 @@ def test_impression_rejects_two_commune_colourings():
     at.multiselect[0].set_value(["zonage", "couverture"]).run()
     assert not at.exception
     assert at.error and "zonage" in at.error[0].value and "couverture" in at.error[0].value
+
+
+def test_impression_national_map_does_not_preselect_epci():
+    """EPCI limits are not drawn at national scale: not preselected there, so no « omitted » note."""
+    at = run_impression()
+    assert "epci" in at.multiselect[0].value
+    at.selectbox[0].set_value("France entière").run()
+    assert not at.exception and not at.error
+    assert "epci" not in at.multiselect[0].value
