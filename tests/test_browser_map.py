@@ -216,3 +216,14 @@ def test_server_compresses_frontend_and_caches_layers(app_url):
     with urllib.request.urlopen(f"{app_url}{url}", timeout=30) as resp:
         assert "immutable" in resp.headers["Cache-Control"]
         assert resp.read().startswith(b'{"type":"FeatureCollection"')
+
+
+def test_deep_link_opens_the_page_inside_the_app(page, app_url):
+    """A link straight to a page (/lacunes) runs app.py's navigation: French page names, wide layout."""
+    page.goto(f"{app_url}/lacunes")
+    page.get_by_text("Lacunes : territoires prioritaires sans pôle").first.wait_for(timeout=120_000)
+    nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+    assert "Pôles" in nav and "Impression" in nav and "Données" in nav
+    assert "poles" not in nav.split() and "app" not in nav.split()
+    width = page.locator("[data-testid='stMainBlockContainer']").bounding_box()["width"]
+    assert width > 900  # layout="wide" from app.py

@@ -14,7 +14,7 @@ def run_donnees() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception
-    at.switch_page("pages/donnees.py").run()
+    at.switch_page("app_pages/donnees.py").run()
     return at
 
 

@@ -11,7 +11,7 @@ def run_impression() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     assert not at.exception
-    at.switch_page("pages/impression.py").run()
+    at.switch_page("app_pages/impression.py").run()
     return at
 
 

@@ -13,7 +13,7 @@ def run_lacunes() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     assert not at.exception
-    at.switch_page("pages/lacunes.py").run()
+    at.switch_page("app_pages/lacunes.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -54,7 +54,7 @@ def test_lacunes_offline_without_layers_still_renders(tmp_path, monkeypatch):
     monkeypatch.setattr(_http, "raw_dir", lambda: tmp_path / "raw")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.run()
-    at.switch_page("pages/lacunes.py").run()
+    at.switch_page("app_pages/lacunes.py").run()
     assert not at.exception
     assert len(at.warning) >= 1  # names the missing layers
 

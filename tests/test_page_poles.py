@@ -13,7 +13,7 @@ EVIL = "<script>alert('x')</script><b>gras</b>"
 def open_page(timeout: float = 120) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     at.run()
-    at.switch_page("pages/poles.py").run()
+    at.switch_page("app_pages/poles.py").run()
     assert not at.exception, at.exception
     return at
 

@@ -13,7 +13,7 @@ def run_territoire() -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
     at.run()
     assert not at.exception
-    at.switch_page("pages/territoire.py").run()
+    at.switch_page("app_pages/territoire.py").run()
     assert not at.exception, at.exception
     return at
 
