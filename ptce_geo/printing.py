@@ -633,6 +633,24 @@ def qpv_points(gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     return out.sort_values("count", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def _qpv_points_in_crs(source, crs: str, qpv: gpd.GeoDataFrame) -> pd.DataFrame:
+    """``qpv_points`` of the point-only QPV of ``crs``, with the département of each point
+    (memoised: the atlas draws the same points on every page)."""
+    def build():
+        kind = qpv["geometry_kind"] if "geometry_kind" in qpv else pd.Series("polygon", index=qpv.index)
+        mask = qpv.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy() | kind.eq("point").to_numpy()
+        part = qpv[mask]
+        pts = qpv_points(part)
+        parts, idx = shapely.get_parts(part.geometry.values, return_index=True)
+        xy = np.round(shapely.get_coordinates(parts), 6)
+        deps = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1],
+                             "departement": part["departement"].astype(str).to_numpy()[idx]})
+        deps = deps.drop_duplicates(["x", "y"])
+        return pts.merge(deps, on=["x", "y"], how="left")
+
+    return _memo(f"qpv-points-{crs}-{id(source)}", build)
+
+
 def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, crs: str | None = None,
                 scale_denominator: float | None = None, *, inset: bool = False):
     """Draw the chosen layers of ``terr`` into ``ax`` (a new figure when ``None``); return the figure.
@@ -802,7 +820,7 @@ def _draw_qpv(ax, drawn: _Drawn, terr: Territory, crs: str, res, scale_denominat
     of their commune as one graduated square per commune (legend says so). Returns the boxes of
     the squares, in points, for label placement."""
     colour = STYLE["qpv"]["color"]
-    qpv = _projected_extra("qpv", crs, res[0])
+    qpv = qpv_all = _projected_extra("qpv", crs, res[0])
     if terr.kind != "france":
         qpv = qpv[qpv["departement"].astype(str).isin(terr.departements)]
     kind = qpv["geometry_kind"] if "geometry_kind" in qpv else pd.Series("polygon", index=qpv.index)
@@ -824,7 +842,9 @@ def _draw_qpv(ax, drawn: _Drawn, terr: Territory, crs: str, res, scale_denominat
         boxes += [(x - side / 2, y - side / 2, x + side / 2, y + side / 2) for x, y in _to_points(ax, xy)]
         drawn.legend(_legend_marker("s", colour, STYLE["qpv"]["label"], side, k), "qpv")
     if points.any():
-        pts = qpv_points(qpv[points])
+        pts = _qpv_points_in_crs(res[0], crs, qpv_all)
+        if terr.kind != "france":
+            pts = pts[pts["departement"].isin(terr.departements)]
         xy = pts[["x", "y"]].to_numpy()
         counts = pts["count"].to_numpy()
         paper = _to_points(ax, xy) if len(xy) else np.empty((0, 2))
@@ -1213,8 +1233,10 @@ def fit_title(text: str, width_mm: float, size: float, floor: float) -> tuple[st
     smaller but never under ``floor``; past that the second line ends with « … »."""
     text = " ".join(str(text).split())
 
-    def width(line: str, fs: float) -> float:
-        return _text_width_mm(line, fs, "bold")
+    def width(line: str, fs: float) -> float:  # words measured once (cached), kerning across words ignored
+        words = line.split(" ")
+        space = _text_width_mm("a a", fs, "bold") - _text_width_mm("aa", fs, "bold")
+        return sum(_text_width_mm(w, fs, "bold") for w in words if w) + space * (len(words) - 1)
 
     one = width(text, size)
     if one <= width_mm:
@@ -1269,29 +1291,39 @@ def _two_columns(handles: list) -> list:
         _legend_text("") for _ in range(n - len(right))]
 
 
-def _legend_renderer(fig):
-    from matplotlib.backends.backend_agg import RendererAgg
-
-    w, h = fig.get_size_inches() * fig.dpi
-    return RendererAgg(int(w) + 1, int(h) + 1, fig.dpi)
+def _legend_size_mm(handles, ncols: int, fs: float, title_fs: float) -> tuple[float, float]:
+    """Width and height (mm) of ``fig.legend(handles, ncols=…, fontsize=fs)`` with the options
+    ``_fit_legend`` uses, computed from the font (no renderer: measuring a legend means laying
+    its text out twice)."""
+    pt = 25.4 / 72
+    cols = [list(c) for c in np.array_split(np.arange(len(handles)), ncols) if len(c)]
+    widths, heights = [], []
+    for col in cols:
+        rows, width = [], 0.0
+        for i in col:
+            lines = handles[i].get_label().split("\n")
+            rows.append(max(1.3 * fs, (1.2 * (len(lines) - 1) + 1.0) * fs * 1.17))
+            width = max(width, max(_text_width_mm(line, fs) for line in lines) / pt if lines[0] else 0.0)
+        heights.append(sum(rows) + 0.45 * fs * (len(rows) - 1))
+        widths.append(width + (2.2 + 0.8) * fs)
+    width = sum(widths) + 2.0 * fs * (len(widths) - 1) + 0.4 * fs
+    height = max(heights, default=0.0) + 1.4 * title_fs + 0.4 * fs + 0.5 * fs
+    return width * pt * 1.03, height * pt * 0.95  # calibrated on rendered legends (≥ them, within 10 %)
 
 
 def _fit_legend(fig, handles, anchor_mm, max_w_mm: float, max_h_mm: float, ncols: int, k: float, pw, ph):
     """The legend at ``anchor_mm`` (upper left), its font reduced (down to 6 pt × k) until it
     fits ``max_w_mm`` × ``max_h_mm``."""
-    renderer = _legend_renderer(fig)
-    legend = None
     for fs in (7.5, 7.0, 6.5, 6.0):
-        if legend is not None:
-            legend.remove()
-        legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(anchor_mm[0] / pw, anchor_mm[1] / ph),
-                            bbox_transform=fig.transFigure, ncols=ncols, frameon=False,
-                            fontsize=fs * k, title="Légende", title_fontsize=8.5 * k, alignment="left",
-                            handlelength=2.2, handleheight=1.3, borderaxespad=0.0, borderpad=0.2,
-                            labelspacing=0.45)
-        box = legend.get_window_extent(renderer)
-        if box.height / fig.dpi * 25.4 <= max_h_mm and box.width / fig.dpi * 25.4 <= max_w_mm:
+        w, h = _legend_size_mm(handles, ncols, fs * k, 8.5 * k)
+        if w <= max_w_mm and h <= max_h_mm:
             break
+    legend = fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(anchor_mm[0] / pw, anchor_mm[1] / ph),
+                        bbox_transform=fig.transFigure, ncols=ncols, frameon=False,
+                        fontsize=fs * k, title="Légende", title_fontsize=8.5 * k, alignment="left",
+                        handlelength=2.2, handleheight=1.3, borderaxespad=0.0, borderpad=0.2,
+                        labelspacing=0.45)
+    legend.ptce_estimate_mm = (w, h)
     return legend
 
 
