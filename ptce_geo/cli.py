@@ -417,17 +417,17 @@ def _add_print(sub) -> None:
     where.add_argument("--departement", metavar="CODE", help="code du département (ex. 59, 2A, 974)")
     where.add_argument("--france", action="store_true", help="France entière (outre-mer en encarts)")
     where.add_argument("--atlas", action="store_true", help="atlas des 18 régions en un PDF avec couverture")
-    p.add_argument("--paper", default="a4", help="a4 (défaut) ou a3")
-    p.add_argument("--orientation", default=None, help="portrait ou landscape (défaut : selon le territoire)")
-    p.add_argument("--format", default=None, help="pdf, png ou svg (défaut : extension du fichier, sinon pdf)")
-    p.add_argument("--title", default=None, help="titre de la carte")
-    p.add_argument("--subtitle", default=None, help="sous-titre de la carte")
+    p.add_argument("--paper", default="a4", metavar="PAPIER", help="a4 (défaut) ou a3")
+    p.add_argument("--orientation", default=None, metavar="ORIENTATION", help="portrait ou landscape (défaut : selon le territoire)")
+    p.add_argument("--format", default=None, metavar="FORMAT", help="pdf, png ou svg (défaut : extension du fichier, sinon pdf)")
+    p.add_argument("--title", default=None, metavar="TITRE", help="titre de la carte")
+    p.add_argument("--subtitle", default=None, metavar="SOUS_TITRE", help="sous-titre de la carte")
     p.add_argument("--layers", nargs="+", default=None, metavar="COUCHE",
                    help="couches à dessiner parmi : departements, epci, zonage, couverture, "
                         "territoires-industrie, qpv, poles")
-    p.add_argument("--dpi", type=int, default=300, help="résolution du PNG (défaut 300)")
+    p.add_argument("--dpi", type=int, default=300, metavar="DPI", help="résolution du PNG (défaut 300)")
     p.add_argument("--quiet", action="store_true", help="sans barre de progression")
-    p.add_argument("-o", "--output", required=True, help="fichier à écrire")
+    p.add_argument("-o", "--output", required=True, metavar="FICHIER", help="fichier à écrire")
 
     def run(args):
         from . import printing
