@@ -153,11 +153,13 @@ def warm_up() -> dict[str, float]:
         steps[name] = time.perf_counter() - t
 
     def imports():
-        # folium compiles its templates at import, mapclassify imports scipy.stats. Not
-        # streamlit_folium: a component declared outside a page run is not served (HTTP 404).
+        # folium compiles its templates at import. Not streamlit_folium: a component declared
+        # outside a page run is not served (HTTP 404).
         import folium  # noqa: F401
         import folium.plugins  # noqa: F401
-        import mapclassify  # noqa: F401
+
+    def classify():
+        import mapclassify  # noqa: F401 - imports scipy.stats (1-3 s): only the choropleth needs it
 
     def bounds():
         from . import boundaries
@@ -182,8 +184,9 @@ def warm_up() -> dict[str, float]:
         webmap.prepare_static()
         webmap.national_layers()
 
+    # what the first view of the map needs first, then the panel's figures, then the choropleth
     for name, func in (("imports", imports), ("limites", bounds), ("couches web", layers),
-                       ("zonages", flags), ("couverture", cover)):
+                       ("zonages", flags), ("couverture", cover), ("classes", classify)):
         step(name, func)
     from streamlit.logger import get_logger
 

@@ -400,10 +400,13 @@ def _carte_panel(state, shown, flags, stamp) -> None:
             figures = coverage.national(result)
         if figures is not None:
             rate = figures.get("coverage_rate")
-            st.metric(f"Population prioritaire couverte (rayon {state.rayon:g} km)",
-                      "n.c." if rate is None or pd_isna(rate) else f"{float(rate) * 100:.0f} %")
+            st.metric("Population prioritaire couverte",
+                      "n.c." if rate is None or pd_isna(rate) else f"{float(rate) * 100:.0f} %",
+                      help="Part de la population des communes prioritaires (QPV, Territoire d'industrie ou FRR, "
+                           "ou le zonage filtré) à moins du rayon d'un pôle ou dans son périmètre déclaré.")
             st.caption(f"Population prioritaire : {webmap._fmt_int(figures.get('priority_population'))} hab., "
-                       f"dont couverte : {webmap._fmt_int(figures.get('priority_population_covered'))} hab.")
+                       f"dont couverte : {webmap._fmt_int(figures.get('priority_population_covered'))} hab. "
+                       f"(rayon {state.rayon:g} km)")
     else:
         st.caption(f"Chiffres de couverture indisponibles : {err}")
     if state.commune:

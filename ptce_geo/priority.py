@@ -637,7 +637,15 @@ def flags() -> pd.DataFrame:
     memo_key = (boundaries.cache_key(), tuple((n, _key(p)) for n, p in found.items()), tuple(sorted(errors)))
     if _FLAGS_MEMO.get("key") != memo_key:
         _FLAGS_MEMO.clear()
-        _FLAGS_MEMO.update(key=memo_key, frame=_flags(found, errors))
+        if errors:
+            frame = _flags(found, errors)
+        else:  # every layer there: the table is cached on disk too (a cold start reads it in ~50 ms)
+            import hashlib
+
+            digest = hashlib.sha1(repr(memo_key).encode()).hexdigest()[:16]
+            frame = _cache.cached_frame("priority-flags", digest, lambda: _flags(found, errors))
+            frame.attrs.update(missing_layers=[], errors={}, vintages={name: vintage(name) for name in LAYERS})
+        _FLAGS_MEMO.update(key=memo_key, frame=frame)
     return _FLAGS_MEMO["frame"].copy()
 
 

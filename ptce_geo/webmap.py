@@ -354,10 +354,17 @@ def territory_name(key: str) -> str:
     return f"{label} {nom.iloc[0]} ({code})" if len(nom) else key
 
 
+# Régions and départements seen whole (national view, zoom 5-6: a pixel is 2-5 km) are simplified
+# further; a territory view uses the web contours (250-400 m).
+NATIONAL_TOLERANCE_M = {"regions": 1500.0, "departements": 1000.0}
+
+
 def boundary_layer(layer: str, key: str) -> gpd.GeoDataFrame:
     """Boundaries of ``layer`` (regions|departements|epci|communes) with the level of detail of ``key``."""
     level = {"regions": "region", "departements": "departement", "epci": "epci", "communes": "commune"}[layer]
     gdf = boundaries.load(level, simplified=True)
+    if layer in NATIONAL_TOLERANCE_M and not key:
+        gdf = boundaries.simplify(gdf, level, NATIONAL_TOLERANCE_M[layer])
     if layer in ("epci", "communes"):
         if not key:
             raise PtceGeoError(
@@ -408,16 +415,17 @@ LAYER_PROPS = {"regions": ["code", "nom"], "departements": ["code", "nom"], "epc
 # FRR and ZRR colour the communes file of the territory (a join by code) instead of shipping
 # the same commune contours again; the coverage choropleth does the same (``coverage_join``).
 JOIN_LAYERS = {"frr": "communes", "zrr": "communes"}
-# One file for every view: simplified at 250-400 m, they gain nothing from more decimals.
+# Drawn whole in every view: one coarse file for the national view, one for all territory views.
 NATION_WIDE = ("regions", "departements")
 NATIONAL_LAYERS = ("regions", "departements", "territoires-industrie")
-LAYER_FORMAT = "2"  # bump when layer_geojson's output changes: every published file is renamed
+LAYER_FORMAT = "3"  # bump when layer_geojson's output changes: every published file is renamed
 
 
 def layer_precision(key: str) -> int:
-    """Decimals kept in the GeoJSON: 3 (≈ 100 m) nationally, 4 (≈ 10 m) for a département or a
-    région — below the simplification tolerance of the web contours (60 m for communes)."""
-    return 3 if not key else 4
+    """Decimals kept in the GeoJSON: 3 (≈ 100 m) for the whole country (contours simplified at
+    250 m or more), 4 (≈ 10 m) in a département or a région — below the simplification tolerance
+    of the web contours (60 m for communes)."""
+    return 3 if key in ("", "detail") else 4
 
 
 def layer_geojson(layer: str, key: str) -> str:
@@ -477,8 +485,8 @@ def publish_layer(layer: str, key: str) -> str:
     existing file never changes, and browsers may cache it for good (``_server``).
     """
     check_choice("Couche", layer, LAYER_PROPS)
-    if layer in NATION_WIDE:
-        key = ""
+    if layer in NATION_WIDE and key:  # every territory view shares one file of the whole country
+        return _publish(f"{layer}--detail--{_file_version(layer)}.geojson", lambda: layer_geojson(layer, "detail"))
     return _publish(f"{layer}--{key or 'france'}--{_file_version(layer)}.geojson", lambda: layer_geojson(layer, key))
 
 

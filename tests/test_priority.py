@@ -357,3 +357,16 @@ def test_sync_keeps_mirror_files_so_layers_survive_without_the_mirror(mirror_dir
 
     monkeypatch.setattr(priority, "_BUILDERS", {name: boom for name in priority.LAYERS})
     assert len(priority.load("territoires-industrie")) == 183
+
+
+def test_flags_read_back_from_disk_equal_a_fresh_build(layers):
+    """A cold start reads the flags table from its Parquet cache: same values and dtypes as a build."""
+    priority._FLAGS_MEMO.clear()
+    first = priority.flags()  # built (or read) and cached
+    priority._FLAGS_MEMO.clear()
+    cached = priority.flags()  # read back from disk
+    found = {name: priority._paths(name)[0] for name in priority.LAYERS}
+    fresh = priority._flags(found, {})
+    pd.testing.assert_frame_equal(cached.reset_index(drop=True), fresh.reset_index(drop=True), check_dtype=False)
+    assert list(cached.dtypes.astype(str)) == list(first.dtypes.astype(str))
+    assert cached.attrs["missing_layers"] == [] and set(cached.attrs["vintages"]) == set(priority.LAYERS)

@@ -87,6 +87,6 @@ def test_warm_up_loads_what_the_first_visit_needs(caplog):
         path.unlink()
     with caplog.at_level(logging.INFO):
         steps = _server.warm_up()
-    assert list(steps) == ["imports", "limites", "couches web", "zonages", "couverture"]
+    assert list(steps) == ["imports", "limites", "couches web", "zonages", "couverture", "classes"]
     assert list(webmap.layers_dir().glob("regions--france--*.geojson"))
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
