@@ -355,8 +355,10 @@ def carte_page() -> None:
 
     left, right = st.columns([3, 1])
     with left:
-        m = webmap.build_map(state, layers, bounds=bounds)
-        st_folium(m, height=640, use_container_width=True, returned_objects=[], key="carte_map")
+        # The base map stays the same from one rerun to the next; the layers travel as a feature
+        # group that streamlit-folium swaps in place: no reload, the reader's view is kept.
+        st_folium(webmap.explorer_base(state.fond), height=640, use_container_width=True, returned_objects=[],
+                  key="carte_map", feature_group_to_add=webmap.explorer_layers(state, layers, bounds=bounds))
         if flags is None:
             flags, flags_err = _map_optional("flags", _env_stamp())
         if flags is not None and flags.attrs.get("missing_layers"):

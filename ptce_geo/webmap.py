@@ -858,7 +858,18 @@ def asset_urls() -> dict[str, str]:
 
 # --------------------------------------------------------------------------- Leaflet elements
 
-class GeoLayer(MacroElement):
+class _OnMap:
+    """Elements drawn inside the explorer's feature group still need the map itself (controls,
+    registry of layers): ``map_name()`` is the folium Map's variable whatever the parent."""
+
+    def map_name(self) -> str:
+        node = self._parent
+        while node is not None and not isinstance(node, folium.Map):
+            node = getattr(node, "_parent", None)
+        return (node or self._parent).get_name()
+
+
+class GeoLayer(_OnMap, MacroElement):
     """A GeoJSON layer, styled by one property, with an escaped tooltip.
 
     The data is either inline (``data``: GeoJSON text) or a published file (``url``, see
@@ -876,7 +887,8 @@ class GeoLayer(MacroElement):
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function() {
-  var map = {{ this._parent.get_name() }};
+  var map = {{ this.map_name() }};
+  var target = {{ this._parent.get_name() }};
   var spec = {{ this.spec|tojson }};
   function tip(p) { return spec.tooltip.replace(/\\{(\\w+)\\}/g, function(_, k) { return p[k] == null ? '' : String(p[k]); }); }
   function fill(p) {
@@ -917,7 +929,7 @@ class GeoLayer(MacroElement):
   map.ptceQueue = map.ptceQueue || [];
   map.ptceQueue.push({label: spec.label, data: data, add: function(d) {
     layer.addData(d);
-    layer.addTo(map);
+    layer.addTo(target);
     map.ptceLayers = map.ptceLayers || {};
     map.ptceLayers[spec.key] = layer;
   }});
@@ -941,7 +953,7 @@ class GeoLayer(MacroElement):
                      "url": url, "label": label or key, "join": join, "outline": outline}
 
 
-class PoleCluster(JSCSSMixin, MacroElement):
+class PoleCluster(_OnMap, JSCSSMixin, MacroElement):
     """Poles as round div-icon markers in a MarkerCluster group; popup and tooltip HTML escaped in Python
     (colours come from the module's palette, never from user data)."""
 
@@ -956,7 +968,7 @@ class PoleCluster(JSCSSMixin, MacroElement):
       + 'border:1.5px solid #222;box-shadow:0 0 2px #fff}';
     document.head.appendChild(css);
   }
-  var map = {{ this._parent.get_name() }};
+  var map = {{ this.map_name() }};
   if (!map.options.maxZoom) { map.options.maxZoom = 18; }  // MarkerCluster needs it when there are no tiles
   var group = (typeof L.markerClusterGroup === 'function')
       ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40}) : L.featureGroup();
@@ -969,7 +981,7 @@ class PoleCluster(JSCSSMixin, MacroElement):
     m.bindTooltip(p.t);
     group.addLayer(m);
   }
-  group.addTo(map);
+  group.addTo({{ this._parent.get_name() }});
   map.ptceLayers = map.ptceLayers || {};
   map.ptceLayers['poles'] = group;
   window.ptcePoleCount = pts.length;
@@ -985,7 +997,7 @@ class PoleCluster(JSCSSMixin, MacroElement):
         self.default_css = [("mc_css", urls["mc_css"]), ("mc_default_css", urls["mc_default_css"])]
 
 
-class Legend(MacroElement):
+class Legend(_OnMap, MacroElement):
     """A Leaflet control holding the legend HTML built by ``legend_html``, in a ``<details>``
     the user folds with one click. Bottom left, where metropolitan France leaves sea and Spain;
     folded at first on a map under 900 × 500 px (one click opens it) so it never hides the territory."""
@@ -993,7 +1005,7 @@ class Legend(MacroElement):
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function() {
-  var map = {{ this._parent.get_name() }};
+  var map = {{ this.map_name() }};
   var ctl = L.control({position: 'bottomleft'});
   ctl.onAdd = function() {
     var d = L.DomUtil.create('details', 'ptce-legend');
@@ -1013,6 +1025,8 @@ class Legend(MacroElement):
     return d;
   };
   ctl.addTo(map);
+  map.ptceControls = map.ptceControls || [];
+  map.ptceControls.push(ctl);
 })();
 {% endmacro %}
 """)
@@ -1054,36 +1068,19 @@ def base_map(fond: str | None = None, urls: dict[str, str] | None = None, **kwar
 
 
 class ReadySignal(MacroElement):
-    """Last script of the map: adds the queued GeoJSON layers in order once they have all
-    arrived (a layer that could not be fetched is named in a French notice on the map),
-    exposes ``window.ptceState()`` (layers, poles, clusters) and sets ``window.ptceReady`` —
-    what the browser tests and the benchmark wait for."""
+    """Part of the explorer's base map: exposes ``window.ptceMap`` and ``window.ptceState()`` (layers,
+    poles, clusters) — what the browser tests and the benchmark read once ``window.ptceReady``
+    (set by ``Settle``) is true."""
 
     _template = Template("""
 {% macro script(this, kwargs) %}
 (function() {
   var map = {{ this._parent.get_name() }};
   window.ptceMap = map;
-  var queue = map.ptceQueue || [];
-  function settle(p) { return p.then(function(v) { return {ok: true, v: v}; }, function(e) { return {ok: false, e: e}; }); }
-  Promise.all(queue.map(function(q) { return settle(q.data); })).then(function(results) {
-    var failed = [];
-    results.forEach(function(r, i) { if (r.ok) { queue[i].add(r.v); } else { failed.push(queue[i].label); } });
-    window.ptceFailed = failed;
-    if (failed.length) {
-      var ctl = L.control({position: 'bottomleft'});
-      ctl.onAdd = function() {
-        var d = L.DomUtil.create('div', 'ptce-error');
-        d.style.cssText = 'background:#fff3cd;color:#664d03;padding:4px 8px;font:12px sans-serif;border-radius:4px';
-        d.textContent = 'Couche non chargée (rechargez la page) : ' + failed.join(', ');
-        return d;
-      };
-      ctl.addTo(map);
-    }
-    window.ptceReady = true;
-  });
   window.ptceState = function() {
-    var res = {layers: Object.keys(map.ptceLayers || {}), poles: 0, clusters: 0, single: 0, zoom: map.getZoom()};
+    var c = map.getCenter();
+    var res = {layers: Object.keys(map.ptceLayers || {}), poles: 0, clusters: 0, single: 0, zoom: map.getZoom(),
+               center: [c.lat, c.lng]};
     var g = (map.ptceLayers || {}).poles;
     if (g && g.getLayers) {
       var ls = g.getLayers(); res.poles = ls.length;
@@ -1105,6 +1102,90 @@ class ReadySignal(MacroElement):
     def __init__(self):
         super().__init__()
         self._name = "ReadySignal"
+
+
+class Reset(_OnMap, MacroElement):
+    """First script of the explorer's layers: forgets the previous layers' registry and removes the
+    controls they added (legend, notices) — the feature group itself is replaced by streamlit-folium."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+  var map = {{ this.map_name() }};
+  window.ptceReady = false;
+  (map.ptceControls || []).forEach(function(c) { map.removeControl(c); });
+  map.ptceControls = [];
+  map.ptceLayers = {};
+  map.ptceQueue = [];
+})();
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "Reset"
+
+
+class View(_OnMap, MacroElement):
+    """Fits the map to the territory (or searched place) when it changed since the last update,
+    so toggling a layer or a filter keeps the reader's own pan and zoom."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+  var map = {{ this.map_name() }};
+  var key = {{ this.key|tojson }};
+  if (map.ptceView !== key) {
+    map.ptceView = key;
+    map.fitBounds({{ this.bounds|tojson }}, {animate: false});
+  }
+})();
+{% endmacro %}
+""")
+
+    def __init__(self, bounds):
+        super().__init__()
+        self._name = "View"
+        self.bounds = [[float(bounds[0][0]), float(bounds[0][1])], [float(bounds[1][0]), float(bounds[1][1])]]
+        self.key = json.dumps(self.bounds)
+
+
+class Settle(_OnMap, MacroElement):
+    """Last script of the explorer's layers: adds the queued GeoJSON layers in order once they have
+    all arrived (a layer that could not be fetched is named in a French notice on the map) and
+    sets ``window.ptceReady``."""
+
+    _template = Template("""
+{% macro script(this, kwargs) %}
+(function() {
+  var map = {{ this.map_name() }};
+  var queue = map.ptceQueue || [];
+  function settle(p) { return p.then(function(v) { return {ok: true, v: v}; }, function(e) { return {ok: false, e: e}; }); }
+  Promise.all(queue.map(function(q) { return settle(q.data); })).then(function(results) {
+    if (map.ptceQueue !== queue) { return; }  // a newer update replaced these layers meanwhile
+    var failed = [];
+    results.forEach(function(r, i) { if (r.ok) { queue[i].add(r.v); } else { failed.push(queue[i].label); } });
+    window.ptceFailed = failed;
+    if (failed.length) {
+      var ctl = L.control({position: 'bottomleft'});
+      ctl.onAdd = function() {
+        var d = L.DomUtil.create('div', 'ptce-error');
+        d.style.cssText = 'background:#fff3cd;color:#664d03;padding:4px 8px;font:12px sans-serif;border-radius:4px';
+        d.textContent = 'Couche non chargée (rechargez la page) : ' + failed.join(', ');
+        return d;
+      };
+      ctl.addTo(map);
+      map.ptceControls.push(ctl);
+    }
+    window.ptceReady = true;
+  });
+})();
+{% endmacro %}
+""")
+
+    def __init__(self):
+        super().__init__()
+        self._name = "Settle"
 
 
 def _swatch(colour: str, label: str, shape: str = "square") -> str:
@@ -1202,11 +1283,27 @@ def legend_html(state: MapState, layers: MapLayers) -> str:
     return "".join(f"<div style='margin-bottom:4px'>{p}</div>" for p in parts)
 
 
-def build_map(state: MapState, layers: MapLayers, urls: dict[str, str] | None = None,
-              bounds=None) -> folium.Map:
-    """A folium map of the state: visible layers in draw order, clustered poles, legend."""
+def explorer_base(fond: str, urls: dict[str, str] | None = None) -> folium.Map:
+    """The explorer's base map: tiles (or none), scale bar, Leaflet and MarkerCluster, the state
+    probe. It does not depend on the layers, so streamlit-folium keeps the same map (and the
+    reader's pan and zoom) while ``explorer_layers`` changes."""
     urls = urls or asset_urls()
-    m = base_map(state.fond, urls, min_zoom=4, max_zoom=18)
+    m = base_map(fond, urls, min_zoom=4, max_zoom=18)
+    m.default_js = [("leaflet", urls["leaflet_js"]), ("leaflet_markercluster", urls["mc_js"])]
+    m.default_css = [("leaflet_css", urls["leaflet_css"]), ("mc_css", urls["mc_css"]),
+                     ("mc_default_css", urls["mc_default_css"])]
+    ReadySignal().add_to(m)
+    return m
+
+
+def explorer_layers(state: MapState, layers: MapLayers, urls: dict[str, str] | None = None,
+                    bounds=None) -> folium.FeatureGroup:
+    """Everything the state draws, as one feature group: the view of the territory, visible layers
+    in draw order, searched place, clustered poles, legend, then ``Settle``."""
+    urls = urls or asset_urls()
+    fg = folium.FeatureGroup(name="ptce", control=False)
+    Reset().add_to(fg)
+    View(bounds or FRANCE_BOUNDS).add_to(fg)  # before the poles: MarkerCluster clusters at the final zoom
     order = ["couverture", "frr", "zrr", "territoires-industrie", "communes", "epci", "qpv",
              "departements", "regions"]
     for key in order:
@@ -1218,22 +1315,29 @@ def build_map(state: MapState, layers: MapLayers, urls: dict[str, str] | None = 
                 kw.update(colour_prop="classement", colours=ZRR_COLOURS, outline=_outlined(state, layers, key))
             elif key == "couverture":
                 kw.update(fill_prop="couleur")
-            GeoLayer(key, layers.geojson.get(key), STYLES[key], TOOLTIPS[key], label=LAYERS[key], **kw).add_to(m)
+            GeoLayer(key, layers.geojson.get(key), STYLES[key], TOOLTIPS[key], label=LAYERS[key], **kw).add_to(fg)
     if layers.highlight:
         GeoLayer("recherche", layers.highlight, {"color": "#e31a1c", "weight": 3, "fillOpacity": 0.05,
-                                                  "fillColor": "#e31a1c"}, "<b>{nom}</b> ({code})").add_to(m)
+                                                  "fillColor": "#e31a1c"}, "<b>{nom}</b> ({code})").add_to(fg)
     if layers.marker:
         lat, lon, label = layers.marker
         folium.CircleMarker([lat, lon], radius=9, color="#e31a1c", weight=3, fill=True, fill_opacity=0.3,
-                            tooltip=folium.Tooltip(esc(label))).add_to(m)
+                            tooltip=folium.Tooltip(esc(label))).add_to(fg)
     if "poles" in state.couches and layers.poles is not None:
-        PoleCluster(layers.poles, urls).add_to(m)
+        PoleCluster(layers.poles, urls).add_to(fg)
     legend = legend_html(state, layers)
     if legend:
-        Legend(legend).add_to(m)
-    if bounds and bounds != FRANCE_BOUNDS:
-        m.fit_bounds([list(bounds[0]), list(bounds[1])])
-    ReadySignal().add_to(m)
+        Legend(legend).add_to(fg)
+    Settle().add_to(fg)
+    return fg
+
+
+def build_map(state: MapState, layers: MapLayers, urls: dict[str, str] | None = None,
+              bounds=None) -> folium.Map:
+    """The whole map of a state in one folium Map (base + layers), e.g. to save as HTML; the page
+    hands the two parts to streamlit-folium separately (``explorer_base``, ``explorer_layers``)."""
+    m = explorer_base(state.fond, urls)
+    explorer_layers(state, layers, urls, bounds).add_to(m)
     return m
 
 

@@ -227,3 +227,22 @@ def test_deep_link_opens_the_page_inside_the_app(page, app_url):
     assert "poles" not in nav.split() and "app" not in nav.split()
     width = page.locator("[data-testid='stMainBlockContainer']").bounding_box()["width"]
     assert width > 900  # layout="wide" from app.py
+
+
+def test_toggling_a_layer_keeps_the_view_and_the_map(page, app_url):
+    """The layers change in place (streamlit-folium feature group): same iframe, the reader's own
+    pan and zoom kept; choosing a territory moves the view."""
+    page.goto(f"{app_url}/?fond=aucun")
+    frame = _browser.map_frame(page, timeout=180)
+    frame.evaluate("window.ptceMap.setView([45.76, 4.83], 9, {animate: false}) && null")
+    frame.evaluate("window.ptceMarker = 1")  # survives only if the iframe is not reloaded
+    page.get_by_text("Territoires d'industrie (2023-2027)").click()
+    again = _browser.map_frame(page, where=lambda s: "territoires-industrie" in s["layers"])
+    assert again.evaluate("window.ptceMarker") == 1
+    zoom, lat, lon = again.evaluate("[ptceMap.getZoom(), ptceMap.getCenter().lat, ptceMap.getCenter().lng]")
+    assert zoom == 9 and abs(lat - 45.76) < 0.01 and abs(lon - 4.83) < 0.01
+    assert again.locator(".ptce-legend").count() == 1  # the previous legend was replaced, not stacked
+    page.get_by_text("Département", exact=True).click()  # Ain (01), first of the list
+    moved = _browser.map_frame(page, where=lambda s: abs(s["center"][0] - 45.76) > 0.1)
+    assert moved.evaluate("window.ptceMarker") == 1
+    assert moved.locator(".ptce-legend").count() == 1
