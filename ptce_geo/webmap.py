@@ -4,18 +4,24 @@ Everything here is plain Python (no Streamlit), so it is tested directly; ``_ui_
 to widgets and caches.
 
 Level of detail
-    At national scale the map carries régions, départements, Territoires d'industrie, poles
-    and (for coverage) one value per département. Communes, EPCI, QPV, FRR and ZRR are only
-    drawn for a chosen département or région (``LOCAL_LAYERS``); all geometry comes from
-    ``boundaries.load(level, simplified=True)`` (simplified, rounded to 1e-5°) and is
-    serialised once per (layer, territory) then reused.
+    At national scale the map carries régions and départements (simplified again at 1-1.5 km),
+    Territoires d'industrie, poles and (for coverage) one value per département. Communes, EPCI,
+    QPV, FRR and ZRR are only drawn for a chosen département or région (``LOCAL_LAYERS``), from
+    ``boundaries.load(level, simplified=True)``.
+
+Layer files
+    Each (layer, territory) is written once as GeoJSON under ``static/layers`` (``publish_layer``),
+    named after the version of its data, and served by Streamlit's static file serving; the map
+    only carries URLs. FRR, ZRR and the choropleth colour the communes (or départements) file
+    with a per-code table (``priority_join``, ``coverage_join``).
 
 Browser side
-    Leaflet and Leaflet.markercluster come from the XStatic PyPI packages and are served by
-    Streamlit's static file serving (``./static/vendor``, copied by ``prepare_static()``),
-    so the map works without Internet; tiles are optional (``fond=aucun``). Layers are
-    written as small Leaflet scripts (``GeoLayer``, ``PoleCluster``) whose every text is
-    HTML-escaped in Python before it reaches the page; jQuery/Bootstrap are not loaded.
+    ``explorer_base`` is a map that never changes (Leaflet and Leaflet.markercluster from the
+    XStatic packages, served from ``./static/vendor`` so the map works without Internet; tiles
+    optional with ``fond=aucun``); ``explorer_layers`` is one feature group holding the layers,
+    legend and view, which streamlit-folium swaps in place on each rerun. Layers are small Leaflet
+    scripts (``GeoLayer``, ``PoleCluster``) whose every text is HTML-escaped in Python before it
+    reaches the page; jQuery/Bootstrap are not loaded.
 """
 
 from __future__ import annotations
