@@ -29,7 +29,9 @@ def _pole_table(frame) -> "pd.DataFrame":
 
 def poles_who() -> str:
     """Name written in the registry history for this session's changes."""
-    return st.sidebar.text_input("Votre nom (inscrit dans l'historique)", value="app", key="poles-who").strip() or "app"
+    name = st.sidebar.text_input("Votre nom (inscrit dans l'historique)", key="poles-who",
+                                 placeholder="ex. Marie Dupont (RTES)")
+    return name.strip() or "application (nom non saisi)"
 
 
 def poles_browse() -> str | None:

@@ -71,3 +71,17 @@ def test_edit_saves_then_stale_edit_is_refused(fresh_data):
     assert not at.exception
     assert any("Conflit de modification" in e.value for e in at.error)
     assert registry.get(pid)["membres"] == 60
+
+
+def test_history_names_who_edited(fresh_data):
+    """The name typed in the sidebar goes into the history; without one, the history says so."""
+    at = open_page()
+    at.selectbox(key="poles-selected").set_value("figeacteurs").run()
+    field(at, "Nombre de membres").input("52")
+    submit(at)
+    at.text_input(key="poles-who").input("Marie Dupont (RTES)").run()
+    field(at, "Nombre de membres").input("53")
+    submit(at)
+    assert not at.exception
+    authors = list(registry.history("figeacteurs")["auteur"])
+    assert "application (nom non saisi)" in authors and "Marie Dupont (RTES)" in authors
