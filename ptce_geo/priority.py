@@ -644,6 +644,8 @@ def flags() -> pd.DataFrame:
 
             digest = hashlib.sha1(repr(memo_key).encode()).hexdigest()[:16]
             frame = _cache.cached_frame("priority-flags", digest, lambda: _flags(found, errors))
+            for col in ("frr_classement", "zrr_classement"):  # Parquet gives strings back: same dtypes as a build
+                frame[col] = frame[col].astype(object)
             frame.attrs.update(missing_layers=[], errors={}, vintages={name: vintage(name) for name in LAYERS})
         _FLAGS_MEMO.update(key=memo_key, frame=frame)
     return _FLAGS_MEMO["frame"].copy()
