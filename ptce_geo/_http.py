@@ -277,7 +277,7 @@ def download(url: str, dest: Path, source: Source, session: requests.Session | N
                 content_type = _get_once(session, url, tmp, source.filename)
                 break
             except _Transient as exc:
-                log.warning("Tentative %d/%d pour %s : %s", attempt, attempts, url, exc)
+                log.info("Tentative %d/%d pour %s : %s", attempt, attempts, url, exc)  # the final error says it all
                 if attempt == attempts:
                     raise DownloadError(
                         f"échec du téléchargement de {url!r} après {attempts} tentative(s) : {exc}."

@@ -76,7 +76,8 @@ def priority_status_view() -> None:
         width="stretch",
     )
     for row in table.itertuples():
-        with st.expander(f"{'✅' if row.en_cache else '⚠️'} {row.titre}", expanded=not row.en_cache):
+        with st.expander(f"{row.titre} — {'disponible' if row.en_cache else 'absente'}", expanded=not row.en_cache,
+                         icon=":material/check_circle:" if row.en_cache else ":material/warning:"):
             st.markdown(f"**Millésime** : {escape(row.millesime)}")
             for sid in priority.LAYER_SOURCES[row.layer] + priority.OPTIONAL_SOURCES.get(row.layer, ()):
                 src = sources.get(sid)

@@ -284,7 +284,7 @@ def carte_page() -> None:
                            format_func={"secteur": "par secteur", "appel": "par appel"}.get)
         indicateur = st.radio("Choroplèthe de couverture", list(webmap.INDICATORS), key="carte_indicateur",
                               format_func=webmap.INDICATORS.get)
-        rayon = st.slider("Rayon d'action d'un pôle (km)", 1.0, 60.0, step=1.0, key="carte_rayon")
+        rayon = st.slider("Rayon d'action d'un pôle (km)", 1.0, 60.0, step=1.0, key="carte_rayon", format="%.0f km")
         fond = st.radio("Fond de carte", list(webmap.BASEMAPS), key="carte_fond", format_func=webmap.BASEMAPS.get)
 
     state = webmap.MapState(
@@ -308,7 +308,9 @@ def carte_page() -> None:
                     state.territoire, state.rayon, state.zonage or "all", state.indicateur, stamp)
                 layers.urls[key] = _layer_url(outline, state.territoire, _env_stamp())
                 result = _map_coverage(state.rayon, state.zonage or "all", stamp)[0]
-                vintages[key] = "; ".join(f"{k} : {v}" for k, v in result.vintages.items())
+                from . import coverage
+
+                vintages[key] = coverage.vintages_text(result.vintages)
             except PtceGeoError as exc:
                 missing[key] = str(exc)
             continue
@@ -386,6 +388,12 @@ def _carte_panel(state, shown, flags, stamp) -> None:
     c1.metric("Communes", webmap._fmt_int(len(table)))
     c2.metric("Population", webmap.fmt_compact(pop), help=f"{webmap._fmt_int(pop)} habitants")
     st.metric("Pôles affichés", webmap._fmt_int(len(shown)))
+    if not state.territoire and len(shown) and "departement" in shown.columns:
+        overseas = shown[shown["departement"].astype(str).str.startswith("97")]
+        if len(overseas):
+            names = sorted({str(d) for d in overseas["departement"]})
+            st.caption(f"dont {len(overseas)} en outre-mer ({', '.join(names)}), hors du cadre de la carte : "
+                       "dézoomez ou choisissez le département.")
     if not state.territoire:
         c3, c4 = st.columns(2)
         c3.metric("Régions", f"{table['region'].nunique()}")
@@ -403,9 +411,11 @@ def _carte_panel(state, shown, flags, stamp) -> None:
         if figures is not None:
             rate = figures.get("coverage_rate")
             st.metric("Population prioritaire couverte",
-                      "n.c." if rate is None or pd_isna(rate) else f"{float(rate) * 100:.0f} %",
+                      "n.c." if rate is None or pd_isna(rate) else f"{float(rate) * 100:.1f}".replace(".", ",") + "\u202f%",
                       help="Part de la population des communes prioritaires (QPV, Territoire d'industrie ou FRR, "
-                           "ou le zonage filtré) à moins du rayon d'un pôle ou dans son périmètre déclaré.")
+                           "ou le zonage filtré) à moins du rayon d'un pôle ou dans son périmètre déclaré. Une "
+                           "commune qui compte un QPV y figure pour toute sa population (les sources ne donnent "
+                           "pas celle des quartiers).")
             st.caption(f"Population prioritaire : {webmap._fmt_int(figures.get('priority_population'))} hab., "
                        f"dont couverte : {webmap._fmt_int(figures.get('priority_population_covered'))} hab. "
                        f"(rayon {state.rayon:g} km)")
@@ -428,8 +438,8 @@ def _carte_panel(state, shown, flags, stamp) -> None:
         if result is not None:
             c = result.communes[result.communes["code"] == state.commune]
             if len(c) and pd_notna(c.iloc[0]["nearest_distance_km"]):
-                st.caption(f"Pôle le plus proche : {md_text(c.iloc[0].get('nearest_pole_nom', ''))} "
-                           f"à {float(c.iloc[0]['nearest_distance_km']):.1f} km")
+                km = f"{float(c.iloc[0]['nearest_distance_km']):.1f}".replace(".", ",")
+                st.caption(f"Pôle le plus proche : {md_text(c.iloc[0].get('nearest_pole_nom', ''))} à {km} km")
     if state.lieu:
         st.markdown(f"**Adresse : {md_text(state.lieu_nom)}**")
     if len(shown):

@@ -65,10 +65,14 @@ def _fmt_int(value) -> str:
 def coverage_metrics(figures: dict) -> None:
     cols = st.columns(4)
     cols[0].metric("Pôles localisés", _fmt_int(figures["poles"]))
-    cols[1].metric("Population prioritaire", _fmt_int(figures["priority_population"]))
+    cols[1].metric("Population prioritaire", _fmt_int(figures["priority_population"]),
+                   help="Population municipale entière des communes prioritaires du zonage (une commune qui "
+                        "compte un QPV y figure pour toute sa population : les sources ne donnent pas celle "
+                        "des quartiers).")
     cols[2].metric("dont couverte", _fmt_int(figures["priority_population_covered"]))
     rate = figures["coverage_rate"]
-    cols[3].metric("Taux de couverture", "—" if rate != rate else f"{rate:.1%}".replace(".", ","))
+    cols[3].metric("Taux de couverture", "—" if rate != rate else f"{rate * 100:.1f}".replace(".", ",") + "\u202f%",
+                   help="Part de la population prioritaire couverte par au moins un pôle (rayon ou périmètre).")
 
 
 def coverage_downloads(table, name: str, level: str | None, key: str) -> None:
@@ -137,6 +141,8 @@ def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float
     if bounds is not None and all(b == b for b in bounds):
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     st_folium(m, height=height, use_container_width=True, returned_objects=[])
+    st.caption("En rouge : territoires prioritaires sans pôle (un point sur chacun, visible à toute échelle). "
+               "En bleu : pôles localisés" + (f", entourés de leur rayon de {radius_km:g} km." if radius_km else "."))
 
 
 def show_table(frame) -> None:
@@ -178,7 +184,7 @@ def lacunes_view() -> None:
         coverage_metrics(coverage.national(result))
         st.subheader(f"{_GAP_LEVEL_LABELS[level]} prioritaires sans pôle, par population prioritaire")
         show_table(table[[c for c in _GAP_COLUMNS if c in table.columns]].rename(columns=_GAP_COLUMNS))
-        text_p, text_v = coverage.describe(table.attrs["params"], table.attrs["vintages"])
+        text_p, text_v = coverage.explain(table.attrs["params"], table.attrs["vintages"])
         st.caption(f"Paramètres : {text_p}. Millésimes : {text_v}.")
         coverage_downloads(table, f"lacunes-{level}", level, "lacunes")
         shapes = coverage.as_layer(table.head(300), level)
@@ -217,34 +223,51 @@ def suggestion_view(result, radius_km: float) -> None:
 _TERRITORY_LEVEL_LABELS = {"commune": "Commune", "epci": "EPCI", "departement": "Département", "region": "Région"}
 
 
-def territory_picker(prefix: str = "territoire") -> tuple[str, str, str]:
-    """Level, then a territory found by name or code; returns (level, code, nom)."""
+def territory_picker(prefix: str = "territoire") -> tuple[str, str, str] | None:
+    """Level, then a territory found by name or code (accents and case ignored); returns
+    (level, code, nom), or None with a French hint when nothing matches."""
     from . import boundaries
 
     cols = st.columns([1, 2, 3])
     level = cols[0].selectbox("Niveau", boundaries.LEVELS, index=2, format_func=_TERRITORY_LEVEL_LABELS.get,
                               key=f"{prefix}_niveau")
-    layer = boundaries_layer(level)
-    query = cols[1].text_input("Rechercher (nom ou code)", key=f"{prefix}_recherche").strip().lower()
-    names = layer[["code", "nom"]]
-    if query:
-        names = names[names["code"].str.lower().str.startswith(query) | names["nom"].str.lower().str.contains(query,
-                                                                                                       regex=False)]
-    names = names.head(500)
+    query = cols[1].text_input("Rechercher (nom ou code)", key=f"{prefix}_recherche").strip()
+    names = _matching(boundaries_layer(level), query)
     if names.empty:
-        st.info(f"Aucun territoire ne correspond à « {escape(query)} ».")
-        st.stop()
+        plural = {"commune": "commune(s)", "epci": "EPCI", "departement": "département(s)", "region": "région(s)"}
+        elsewhere = [f"{len(found)} {plural[other]}" for other in boundaries.LEVELS
+                     if other != level and len(found := _matching(boundaries_layer(other), query))]
+        hint = (f" Il y a {', '.join(elsewhere)} de ce nom : changez le « Niveau »."
+                if elsewhere else " Vérifiez l'orthographe ou tapez un code (INSEE, SIREN).")
+        st.info(f"Aucun territoire de niveau « {_TERRITORY_LEVEL_LABELS[level]} » ne correspond à "
+                f"« {escape(query)} ».{hint}")
+        return None
     options = dict(zip(names["code"], names["nom"]))
     code = cols[2].selectbox("Territoire", list(options), format_func=lambda c: f"{options[c]} ({c})",
                              key=f"{prefix}_code")
     return level, code, options[code]
 
 
+def _matching(layer, query: str):
+    """Rows of a boundary layer whose code starts with ``query`` or whose name contains it (folded)."""
+    from . import webmap
+
+    names = layer[["code", "nom"]]
+    if query:
+        q = webmap.fold(query)
+        names = names[names["code"].str.lower().str.startswith(query.lower())
+                      | names["nom"].map(webmap.fold).str.contains(q, regex=False)]
+    return names.head(500)
+
+
 def territoire_view() -> None:
     """The « Territoire » page body: zonings, poles, coverage, gaps inside, small map, downloads."""
     from . import coverage
 
-    level, code, nom = territory_picker()
+    picked = territory_picker()
+    if picked is None:
+        return
+    level, code, nom = picked
     radius, use_perimeter, zoning = coverage_controls("territoire")
     try:
         result = coverage_result(radius, use_perimeter, zoning)
@@ -277,7 +300,7 @@ def territoire_view() -> None:
         st.markdown(f"**Communes prioritaires sans pôle** : {len(gaps)}")
         if len(gaps):
             show_table(gaps[[c for c in _GAP_COLUMNS if c in gaps.columns]].rename(columns=_GAP_COLUMNS))
-        text_p, text_v = coverage.describe(gaps.attrs["params"], gaps.attrs["vintages"])
+        text_p, text_v = coverage.explain(gaps.attrs["params"], gaps.attrs["vintages"])
         st.caption(f"Paramètres : {text_p}. Millésimes : {text_v}.")
         table = coverage.by_territory(result, "commune")
         table = coverage._finish(table[table["code"].isin(inside)].drop(columns=["parametres", "millesimes"]),

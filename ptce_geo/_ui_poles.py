@@ -197,4 +197,12 @@ def poles_export_buttons() -> None:
 def poles_history() -> None:
     from . import registry
 
-    st.dataframe(registry.history(), hide_index=True, width="stretch")
+    table = registry.history()
+    # UTC times of the store, shown in French local time (Paris) to the minute
+    when = pd.to_datetime(table["date"], utc=True, errors="coerce").dt.tz_convert("Europe/Paris")
+    table = table.assign(date=when.dt.strftime("%d/%m/%Y %H:%M").fillna(table["date"]))
+    st.dataframe(table.rename(columns={"numero": "N°", "date": "Date (heure de Paris)", "auteur": "Auteur",
+                                       "action": "Action", "id": "Identifiant", "nom": "Pôle",
+                                       "champs": "Champs modifiés", "avant": "Avant", "apres": "Après",
+                                       "note": "Note"}),
+                 hide_index=True, width="stretch")

@@ -418,7 +418,9 @@ def _add_print(sub) -> None:
     where.add_argument("--france", action="store_true", help="France entière (outre-mer en encarts)")
     where.add_argument("--atlas", action="store_true", help="atlas des 18 régions en un PDF avec couverture")
     p.add_argument("--paper", default="a4", metavar="PAPIER", help="a4 (défaut) ou a3")
-    p.add_argument("--orientation", default=None, metavar="ORIENTATION", help="portrait ou landscape (défaut : selon le territoire)")
+    p.add_argument("--orientation", default=None, metavar="ORIENTATION",
+                   type=lambda v: {"paysage": "landscape"}.get(str(v).strip().lower(), str(v).strip().lower()),
+                   help="portrait ou paysage (landscape) (défaut : selon le territoire)")
     p.add_argument("--format", default=None, metavar="FORMAT", help="pdf, png ou svg (défaut : extension du fichier, sinon pdf)")
     p.add_argument("--title", default=None, metavar="TITRE", help="titre de la carte")
     p.add_argument("--subtitle", default=None, metavar="SOUS_TITRE", help="sous-titre de la carte")

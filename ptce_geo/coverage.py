@@ -133,6 +133,37 @@ def describe(params: dict, vintages: dict) -> tuple[str, str]:
     return "; ".join(parts), "; ".join(f"{k} : {v}" for k, v in vintages.items())
 
 
+_LEVEL_LABELS = {"commune": "communes", "epci": "EPCI", "departement": "départements", "region": "régions",
+                 "qpv": "quartiers prioritaires", "territoires-industrie": "Territoires d'industrie"}
+_VINTAGE_LABELS = {"communes": "Communes", "poles": "Pôles", "zonage qpv": "QPV",
+                   "zonage territoires-industrie": "Territoires d'industrie", "zonage frr": "FRR",
+                   "zonage zrr": "ZRR (historique)", "couches manquantes": "Couches manquantes"}
+
+
+def explain(params: dict, vintages: dict) -> tuple[str, str]:
+    """The parameters and vintages as two French sentences for a reader (page captions);
+    ``describe`` gives the compact form written in export files."""
+    p = params
+    radius = p.get("radius_km")
+    parts = [f"rayon de {radius:g} km autour de chaque pôle" if radius else "sans rayon (périmètres seuls)",
+             "périmètres déclarés comptés" if p.get("use_perimeter") else "périmètres déclarés ignorés",
+             f"zonage : {ZONING_LABELS.get(p.get('zoning'), p.get('zoning'))}"]
+    if p.get("level"):
+        parts.append(f"territoires : {_LEVEL_LABELS.get(p['level'], p['level'])}")
+    if p.get("count") is not None:
+        parts.append(f"{p['count']} sites demandés")
+    if p.get("region"):
+        parts.append(f"région {p['region']}")
+    if p.get("candidates_in_zoning"):
+        parts.append("sites choisis dans le zonage")
+    return " ; ".join(parts), vintages_text(vintages)
+
+
+def vintages_text(vintages: dict) -> str:
+    """« Communes : COG 2025 … ; QPV : … » — the vintages of a result in French."""
+    return " ; ".join(f"{_VINTAGE_LABELS.get(k, k)} : {v}" for k, v in vintages.items())
+
+
 # --------------------------------------------------------------------------- groups
 
 def _overseas() -> dict[str, str]:

@@ -102,7 +102,7 @@ STYLE = {
     "ti": {"edgecolor": "#56B4E9", "hatch": "////", "linewidth": 0.9, "label": "Territoire d'industrie"},
     "qpv": {"color": "#D55E00", "label": "Quartier prioritaire (QPV)"},
     "qpv_points": {"color": "#D55E00", "label": "Commune comptant au moins un QPV :"},
-    "departement": {"edgecolor": "#1a1a1a", "linewidth": 1.1, "label": "Limite de département"},
+    "departement": {"edgecolor": "#1a1a1a", "linewidth": 1.1, "label": "Limites des départements"},
     "epci": {"edgecolor": "#6b6b6b", "linewidth": 0.45, "label": "Limite d'EPCI"},
     "territory": {"edgecolor": "#000000", "linewidth": 1.8},
     "coast": {"edgecolor": "#000000", "linewidth": 0.9, "label": "Contour de la France (littoral, frontières)"},
@@ -779,7 +779,7 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
         drawn.legend(_legend_line(STYLE["coast"], k=k), "coast")
     else:
         _add_lines(ax, [shape], 6, "territory", **sc("territory"))
-        label = "Limite de la région" if terr.kind == "region" else "Limite du département"
+        label = "Contour de la région" if terr.kind == "region" else "Contour du département"
         drawn.legend(_legend_line(STYLE["territory"], label, k=k), "territory")
 
     symbol_k = k * (0.65 if small_symbols else 1.0)

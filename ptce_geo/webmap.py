@@ -634,10 +634,14 @@ def classify(values, k: int = NATIONAL_CLASSES, percent: bool = False, palette=N
         index[ok] = 0
         method = "valeur unique"
     else:
-        cl = mapclassify.Quantiles(vals[ok], k=k)
+        import warnings
+
+        with warnings.catch_warnings():  # « not enough unique values »: the classes below say how many
+            warnings.simplefilter("ignore", UserWarning)
+            cl = mapclassify.Quantiles(vals[ok], k=k)
         bins = [float(b) for b in cl.bins]
         index[ok] = cl.yb
-        method = f"quantiles ({len(bins)} classes, mapclassify)"
+        method = f"quantiles, {len(bins)} classes d'effectifs égaux"
     step = (len(palette) - 1) / max(1, len(bins) - 1)
     colours = [palette[round(i * step)] for i in range(len(bins))]
     fmt = (lambda v: f"{v * 100:.0f} %") if percent else (lambda v: _fmt_int(round(v)))
@@ -721,7 +725,8 @@ class Place:
     kind: str = "commune"  # commune | adresse
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """Lower-case ASCII words of a name, for searching (« Lozère » and « lozere » match)."""
     import unicodedata
 
     text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode().lower()
@@ -749,10 +754,10 @@ def find_communes(text: str, limit: int = 10) -> pd.DataFrame:
         hit = table[table.index == q.upper()]
         if len(hit):
             return hit.reset_index()
-    f = _fold(q)
+    f = fold(q)
     if not f:
         return table.iloc[:0].reset_index()
-    names = table["nom"].map(_fold)
+    names = table["nom"].map(fold)
     pop = table["population"].astype("Float64").fillna(0)
     for mask in (names == f, names.str.startswith(f), names.str.contains(f, regex=False)):
         hit = table[mask]
@@ -769,8 +774,8 @@ def homonyms(text: str) -> list[str]:
     if not q or re.fullmatch(r"\d[0-9AB]\d{3}", q.upper()):
         return []
     table = boundaries.commune_table()
-    f = _fold(q)
-    hit = table[table["nom"].map(_fold) == f]
+    f = fold(q)
+    hit = table[table["nom"].map(fold) == f]
     if len(hit) < 2:
         return []
     pop = hit["population"].astype("Float64").fillna(0)

@@ -28,7 +28,7 @@ def test_donnees_with_mirror(mirror_dir):
     assert list(shown["Couche"]) == [priority.LABELS[n] for n in priority.LAYERS]
     assert shown["Disponible"].all()
     labels = [e.label for e in at.expander]
-    assert len(labels) == 4 and all(label.startswith("✅") for label in labels)
+    assert len(labels) == 4 and all(label.endswith("— disponible") for label in labels)
     text = " ".join(m.value for m in at.markdown)
     assert "raw.githubusercontent.com/anct-carto/superposeur-anct" in text  # the source is named
     assert "Contours officiels des QPV" in text and "point par commune" in text
@@ -47,7 +47,7 @@ def test_app_starts_offline_with_nothing_and_names_missing_layers(tmp_path, monk
         assert priority.LABELS[name] in warning
     assert "ptce-geo data sync" in warning and "PTCE_GEO_MIRROR" in warning
     assert not at.dataframe[0].value["Disponible"].any()
-    assert all(e.label.startswith("⚠️") for e in at.expander)
+    assert all(e.label.endswith("— absente") for e in at.expander)
     text = " ".join(m.value for m in at.markdown)
     assert "Pour l'obtenir" in text and "frr_communes_2025.csv" in text
 

@@ -31,14 +31,15 @@ def test_lacunes_ranked_table_map_and_downloads(mirror_dir):
     assert (pop[:-1] >= pop[1:]).all()
     expected = coverage.gaps(coverage.compute(15.0), "commune", top=100)
     assert table["Code"].tolist() == expected["code"].tolist()
-    assert "rayon_km=15.0; perimetre=oui; zonage=all" in " ".join(c.value for c in at.caption)
+    assert "rayon de 15 km autour de chaque pôle ; périmètres déclarés comptés ; zonage : toutes zones prioritaires" \
+        in " ".join(c.value for c in at.caption)
     assert not at.error
     covered_15 = metric(at, "dont couverte")
     # a wider radius: more population covered, fewer gaps
     at.slider(key="lacunes_rayon").set_value(40).run()
     assert not at.exception
     assert int(metric(at, "dont couverte").replace("\u202f", "")) > int(covered_15.replace("\u202f", ""))
-    assert "rayon_km=40.0" in " ".join(c.value for c in at.caption)
+    assert "rayon de 40 km" in " ".join(c.value for c in at.caption)
     # EPCI level, QPV zoning
     at.selectbox(key="lacunes_zonage").set_value("qpv").run()
     at.radio(key="lacunes_niveau").set_value("epci").run()

@@ -48,3 +48,15 @@ def test_territoire_departement_epci_commune(mirror_dir):
     assert any("Mende (48095)" in s.value for s in at.subheader)
     at.text_input(key="territoire_recherche").set_value("zzzz introuvable").run()
     assert not at.exception and any("introuvable" in i.value for i in at.info)
+
+
+def test_search_ignores_accents_and_points_to_the_right_level(mirror_dir):
+    at = run_territoire()
+    at.text_input(key="territoire_recherche").set_value("lozere").run()
+    assert not at.exception
+    assert at.selectbox(key="territoire_code").value == "48"
+    at.text_input(key="territoire_recherche").set_value("Mende").run()  # a commune, not a département
+    assert not at.exception
+    [info] = [i.value for i in at.info]
+    assert "Aucun territoire de niveau « Département » ne correspond à « Mende »" in info
+    assert "commune(s) de ce nom : changez le « Niveau »" in info

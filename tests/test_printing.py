@@ -97,10 +97,10 @@ def test_png_furniture_inside_paper_margins(hdf, output_dir, paper, orientation)
     assert not legend_box.overlaps(furniture["footer"].get_window_extent(renderer))
     assert not legend_box.overlaps(furniture["locator"].get_window_extent(renderer))
     labels = legend_labels(fig)
-    assert "Pôle (PTCE)" in labels and "Territoire d'industrie" in labels and "Limite de département" in labels
+    assert "Pôle (PTCE)" in labels and "Territoire d'industrie" in labels and "Limites des départements" in labels
     assert QPV_POINTS in labels or "Quartier prioritaire (QPV)" in labels
     # what the map draws besides the layers: the territory's outline, the grey context, the white communes
-    assert {"Limite de la région", "Autres régions", "Commune non classée FRR"} <= set(labels)
+    assert {"Contour de la région", "Autres régions", "Commune non classée FRR"} <= set(labels)
     path = output_dir / f"hdf-{paper}-{orientation}.png"
     printing.save(fig, path, dpi=120)
     assert path.stat().st_size > 50_000
@@ -503,9 +503,9 @@ def test_legend_and_colours_for_greyscale_print(hdf):
 
     assert to_hex(highlight.get_facecolor()) == printing.LOCATOR_COLOUR.lower()
     labels = legend_labels(fig)
-    assert {"Limite de la région", "Autres régions", "Commune"} <= set(labels)
+    assert {"Contour de la région", "Autres régions", "Commune"} <= set(labels)
     dep = printing.territory("departement", "59")
-    assert {"Limite du département", "Autres départements"} <= set(legend_labels(printing.render(dep, layers=["qpv"])))
+    assert {"Contour du département", "Autres départements"} <= set(legend_labels(printing.render(dep, layers=["qpv"])))
 
 
 def test_hairlines_stay_light_and_lines_keep_their_hierarchy():
@@ -626,3 +626,14 @@ def test_a3_scales_lines_and_symbols_with_the_paper(hdf):
             assert s3[0].get_sizes()[0] == pytest.approx(s4[0].get_sizes()[0] * ratio**2)
     bar4, bar3 = a4.ptce_furniture["scalebar"], a3.ptce_furniture["scalebar"]
     assert bar3.ptce_segments[0].get_linewidth() == pytest.approx(bar4.ptce_segments[0].get_linewidth() * ratio)
+
+
+def test_cli_orientation_in_french(tmp_path, mirror_dir):
+    """The app says « paysage »: the CLI takes it too (as well as « landscape »)."""
+    from PIL import Image
+
+    out = tmp_path / "lozere.png"
+    assert cli.main(["print", "--departement", "48", "--orientation", "paysage", "--dpi", "72", "--quiet",
+                     "-o", str(out)]) == 0
+    width, height = Image.open(out).size
+    assert width > height

@@ -185,7 +185,7 @@ def test_classify_quantiles_and_no_data():
     cl = webmap.classify(values, k=4, percent=True)
     assert len(cl.bins) == 4 and cl.index[-1] == -1 and (cl.index[:-1] >= 0).all()
     assert cl.labels[0].startswith("0 %") and cl.labels[-1].endswith("100 %")
-    assert "mapclassify" in cl.method
+    assert cl.method == "quantiles, 4 classes d'effectifs égaux"
     single = webmap.classify([3, 3, 3])
     assert single.bins == [3.0] and (single.index == 0).all()
     assert webmap.classify([np.nan]).bins == []
