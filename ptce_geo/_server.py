@@ -15,8 +15,9 @@ Cache headers of the map layers
 
 Warm-up
     :func:`lifespan` starts :func:`warm_up` in a background thread when the server starts:
-    imports (folium compiles ~100 templates), boundaries, priority flags and the default
-    coverage are in memory before the first visitor arrives. It never fails the server.
+    imports (folium compiles ~100 templates), boundaries, the national layer files, priority
+    flags, the default coverage, then mapclassify are in memory before the first visitor
+    arrives (what the map needs first). It never fails the server.
 
 ``streamlit run app.py`` still works without any of this (uncompressed, no warm-up).
 """
@@ -39,6 +40,7 @@ class _QuietWarmUp(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         return record.threadName != WARM_UP_THREAD
+
 
 # Content types worth compressing (fonts in woff2 and images are compressed already).
 _COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml",
