@@ -4,10 +4,11 @@ guessed point; edits are versioned, recorded, and concurrent edits conflict."""
 import csv
 import io
 
+import geopandas as gpd
 import pandas as pd
 import pytest
 
-from ptce_geo import boundaries, cli, poles, registry
+from ptce_geo import boundaries, cli, coverage, poles, registry
 from ptce_geo._errors import ConflictError, UnknownChoiceError, ValidationError
 
 
@@ -47,8 +48,12 @@ def test_no_pole_on_a_guessed_point(fresh):
         # located only where the seed gives a sourced commune, at that commune's own point
         assert seed[row.nom]["localise"] == "oui" and seed[row.nom]["code_insee"] == row.code_insee
         assert row.geocodage == "commune"
-        assert not com.geometry[row.code_insee].is_empty
         assert (row.latitude, row.longitude) == poles.commune_point(row.code_insee)
+        # the town hall, inside the commune or within 500 m of it (metres in the local CRS)
+        crs = coverage.crs_of_group(coverage.group_of_departement(row.departement))
+        contour = gpd.GeoSeries([com.geometry[row.code_insee]], crs="EPSG:4326").to_crs(crs).iloc[0]
+        point = gpd.GeoSeries([row.geometry], crs="EPSG:4326").to_crs(crs).iloc[0]
+        assert contour.distance(point) <= coverage.MAIRIE_TOLERANCE_M
     unlocated = fresh[~fresh["localise"]]
     assert len(unlocated) > 0
     assert unlocated.geometry.isna().all()
