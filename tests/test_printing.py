@@ -280,12 +280,18 @@ def test_polygon_path_keeps_holes():
     assert img[int(h * 0.85), int(w * 0.15), 0] < 50  # ring is filled
 
 
-def test_greedy_labels_do_not_overlap():
+def _square_axes():
+    """Axes of 0-100 on both sides in a 4-inch figure with a canvas (to measure text)."""
     fig = Figure(figsize=(4, 4), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_axes([0.1, 0.1, 0.8, 0.8])
     ax.set_xlim(0, 100)
     ax.set_ylim(0, 100)
+    return fig, ax
+
+
+def test_greedy_labels_do_not_overlap():
+    fig, ax = _square_axes()
     rng = np.random.default_rng(1)
     xy = rng.uniform(30, 70, size=(40, 2))
     hidden = printing.place_labels(ax, xy, [f"Pôle numéro {i}" for i in range(40)], fontsize=6)
@@ -590,11 +596,7 @@ def test_pole_names_wrap_instead_of_being_cut():
 
 
 def test_labels_avoid_other_symbols_when_they_can():
-    fig = Figure(figsize=(4, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.add_axes([0.1, 0.1, 0.8, 0.8])
-    ax.set_xlim(0, 100)
-    ax.set_ylim(0, 100)
+    fig, ax = _square_axes()
     xy = np.array([[50.0, 50.0]])
     px, py = printing._to_points(ax, xy)[0]
     # squares on the first candidate positions (right, above and below)
