@@ -18,5 +18,6 @@ pages = [
     st.Page("app_pages/territoire.py", title="Territoire", icon=":material/search:"),
     st.Page("app_pages/impression.py", title="Impression", icon=":material/print:"),
     st.Page("app_pages/donnees.py", title="Données", icon=":material/database:"),
+    st.Page("app_pages/accessibilite.py", title="Accessibilité", icon=":material/accessibility:"),
 ]
 st.navigation(pages).run()

@@ -146,3 +146,63 @@ def map_frame(page, timeout: float = 120.0, where: Callable[[dict], bool] | None
                 continue
         page.wait_for_timeout(200)  # not time.sleep: Playwright's sync API only sees events while called
     raise TimeoutError("la carte n'est pas apparue")
+
+
+def settle(page, timeout: float = 180.0) -> None:
+    """Wait until the page's script run is over (Streamlit's ``data-test-script-state``) and what it
+    drew has had a moment to appear (component frames, the map's layers)."""
+    page.wait_for_selector("h1", timeout=timeout * 1000)
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        state = page.evaluate("(() => { const e = document.querySelector('[data-test-script-state]');"
+                              " return e ? e.getAttribute('data-test-script-state') : 'none'; })()")
+        running = page.locator("[data-testid='stSpinner'], [data-testid='stSkeleton']").count()
+        quiet = quiet + 1 if state == "notRunning" and not running else 0
+        if quiet >= 3:
+            break
+        page.wait_for_timeout(300)
+    page.wait_for_timeout(800)
+
+
+#: axe-core rules audited (WCAG 2.0/2.1/2.2 A and AA plus axe's best practices).
+AXE_OPTIONS = {"resultTypes": ["violations"],
+               "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa",
+                                                     "best-practice"]}}
+
+
+def axe_violations(page, frames: bool = True) -> list[dict]:
+    """axe-core (``axe-playwright-python``'s bundled copy) run in the page and, with ``frames``, in
+    each of its frames on its own (a component frame is a document of its own: axe's script must be
+    injected there too). Returns the violations as dicts with ``frame`` (``"page"`` or the frame's
+    URL), ``id``, ``impact``, ``help`` and ``nodes`` (CSS targets and failure summaries)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    axe = Axe()
+    out = []
+    targets = [page.main_frame] + ([f for f in page.frames if f is not page.main_frame] if frames else [])
+    for frame in targets:
+        if frame.is_detached() or frame.url in ("", "about:blank"):
+            continue
+        try:
+            frame.evaluate(axe.axe_script)
+            result = frame.evaluate("opts => axe.run(document, opts)", {**AXE_OPTIONS, "iframes": False})
+        except Exception as exc:  # noqa: BLE001 - a frame that navigated away meanwhile
+            if "detached" in str(exc) or "destroyed" in str(exc):
+                continue
+            raise
+        where = "page" if frame is page.main_frame else frame.url.split("?")[0]
+        for v in result["violations"]:
+            out.append({"frame": where, "id": v["id"], "impact": v["impact"], "help": v["help"],
+                        "nodes": [{"target": n["target"], "summary": n.get("failureSummary", "")}
+                                  for n in v["nodes"]]})
+    return out
+
+
+def format_violations(violations: list[dict], limit: int = 3) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"[{v['impact']}] {v['id']} ({v['frame']}) — {v['help']} : {len(v['nodes'])} élément(s)")
+        for n in v["nodes"][:limit]:
+            lines.append(f"    {n['target']} :: {n['summary'][:300]}")
+    return "\n".join(lines)

@@ -19,7 +19,12 @@ Warm-up
     flags, the default coverage, then mapclassify are in memory before the first visitor
     arrives (what the map needs first). It never fails the server.
 
-``streamlit run app.py`` still works without any of this (uncompressed, no warm-up).
+French frontend
+    :class:`ptce_geo._frontend_fr.FrenchFrontend` serves every HTML page with ``lang="fr"``, a
+    script that puts Streamlit's own English labels into French and a visible keyboard focus.
+
+``streamlit run app.py`` still works without any of this (uncompressed, no warm-up, Streamlit's
+English labels and ``lang="en"``).
 """
 
 from __future__ import annotations
@@ -207,4 +212,6 @@ async def lifespan(app):
 def middleware() -> list:
     from starlette.middleware import Middleware
 
-    return [Middleware(FrontendCompression)]
+    from ._frontend_fr import FrenchFrontend
+
+    return [Middleware(FrenchFrontend), Middleware(FrontendCompression)]

@@ -361,6 +361,15 @@ def carte_page() -> None:
         # group that streamlit-folium swaps in place: no reload, the reader's view is kept.
         st_folium(webmap.explorer_base(state.fond), height=640, use_container_width=True, returned_objects=[],
                   key="carte_map", feature_group_to_add=webmap.explorer_layers(state, layers, bounds=bounds))
+    # the side panel's figures and the text version under the map come from one function (after the
+    # map: the coverage may take a few seconds on a cold start)
+    from . import mapsummary
+
+    result, by_dep, by_reg, cov_err = _map_coverage(state.rayon, state.zonage or "all", stamp)
+    figures = _coverage_figures(state, result, by_dep, by_reg)
+    headline = mapsummary.carte_headline(state, webmap.territory_communes(state.territoire), shown, figures,
+                                         compact=webmap.fmt_compact)
+    with left:
         if flags is None:
             flags, flags_err = _map_optional("flags", _env_stamp())
         if flags is not None and flags.attrs.get("missing_layers"):
@@ -373,52 +382,55 @@ def carte_page() -> None:
         st.caption("Sources et millésimes des couches affichées : " + " · ".join(md_text(x) for x in lines))
         st.caption("Lien permanent : l'adresse de cette page contient l'état de la carte (territoire, couches, "
                    "rayon, filtres) ; copiez-la pour rouvrir la même carte.")
+        from . import _ui_a11y
+
+        _ui_a11y.text_version_view(mapsummary.explorer_text(state, layers, shown, headline, vintages, missing),
+                                   "carte")
     with right:
-        _carte_panel(state, shown, flags, stamp)
+        _carte_panel(state, shown, flags, headline, result, figures, cov_err)
 
 
-def _carte_panel(state, shown, flags, stamp) -> None:
-    """Figures of the selected territory (and searched commune), escaped."""
+def _coverage_figures(state, result, by_dep, by_reg):
+    """The coverage row of the map's territory (France: ``coverage.national``); None if unknown."""
+    if result is None:
+        return None
+    if state.territoire:
+        t = by_dep if state.level == "departement" else by_reg
+        row = t[t["code"] == state.code]
+        return row.iloc[0] if len(row) else None
+    from . import coverage
+
+    return coverage.national(result)
+
+
+def _metric(where, h) -> None:
+    where.metric(h.label, h.value, help=h.help)
+
+
+def _carte_panel(state, shown, flags, headline, result, figures, err) -> None:
+    """Figures of the selected territory (``mapsummary.carte_headline``) and searched commune, escaped."""
     from . import webmap
 
-    st.subheader(webmap.territory_name(state.territoire))
-    table = webmap.territory_communes(state.territoire)
-    pop = table["population"].sum()
+    st.header(webmap.territory_name(state.territoire))
     c1, c2 = st.columns(2)
-    c1.metric("Communes", webmap._fmt_int(len(table)))
-    c2.metric("Population", webmap.fmt_compact(pop), help=f"{webmap._fmt_int(pop)} habitants")
-    st.metric("Pôles affichés", webmap._fmt_int(len(shown)))
+    _metric(c1, headline["communes"])
+    _metric(c2, headline["population"])
+    _metric(st, headline["poles"])
     if not state.territoire and len(shown) and "departement" in shown.columns:
         overseas = shown[shown["departement"].astype(str).str.startswith("97")]
         if len(overseas):
             names = sorted({str(d) for d in overseas["departement"]})
             st.caption(f"dont {len(overseas)} en outre-mer ({', '.join(names)}), hors du cadre de la carte : "
                        "dézoomez ou choisissez le département.")
-    if not state.territoire:
+    if "regions" in headline:
         c3, c4 = st.columns(2)
-        c3.metric("Régions", f"{table['region'].nunique()}")
-        c4.metric("Départements", f"{table['departement'].nunique()}")
-    result, by_dep, by_reg, err = _map_coverage(state.rayon, state.zonage or "all", stamp)
+        _metric(c3, headline["regions"])
+        _metric(c4, headline["departements"])
     if result is not None:
-        if state.territoire:
-            t = (by_dep if state.level == "departement" else by_reg)
-            row = t[t["code"] == state.code]
-            figures = row.iloc[0] if len(row) else None
-        else:
-            from . import coverage
-
-            figures = coverage.national(result)
         if figures is not None:
-            rate = figures.get("coverage_rate")
-            st.metric("Population prioritaire couverte",
-                      "n.c." if rate is None or pd_isna(rate) else f"{float(rate) * 100:.1f}".replace(".", ",") + "\u202f%",
-                      help="Part de la population des communes prioritaires (QPV, Territoire d'industrie ou FRR, "
-                           "ou le zonage filtré) à moins du rayon d'un pôle ou dans son périmètre déclaré. Une "
-                           "commune qui compte un QPV y figure pour toute sa population (les sources ne donnent "
-                           "pas celle des quartiers).")
-            st.caption(f"Population prioritaire : {webmap._fmt_int(figures.get('priority_population'))} hab., "
-                       f"dont couverte : {webmap._fmt_int(figures.get('priority_population_covered'))} hab. "
-                       f"(rayon {state.rayon:g} km)")
+            _metric(st, headline["coverage_rate"])
+            st.caption(f"Population prioritaire : {headline['priority_population'].value}, "
+                       f"dont couverte : {headline['priority_population_covered'].value} (rayon {state.rayon:g} km)")
     else:
         st.caption(f"Chiffres de couverture indisponibles : {err}")
     if state.commune:

@@ -62,17 +62,15 @@ def _fmt_int(value) -> str:
     return f"{int(value):,}".replace(",", "\u202f")
 
 
-def coverage_metrics(figures: dict) -> None:
-    cols = st.columns(4)
-    cols[0].metric("Pôles localisés", _fmt_int(figures["poles"]))
-    cols[1].metric("Population prioritaire", _fmt_int(figures["priority_population"]),
-                   help="Population municipale entière des communes prioritaires du zonage (une commune qui "
-                        "compte un QPV y figure pour toute sa population : les sources ne donnent pas celle "
-                        "des quartiers).")
-    cols[2].metric("dont couverte", _fmt_int(figures["priority_population_covered"]))
-    rate = figures["coverage_rate"]
-    cols[3].metric("Taux de couverture", "—" if rate != rate else f"{rate * 100:.1f}".replace(".", ",") + "\u202f%",
-                   help="Part de la population prioritaire couverte par au moins un pôle (rayon ou périmètre).")
+def coverage_metrics(figures: dict) -> list:
+    """The four coverage figures side by side; returns them (``mapsummary.Headline``), for the text
+    version of the map beneath."""
+    from . import mapsummary
+
+    heads = mapsummary.coverage_headline(figures)
+    for col, h in zip(st.columns(len(heads)), heads):
+        col.metric(h.label, h.value, help=h.help)
+    return heads
 
 
 def coverage_downloads(table, name: str, level: str | None, key: str) -> None:
@@ -94,9 +92,9 @@ def coverage_downloads(table, name: str, level: str | None, key: str) -> None:
                                 key=f"{key}_geojson")
 
 
-def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float | None, outline=None,
-                  height: int = 520):
-    """Folium map: optional outline, gap shapes (red), poles (blue) with their radius."""
+def _coverage_map(gmap, height: int = 520):
+    """Folium map of a ``mapsummary.GapMap``: optional outline, gap shapes (red), poles (blue) with
+    their radius."""
     import folium
     from streamlit_folium import st_folium
 
@@ -105,13 +103,13 @@ def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float
     ensure_static_assets()  # Leaflet served locally (works offline), as on the « Carte » page
     m = webmap.base_map()
     bounds = None
-    if outline is not None and len(outline):
+    outline, radius_km = gmap.outline, gmap.radius_km
+    if outline is not None:
         folium.GeoJson(outline[["geometry"]].to_json(), name="Territoire",
                        style_function=lambda f: {"color": "#333333", "weight": 2, "fillOpacity": 0}).add_to(m)
         bounds = outline.total_bounds
-    if shapes is not None and len(shapes):
-        show = shapes[["code", "nom", "priority_population", "geometry"]].copy()
-        show = show[show.geometry.notna()]
+    if len(gmap.gaps):
+        show = gpd.GeoDataFrame(gmap.gaps, geometry="geometry", crs=getattr(gmap.gaps, "crs", None))
         show["nom"] = show["nom"].map(escape)
         show["code"] = show["code"].map(escape)
         folium.GeoJson(
@@ -131,8 +129,8 @@ def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float
             rep = show.geometry.representative_point()
             metro = show[(rep.x > -6) & (rep.x < 10) & (rep.y > 41) & (rep.y < 52)]
             bounds = (metro if len(metro) else show).total_bounds
-    if poles_frame is not None:
-        for row in poles_frame.itertuples():
+    if gmap.poles is not None:
+        for row in gmap.poles.itertuples():
             if radius_km:
                 folium.Circle([row.lat, row.lon], radius=radius_km * 1000, color="#1f5fa8", weight=1,
                               fill=True, fill_opacity=0.06).add_to(m)
@@ -143,6 +141,24 @@ def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float
     st_folium(m, height=height, use_container_width=True, returned_objects=[])
     st.caption("En rouge : territoires prioritaires sans pôle (un point sur chacun, visible à toute échelle). "
                "En bleu : pôles localisés" + (f", entourés de leur rayon de {radius_km:g} km." if radius_km else "."))
+
+
+def gap_map_with_text(shapes, poles_frame, radius_km, headline, territory: str, key: str, outline=None,
+                      level: str = "commune", height: int = 520) -> None:
+    """The gap map and, beneath it, its « Version texte » — both from one ``mapsummary.GapMap``."""
+    from . import _ui_a11y, boundaries, mapsummary
+
+    gmap = mapsummary.gap_map_layers(shapes, poles_frame, radius_km, outline, level)
+    _coverage_map(gmap, height=height)
+    registry = None
+    try:
+        from ._ui_carte import _map_optional, _poles_stamp
+
+        registry, _err = _map_optional("poles", _poles_stamp())
+    except ImportError:
+        pass
+    tv = mapsummary.gap_map_text(gmap, headline, territory, registry=registry, communes=boundaries.commune_table())
+    _ui_a11y.text_version_view(tv, key)
 
 
 def show_table(frame) -> None:
@@ -181,14 +197,14 @@ def lacunes_view() -> None:
     try:
         result = coverage_result(radius, use_perimeter, zoning)
         table = coverage.gaps(result, level, top=int(top))
-        coverage_metrics(coverage.national(result))
-        st.subheader(f"{_GAP_LEVEL_LABELS[level]} prioritaires sans pôle, par population prioritaire")
+        headline = coverage_metrics(coverage.national(result))
+        st.header(f"{_GAP_LEVEL_LABELS[level]} prioritaires sans pôle, par population prioritaire")
         show_table(table[[c for c in _GAP_COLUMNS if c in table.columns]].rename(columns=_GAP_COLUMNS))
         text_p, text_v = coverage.explain(table.attrs["params"], table.attrs["vintages"])
         st.caption(f"Paramètres : {text_p}. Millésimes : {text_v}.")
         coverage_downloads(table, f"lacunes-{level}", level, "lacunes")
         shapes = coverage.as_layer(table.head(300), level)
-        _coverage_map(shapes, result.poles, radius)
+        gap_map_with_text(shapes, result.poles, radius, headline, "France entière", "lacunes", level=level)
         suggestion_view(result, radius)
     except PtceGeoError as exc:
         show_error(exc)
@@ -272,8 +288,8 @@ def territoire_view() -> None:
     try:
         result = coverage_result(radius, use_perimeter, zoning)
         row = coverage.by_territory(result, level).set_index("code").loc[code]
-        st.subheader(f"{_TERRITORY_LEVEL_LABELS[level]} : {nom} ({code})")
-        coverage_metrics({"poles": row["poles"], "priority_population": row["priority_population"],
+        st.header(f"{_TERRITORY_LEVEL_LABELS[level]} : {nom} ({code})")
+        headline = coverage_metrics({"poles": row["poles"], "priority_population": row["priority_population"],
                           "priority_population_covered": row["priority_population_covered"],
                           "coverage_rate": row["coverage_rate"]})
         zonings = []
@@ -310,6 +326,8 @@ def territoire_view() -> None:
         outline = outline[outline["code"] == code]
         near = result.poles[result.poles["group"].isin(set(result._base.table.loc[
             result.communes["code"].isin(inside).to_numpy(), "group"]))]
-        _coverage_map(coverage.as_layer(gaps.head(300), "commune"), near, radius, outline=outline, height=440)
+        gap_map_with_text(coverage.as_layer(gaps.head(300), "commune"), near, radius, headline,
+                          f"{_TERRITORY_LEVEL_LABELS[level]} {nom} ({code})", "territoire", outline=outline,
+                          height=440)
     except PtceGeoError as exc:
         show_error(exc)

@@ -56,7 +56,7 @@ def pole_detail(pole_id: str) -> dict:
     from . import registry
 
     rec = registry.get(pole_id)
-    st.subheader("Fiche")
+    st.header("Fiche")
     labels = [("nom", "Nom"), ("adresse", "Adresse"), ("commune", "Commune"), ("code_insee", "Code INSEE"),
               ("departement", "Département"), ("region", "Région"), ("forme_juridique", "Forme juridique"),
               ("secteurs", "Secteurs"), ("annee_creation", "Année de création"), ("appel", "Appel"),

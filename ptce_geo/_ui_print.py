@@ -46,7 +46,12 @@ def print_panel() -> None:
         texts = (title or None, subtitle or None, tuple(printing.check_layers(layers)))
         with right:
             preview = printed_map(*args, "png", *texts, printing.DPI_RANGE[0])
-            st.image(preview, caption="Aperçu (basse résolution)", width="stretch")
+            from .a11y import print_preview_alt
+
+            orient_text = printing.ORIENTATIONS.get(orientation) if orientation else None
+            alt = print_preview_alt(terr.label if terr.kind != "region" else f"région {terr.label}",
+                                    [printing.LAYERS[k] for k in texts[2]], title, paper, orient_text)
+            st.image(preview, caption="Aperçu (basse résolution)", width="stretch", alt=alt)
         data = printed_map(*args, fmt, *texts, printing.DPI_PNG)
         mime = {"pdf": "application/pdf", "png": "image/png", "svg": "image/svg+xml"}[fmt]
         name = f"carte-{kind}{'-' + code if code else ''}-{paper}.{fmt}"

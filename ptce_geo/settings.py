@@ -35,6 +35,10 @@ geocoder_url : str
 datagouv_api : str
     ``PTCE_GEO_DATAGOUV_API``; base of the data.gouv.fr API used to resolve dataset ids
     to their current resources, default ``https://www.data.gouv.fr/api/1``.
+contact : str
+    ``PTCE_GEO_CONTACT``; default empty. How to reach whoever runs this copy of the app (an
+    e-mail address or a web page), given by the page « Accessibilité » to report an
+    accessibility problem (RGAA asks for one).
 metric_crs : str
     Metric CRS for analysis in metropolitan France: ``EPSG:2154`` (Lambert-93).
 overseas_crs : dict[str, str]
@@ -101,6 +105,7 @@ class Settings:
     user_agent: str = "ptce-geo/0.1 (+https://github.com/ptce-geo)"
     geocoder_url: str = "https://api-adresse.data.gouv.fr"
     datagouv_api: str = "https://www.data.gouv.fr/api/1"
+    contact: str = ""
     metric_crs: str = METRIC_CRS
     web_crs: str = WEB_CRS
     overseas_crs: dict[str, str] = field(default_factory=lambda: dict(OVERSEAS_CRS))
@@ -123,6 +128,7 @@ def get() -> Settings:
         user_agent=os.environ.get("PTCE_GEO_USER_AGENT", Settings.user_agent),
         geocoder_url=os.environ.get("PTCE_GEO_GEOCODER_URL", Settings.geocoder_url).rstrip("/"),
         datagouv_api=os.environ.get("PTCE_GEO_DATAGOUV_API", Settings.datagouv_api).rstrip("/"),
+        contact=os.environ.get("PTCE_GEO_CONTACT", "").strip(),
     )
 
 

@@ -92,7 +92,9 @@ _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
             "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd", "#e6550d",
             "#31a354", "#756bb1", "#636363", "#a55194"]
 _CHORO = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]  # light → dark
-_CHORO_RATE = ["#a50026", "#f46d43", "#fee08b", "#a6d96a", "#1a9850"]  # low rate (red) → high (green)
+# low rate (dark red) → high (pale): one hue, lightness always rising, so the classes stay in order
+# in greyscale and for colour-blind readers (a red → green scale did not: its ends look alike)
+_CHORO_RATE = ["#7f0000", "#d7301f", "#fc8d59", "#fdd49e", "#fff7ec"]
 NO_DATA_COLOUR = "#d9d9d9"
 
 FRR_COLOURS = {
@@ -975,18 +977,29 @@ class PoleCluster(_OnMap, JSCSSMixin, MacroElement):
   if (!document.getElementById('ptce-pole-css')) {
     var css = document.createElement('style');
     css.id = 'ptce-pole-css';
-    css.textContent = '.ptce-pole span{display:block;width:14px;height:14px;border-radius:50%;'
+    css.textContent = '.ptce-pole span[style]{display:block;width:14px;height:14px;border-radius:50%;'
       + 'border:1.5px solid #222;box-shadow:0 0 2px #fff}';
     document.head.appendChild(css);
   }
   var map = {{ this.map_name() }};
   if (!map.options.maxZoom) { map.options.maxZoom = 18; }  // MarkerCluster needs it when there are no tiles
+  // accessible names (keyboard and screen readers): a pole's name, a cluster's size and what Enter does
+  function clusterIcon(cluster) {
+    var n = cluster.getChildCount();
+    var size = n < 10 ? 'small' : n < 100 ? 'medium' : 'large';
+    return L.divIcon({className: 'marker-cluster marker-cluster-' + size, iconSize: L.point(40, 40),
+        html: '<div><span aria-hidden="true">' + n + '</span><span class="ptce-sr">Groupe de ' + n
+              + ' pôles : Entrée pour zoomer</span></div>'});
+  }
   var group = (typeof L.markerClusterGroup === 'function')
-      ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40}) : L.featureGroup();
+      ? L.markerClusterGroup({showCoverageOnHover: false, maxClusterRadius: 40, iconCreateFunction: clusterIcon})
+      : L.featureGroup();
   for (var i = 0; i < pts.length; i++) {
     var p = pts[i];
+    // p.t is HTML-escaped in Python (a user's text)
     var icon = L.divIcon({className: 'ptce-pole', iconSize: [16, 16], iconAnchor: [8, 8], popupAnchor: [0, -6],
-        tooltipAnchor: [8, 0], html: '<span style="background:' + p.c + '"></span>'});
+        tooltipAnchor: [8, 0], html: '<span style="background:' + p.c + '"></span><span class="ptce-sr">Pôle '
+              + p.t + ' : Entrée pour la fiche</span>'});
     var m = L.marker([p.lat, p.lon], {icon: icon, riseOnHover: true});
     m.bindPopup(p.p, {maxWidth: 320});
     m.bindTooltip(p.t);
@@ -1075,6 +1088,9 @@ def base_map(fond: str | None = None, urls: dict[str, str] | None = None, **kwar
     m.default_js = [("leaflet", urls["leaflet_js"])]
     m.default_css = [("leaflet_css", urls["leaflet_css"])]
     MetricScale().add_to(m)
+    from ._leaflet_fr import FrenchControls
+
+    FrenchControls().add_to(m)  # French zoom buttons, attribution and popups; keyboard focus; landmark
     return m
 
 
@@ -1199,11 +1215,12 @@ class Settle(_OnMap, MacroElement):
         self._name = "Settle"
 
 
-def _swatch(colour: str, label: str, shape: str = "square") -> str:
+def _swatch(colour: str, label: str, shape: str = "square", edge: str | None = None) -> str:
+    """A legend square (or disc); ``edge``: its outline as drawn on the map (« 2px dashed #b35806 »)."""
     radius = "50%" if shape == "circle" else "2px"
-    border = "#222" if shape == "circle" else "#555"
+    border = edge or ("1px solid #222" if shape == "circle" else "1px solid #555")
     return (f"<div><span style='display:inline-block;width:11px;height:11px;margin-right:5px;"
-            f"background:{esc(colour)};border:1px solid {border};border-radius:{radius}'></span>{esc(label)}</div>")
+            f"background:{esc(colour)};border:{esc(border)};border-radius:{radius}'></span>{esc(label)}</div>")
 
 
 def _line(colour: str, label: str, weight: int = 2) -> str:
@@ -1219,7 +1236,9 @@ STYLES = {
     "epci": {"color": "#6a51a3", "weight": 1.2, "fillOpacity": 0.0},
     "communes": {"color": "#737373", "weight": 0.5, "fillOpacity": 0.0},
     "qpv": {"color": "#c51b8a", "weight": 1.0, "fillColor": "#f768a1", "fillOpacity": 0.7},
-    "territoires-industrie": {"color": "#b35806", "weight": 1.0, "fillColor": "#fdb863", "fillOpacity": 0.35},
+    # dashed outline: told apart from the QPV (solid) without relying on colour
+    "territoires-industrie": {"color": "#b35806", "weight": 1.6, "fillColor": "#fdb863", "fillOpacity": 0.35,
+                              "dashArray": "6 4"},
     "frr": {"color": "#238b45", "weight": 0.3, "fillColor": "#31a354", "fillOpacity": 0.55},
     "zrr": {"color": "#6a51a3", "weight": 0.3, "fillColor": "#8c6bb1", "fillOpacity": 0.45},
     "couverture": {"color": "#555555", "weight": 0.4, "fillOpacity": 0.75},
@@ -1284,7 +1303,8 @@ def legend_html(state: MapState, layers: MapLayers) -> str:
         elif key == "qpv":
             parts.append(_swatch(STYLES["qpv"]["fillColor"], LAYERS["qpv"] + " (point : commune du quartier)", "circle"))
         elif key == "territoires-industrie":
-            parts.append(_swatch(STYLES[key]["fillColor"], LAYERS[key]))
+            parts.append(_swatch(STYLES[key]["fillColor"], LAYERS[key] + " (contour pointillé)",
+                                 edge=f"2px dashed {STYLES[key]['color']}"))
         elif key == "couverture" and layers.classes is not None:
             cl = layers.classes
             title = f"{INDICATORS[layers.indicator]} ({'départements' if not state.territoire else 'communes'}, rayon {state.rayon:g} km)"

@@ -46,7 +46,7 @@ def test_permalink_opens_departement_view_with_layers(mirror_dir):
     assert at.checkbox(key="carte_couche_communes").value and at.checkbox(key="carte_couche_frr").value
     assert not at.checkbox(key="carte_couche_regions").value
     assert at.slider(key="carte_rayon").value == 25.0
-    assert at.subheader[-1].value == "Département Lozère (48)" or "Lozère" in " ".join(s.value for s in at.subheader)
+    assert at.header[-1].value == "Département Lozère (48)" or "Lozère" in " ".join(s.value for s in at.header)
     assert not at.warning, [w.value for w in at.warning]
     qp = {k: v for k, v in at.query_params.items()}
     assert qp["territoire"] in ("dep-48", ["dep-48"])

@@ -27,7 +27,7 @@ def test_territoire_departement_epci_commune(mirror_dir):
     at.text_input(key="territoire_recherche").set_value("Seine-Saint").run()
     assert not at.exception
     assert at.selectbox(key="territoire_code").value == "93"
-    assert any("Seine-Saint-Denis (93)" in s.value for s in at.subheader)
+    assert any("Seine-Saint-Denis (93)" in s.value for s in at.header)
     expected = coverage.by_territory(coverage.compute(15.0), "departement").set_index("code").loc["93"]
     shown = metrics(at)
     assert int(shown["Population prioritaire"]) == expected["priority_population"]
@@ -45,7 +45,7 @@ def test_territoire_departement_epci_commune(mirror_dir):
     at.selectbox(key="territoire_niveau").set_value("commune").run()
     at.text_input(key="territoire_recherche").set_value("Mende").run()
     assert not at.exception
-    assert any("Mende (48095)" in s.value for s in at.subheader)
+    assert any("Mende (48095)" in s.value for s in at.header)
     at.text_input(key="territoire_recherche").set_value("zzzz introuvable").run()
     assert not at.exception and any("introuvable" in i.value for i in at.info)
 
