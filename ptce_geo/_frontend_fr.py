@@ -137,9 +137,12 @@ PATTERNS: list[tuple[str, str]] = [
 
 #: Elements whose text is the app's own (never translated, even if it looks like a Streamlit label).
 APP_TEXT = ("[data-testid='stMarkdownContainer']", "[data-testid='stCaptionContainer']", "[data-testid='stText']",
-            "[data-testid='stCode']", "textarea", "input", "[role='option']", "[role='listbox']", "[role='grid']",
+            "[data-testid='stCode']", "[role='option']", "[role='listbox']", "[role='grid']",
             "[data-baseweb='tag'] span[title]", ".leaflet-popup-content", ".leaflet-tooltip", ".ptce-legend",
             ".ptce-text")
+#: Streamlit's own controls that draw their label with the Markdown container (translated anyway).
+STREAMLIT_CONTROLS = ("[data-testid='stFileUploaderDropzone'] button",
+                      "[data-testid='stFileUploaderDropzoneInstructions']")
 
 SCRIPT = """
 (function () {
@@ -149,6 +152,7 @@ SCRIPT = """
   var PATTERNS = %(patterns)s.map(function (p) { return [new RegExp(p[0]), p[1]]; });
   var ATTRS = ['aria-label', 'title', 'placeholder', 'alt', 'aria-roledescription', 'data-tooltip'];
   var SKIP = %(skip)s.join(',');
+  var OWN = %(own)s.join(',');
   function tr(s) {
     var t = s.trim();
     if (!t) { return null; }
@@ -160,7 +164,7 @@ SCRIPT = """
     }
     return out === null || out === t ? null : s.replace(t, out);
   }
-  function appText(el) { return !!(el && el.closest && el.closest(SKIP)); }
+  function appText(el) { return !!(el && el.closest && el.closest(SKIP) && !el.closest(OWN)); }
   function fixText(n) {
     if (appText(n.parentElement)) { return; }
     var r = tr(n.data);
@@ -203,8 +207,10 @@ SCRIPT = """
   }
   if (document.readyState === 'loading') { document.addEventListener('DOMContentLoaded', start); } else { start(); }
 })();
-""" % {"texts": json.dumps(TEXTS, ensure_ascii=False), "patterns": json.dumps(PATTERNS, ensure_ascii=False),
-       "skip": json.dumps(list(APP_TEXT))}
+""" % {"texts": json.dumps(TEXTS, ensure_ascii=False),
+       # Python's \1 is JavaScript's $1 in a replacement
+       "patterns": json.dumps([(p, re.sub(r"\\(\d)", r"$\1", r)) for p, r in PATTERNS], ensure_ascii=False),
+       "skip": json.dumps(list(APP_TEXT)), "own": json.dumps(list(STREAMLIT_CONTROLS))}
 
 #: A visible keyboard focus everywhere (WCAG 2.4.7), in the app's blue, thick enough on any background.
 STYLE = """

@@ -134,13 +134,16 @@ def _coverage_map(gmap, height: int = 520):
             if radius_km:
                 folium.Circle([row.lat, row.lon], radius=radius_km * 1000, color="#1f5fa8", weight=1,
                               fill=True, fill_opacity=0.06).add_to(m)
-            folium.CircleMarker([row.lat, row.lon], radius=5, color="#1f5fa8", fill=True, fill_opacity=1,
-                                tooltip=escape(row.nom)).add_to(m)
+            # a bigger disc with a white ring: told from the gaps' small dots without their colour
+            folium.CircleMarker([row.lat, row.lon], radius=6, color="#ffffff", weight=2, fill=True,
+                                fill_color="#1f5fa8", fill_opacity=1, tooltip=escape(row.nom)).add_to(m)
     if bounds is not None and all(b == b for b in bounds):
         m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
     st_folium(m, height=height, use_container_width=True, returned_objects=[])
-    st.caption("En rouge : territoires prioritaires sans pôle (un point sur chacun, visible à toute échelle). "
-               "En bleu : pôles localisés" + (f", entourés de leur rayon de {radius_km:g} km." if radius_km else "."))
+    st.caption("En rouge, aplats et petits points pleins : territoires prioritaires sans pôle (un point sur "
+               "chacun, visible à toute échelle). En bleu, disques cerclés de blanc : pôles localisés"
+               + (f", entourés de leur rayon de {radius_km:g} km." if radius_km else ".")
+               + " Le contenu de la carte est repris dans sa version texte, ci-dessous.")
 
 
 def gap_map_with_text(shapes, poles_frame, radius_km, headline, territory: str, key: str, outline=None,

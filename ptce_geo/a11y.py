@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 COMPLIANCE = "partiellement conforme"
 RGAA_VERSION = "RGAA 4.1.2"
 #: axe-core version bundled by ``axe-playwright-python`` (the audit's engine).
-AXE_ENGINE = "axe-core 4.12 (paquet axe-playwright-python), dans Chromium"
+AXE_ENGINE = "axe-core 4.12, fourni par le paquet axe-playwright-python, dans Chromium"
 
 
 def print_preview_alt(territory_label: str, layer_labels: Sequence[str], title: str | None = None,
@@ -107,9 +107,12 @@ def statement(contact: str | None = None) -> Statement:
                 f"Tests automatiques, rejoués à chaque « make test » ({AXE_ENGINE}) :",
                 tests,
                 "Audit initial (avant les corrections de décembre 2026) : contraste insuffisant des légendes et "
-                "textes secondaires sur cinq pages sur six, aperçu de la page Impression sans alternative "
-                "textuelle, niveaux de titres sautés sur quatre pages, pôles de la carte sans nom accessible, "
-                "document déclaré en anglais, textes de Streamlit et de Leaflet en anglais. Tous sont corrigés.",
+                "textes secondaires sur les six pages (sérieux), aperçu de la page Impression sans alternative "
+                "textuelle (critique), pôles de la carte sans nom accessible (sérieux), niveaux de titres sautés "
+                "sur quatre pages, zoom interdit et contenu hors repères dans le cadre de la carte (modérés), "
+                "document déclaré en anglais, textes de Streamlit et de Leaflet en anglais. Tous sont corrigés ; "
+                "reste une remarque mineure d'axe-core sur la zone de dépôt de fichier de Streamlit (onglet "
+                "« Importer » de la page Pôles).",
             ]),
             Section("Contenus non accessibles", [
                 "Non-conformités et limites connues :",
@@ -118,6 +121,8 @@ def statement(contact: str | None = None) -> Statement:
                     "de pôles s'atteignent par la touche Tab, mais les contours (communes, zonages) ne sont pas "
                     "atteignables un à un : leur contenu est donné par la « Version texte de la carte » placée "
                     "sous chaque carte.",
+                    "Sur la carte, la couleur des pôles (par secteur ou par appel) n'est portée que par la couleur ; "
+                    "le secteur et l'appel de chaque pôle sont dans sa fiche et dans la version texte.",
                     "Les grands tableaux interactifs (pages Pôles, Lacunes, Territoire) sont dessinés dans un "
                     "canevas : un lecteur d'écran n'en lit qu'une partie. Chacun est téléchargeable (CSV, Excel) "
                     "et les versions texte des cartes utilisent de vrais tableaux.",

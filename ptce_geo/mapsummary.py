@@ -327,11 +327,11 @@ def gap_map_text(gmap: GapMap, headline: Sequence[Headline], territory: str, reg
     gaps_label = f"Territoires prioritaires sans pôle ({_GAP_LEVEL_NAMES.get(gmap.level, gmap.level)})"
     n_poles = 0 if gmap.poles is None else len(gmap.poles)
     layer_rows = [(gaps_label, fmt_int(len(gmap.gaps)), "calcul ptce-geo (couverture)")]
-    legend_rows = [(gaps_label, "territoire prioritaire sans pôle", "aplat rouge orangé et point rouge",
+    legend_rows = [(gaps_label, "territoire prioritaire sans pôle", "aplat rouge orangé et petit point rouge plein",
                     fmt_int(len(gmap.gaps)))]
     if gmap.poles is not None:
         layer_rows.append(("Pôles localisés", fmt_int(n_poles), "registre ptce-geo"))
-        legend_rows.append(("Pôles localisés", "pôle", "disque bleu", fmt_int(n_poles)))
+        legend_rows.append(("Pôles localisés", "pôle", "disque bleu cerclé de blanc", fmt_int(n_poles)))
         if gmap.radius_km:
             legend_rows.append(("Pôles localisés", f"rayon d'action de {gmap.radius_km:g} km", "cercle bleu clair",
                                 fmt_int(n_poles)))

@@ -554,6 +554,18 @@ class _Drawn:
         self.handles.append(handle)
 
 
+#: What each hatch looks like, in the legend's words: a class never told by its colour alone
+#: (greyscale prints, colour-blind readers).
+PATTERN_NAMES = {"....": "pointillé", "////": "hachures obliques", "\\\\": "hachures obliques",
+                 "xx": "quadrillage", "--": "hachures horizontales", "||": "hachures verticales"}
+
+
+def pattern_label(label: str, style: dict) -> str:
+    """``label`` followed by the name of its hatch, if any (« Territoire d'industrie (hachures obliques) »)."""
+    name = PATTERN_NAMES.get(style.get("hatch", ""))
+    return f"{label} ({name})" if name and f"({name})" not in label else label
+
+
 def _legend_patch(style: dict, label: str | None = None, k: float = 1.0):
     from matplotlib.patches import Patch
 
@@ -561,7 +573,7 @@ def _legend_patch(style: dict, label: str | None = None, k: float = 1.0):
         "facecolor": style.get("facecolor", "none"),
         "edgecolor": style.get("edgecolor", "#808080"),
         "linewidth": style.get("linewidth", 0.4) * k,
-        "label": label or style["label"],
+        "label": pattern_label(label or style["label"], style),
     }
     if kw["facecolor"] == "#ffffff" or "linewidth" not in style:  # white classes: a visible box
         kw["edgecolor"], kw["linewidth"] = "#808080", 0.4 * k
@@ -1452,7 +1464,13 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
                           "insets": insets, "scale": scale, "paper_mm": (pw, ph), "margin_mm": m,
                           "frame_mm": frame_box}
     fig.ptce_drawn = drawn
+    fig.ptce_meta = {"territory": _meta_territory(terr), "layers": tuple(layers)}  # the PDF's subject
     return fig
+
+
+def _meta_territory(terr: Territory) -> str:
+    return {"region": f"région {terr.label}", "departement": f"département {terr.label}",
+            "france": "France entière (métropole et outre-mer)"}[terr.kind]
 
 
 @lru_cache(maxsize=4096)
@@ -1615,14 +1633,30 @@ def _rc():
 
 def save(fig, output, format: str | None = None, dpi: int = DPI_PNG):  # noqa: A002 - matplotlib's name
     """Write ``fig`` to a path or a binary file object as PDF, PNG (``dpi``) or SVG."""
+    from . import pdfmeta
+
     fmt = _fmt_from(output if not hasattr(output, "write") else "", format)
     if fmt == "png":
         dpi = check_dpi(dpi)
-    meta = {"pdf": {"Title": _title_of(fig), "Creator": "ptce-geo"},
-            "svg": {"Title": _title_of(fig)}, "png": {"Title": _title_of(fig), "Software": "ptce-geo"}}[fmt]
+    title = _title_of(fig)
+    what = getattr(fig, "ptce_meta", {"territory": "ptce-geo", "layers": ()})
+    info = pdfmeta.map_info(title, what["territory"], [LAYERS[key] for key in what["layers"]])
+    meta = {"pdf": info,
+            "svg": {"Title": title, "Description": info["Subject"], "Language": pdfmeta.LANG},
+            "png": {"Title": title, "Description": info["Subject"], "Software": "ptce-geo"}}[fmt]
     with _rc():
         try:
-            fig.savefig(output, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=meta, facecolor="white")
+            if fmt != "pdf":
+                fig.savefig(output, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=meta, facecolor="white")
+                return output
+            buf = io.BytesIO()  # the PDF gets its language (/Lang) afterwards: matplotlib has no such key
+            fig.savefig(buf, format="pdf", dpi=72, metadata=meta, facecolor="white")
+            data = pdfmeta.finish(buf.getvalue())
+            if hasattr(output, "write"):
+                output.write(data)
+            else:
+                with open(output, "wb") as fh:
+                    fh.write(data)
         except OSError as exc:
             raise PtceGeoError(f"Impossible d'écrire la carte dans {str(output)!r} : {exc}.") from exc
     return output
@@ -1721,6 +1755,9 @@ def _add_outline(path: Path, titles: Sequence[str]) -> None:
     for number, title in enumerate(titles):
         writer.add_outline_item(title=title, page_number=number)
     writer.page_mode = "/UseOutlines"  # the viewer opens with the bookmarks shown
+    from . import pdfmeta
+
+    pdfmeta.mark(writer)  # language fr, title shown by the viewer
     tmp = path.with_name(path.name + ".tmp")
     try:
         with open(tmp, "wb") as out:
@@ -1758,7 +1795,10 @@ def atlas(output, *, paper: str = "a4", orientation: str | None = None, layers: 
     with _rc():
         path = Path(str(output))
         try:
-            pdf = PdfPages(path, metadata={"Title": f"Atlas — {DEFAULT_TITLE}", "Creator": "ptce-geo"})
+            from . import pdfmeta
+
+            pdf = PdfPages(path, metadata=pdfmeta.atlas_info(f"Atlas — {DEFAULT_TITLE}", len(terrs),
+                                                             [LAYERS[key] for key in layers]))
         except OSError as exc:
             raise PtceGeoError(f"Impossible d'écrire l'atlas dans {str(output)!r} : {exc}.") from exc
         with pdf:

@@ -97,7 +97,8 @@ def test_png_furniture_inside_paper_margins(hdf, output_dir, paper, orientation)
     assert not legend_box.overlaps(furniture["footer"].get_window_extent(renderer))
     assert not legend_box.overlaps(furniture["locator"].get_window_extent(renderer))
     labels = legend_labels(fig)
-    assert "Pôle (PTCE)" in labels and "Territoire d'industrie" in labels and "Limites des départements" in labels
+    assert "Pôle (PTCE)" in labels and "Territoire d'industrie (hachures obliques)" in labels
+    assert "Limites des départements" in labels
     assert QPV_POINTS in labels or "Quartier prioritaire (QPV)" in labels
     # what the map draws besides the layers: the territory's outline, the grey context, the white communes
     assert {"Contour de la région", "Autres régions", "Commune non classée FRR"} <= set(labels)
@@ -198,6 +199,12 @@ def test_atlas_has_cover_and_18_regions(output_dir, mirror_dir):
         assert page.endswith(f"{i + 1} / 19") or f"{i + 1} / 19" in page, code  # page number in the footer
         assert re.search(rf"\b{i + 1}\s+{re.escape(names[code])} \({code}\)", cover)  # the sommaire agrees
     assert "1 / 19" in cover
+    # what the PDF says about itself (issue 16): title, subject, language fr, title shown by viewers
+    from ptce_geo import pdfmeta
+
+    meta = pdfmeta.read(str(out))
+    assert meta["title"].startswith("Atlas — ") and "une carte par région (18)" in meta["subject"]
+    assert meta["lang"] == "fr" and meta["display_title"]
 
 
 def test_unknown_choices_list_valid_keys(hdf, tmp_path):
@@ -248,7 +255,7 @@ def test_coverage_layer_colours_communes(hdf, output_dir):
     if any("Couverture" in n for n in drawn.notes):
         pytest.skip("module coverage indisponible")
     assert any(label.startswith("Commune prioritaire à moins de 15 km") for label in labels)
-    assert "Commune prioritaire sans pôle à portée" in labels
+    assert "Commune prioritaire sans pôle à portée (pointillé)" in labels
     # the legend says what « prioritaire » means
     assert flat(printing.PRIORITY_NOTE) in labels
     assert all(word in printing.PRIORITY_NOTE for word in ("QPV", "Territoire d'industrie", "FRR"))
