@@ -41,11 +41,12 @@ STATEMENT_DATE = "1er décembre 2026"
 #: The automated tests behind the statement (file — what it checks).
 TESTS: tuple[tuple[str, str], ...] = (
     ("tests/test_browser_a11y.py::test_axe_audit",
-     "audit axe-core des six pages et de la page « Accessibilité », dans leur état initial et avec chaque "
-     "onglet ouvert, cadre de la carte compris : aucune violation critique ni sérieuse"),
+     "audit axe-core des six pages et de la page « Accessibilité », dans leur état initial, avec chaque "
+     "onglet ouvert et chaque section dépliée, cadre de la carte compris : aucune violation critique ni "
+     "sérieuse ; langue du document « fr » et aucun des textes anglais de Streamlit ou de Leaflet"),
     ("tests/test_browser_a11y.py::test_french_everywhere",
-     "langue du document « fr » (page et cadre de la carte) ; aucun des textes anglais de Streamlit ou de "
-     "Leaflet (lien d'évitement, dépôt de fichier, état du calcul, boutons de zoom, fermeture des fiches)"),
+     "libellés français du lien d'évitement, des boutons de la carte, du dépôt de fichier et des aides ; "
+     "rien d'anglais pendant un calcul"),
     ("tests/test_browser_a11y.py::test_keyboard_only_path",
      "parcours au clavier seul : rechercher une commune, ouvrir son territoire, afficher une couche, "
      "atteindre les boutons de la carte, avec un focus visible"),

@@ -8,6 +8,8 @@ tested in test_boundaries.py with its own cache dir).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,60 @@ def fresh_cache(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "cache"
     monkeypatch.setenv("PTCE_GEO_CACHE", str(path))
     return path
+
+
+# --------------------------------------------------------------------------- browser tests
+
+_HOSTILE_POLE = """
+from ptce_geo import poles, registry
+rec, problems = poles.normalize({"nom": "<img src=x onerror=alert(1)>", "code_insee": "48095",
+                                 "latitude": "44.5176", "longitude": "3.5003", "secteurs": "insertion",
+                                 "appel": "AMI 2023", "site_web": "javascript:alert(2)"})
+assert not problems, problems
+rec.update(commune="Mende", departement="48", region="76", geocodage="saisie", localise=True)
+registry.add(rec, who="test navigateur")
+"""
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """The app as ``make run`` serves it (serve.py), one server for every browser test: mirror,
+    offline, its own data dir holding one extra pole named ``<img src=x onerror=alert(1)>`` in Mende."""
+    from ptce_geo import _browser
+
+    if not _browser.chromium_available():
+        pytest.skip(f"Chromium absent ({_browser.CHROMIUM}) : tests navigateur ignorés")
+    data = tmp_path_factory.mktemp("browser-data")
+    env = dict(os.environ, PTCE_GEO_DATA=str(data), PTCE_GEO_OFFLINE="1")
+    subprocess.run([sys.executable, "-c", _HOSTILE_POLE], env=env, check=True, timeout=120)
+    log = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
+    with _browser.running_app(env, log_path=log) as (url, _proc):
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser(app_url):
+    from playwright.sync_api import sync_playwright
+
+    from ptce_geo import _browser
+
+    with sync_playwright() as p:
+        b = _browser.launch(p)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh French-speaking browser tab (1400 × 1000); ``page.dialogs`` records any alert."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
+    page = context.new_page()
+    page.dialogs = []
+
+    def on_dialog(dialog):
+        page.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    yield page
+    context.close()

@@ -1,7 +1,7 @@
 """Accessibility of the running app in headless Chromium (issue 16).
 
-One Streamlit server for the module (as ``make run`` serves it: serve.py, with the French
-frontend), one browser. axe-core (bundled by ``axe-playwright-python``) audits every page in its
+One Streamlit server and one browser for all browser tests (``app_url``, ``browser`` in
+conftest.py; as ``make run`` serves it: serve.py, with the French frontend). axe-core (bundled by ``axe-playwright-python``) audits every page in its
 default state, with each tab and each folded section open, the map's own frame included; any
 critical or serious violation fails. Every violation found (any impact) is written to
 test-output/artifacts/axe-<page>.json and a screenshot of each page is saved beside it.
@@ -10,9 +10,6 @@ test-output/artifacts/axe-<page>.json and a screenshot of each page is saved bes
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
@@ -20,15 +17,7 @@ from ptce_geo import _browser
 
 pytestmark = pytest.mark.browser
 
-XSS = "<img src=x onerror=alert(1)>"
-_ADD_POLE = f"""
-from ptce_geo import poles, registry
-rec, problems = poles.normalize({{"nom": {XSS!r}, "code_insee": "48095", "latitude": "44.5176",
-                                 "longitude": "3.5003", "secteurs": "insertion", "appel": "AMI 2023"}})
-assert not problems, problems
-rec.update(commune="Mende", departement="48", region="76", geocodage="saisie", localise=True)
-registry.add(rec, who="test accessibilité")
-"""
+XSS = "<img src=x onerror=alert(1)>"  # the extra pole of the shared app server (conftest.py)
 
 PAGES = {
     "carte": "/?fond=aucun",
@@ -65,38 +54,6 @@ _STRINGS = r"""() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    if not _browser.chromium_available():
-        pytest.skip(f"Chromium absent ({_browser.CHROMIUM}) : tests navigateur ignorés")
-    data = tmp_path_factory.mktemp("a11y-data")
-    env = dict(os.environ, PTCE_GEO_DATA=str(data), PTCE_GEO_OFFLINE="1")
-    subprocess.run([sys.executable, "-c", _ADD_POLE], env=env, check=True, timeout=120)
-    log = tmp_path_factory.mktemp("a11y-log") / "streamlit.log"
-    with _browser.running_app(env, log_path=log) as (url, _proc):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = _browser.launch(p)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="fr-FR")
-    page = context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
-    yield page
-    context.close()
-
-
 def _open(page, app_url, name):
     page.goto(app_url + PAGES[name])
     _browser.settle(page)
@@ -131,24 +88,6 @@ def _states(page):
         yield "sections dépliées"
 
 
-@pytest.mark.parametrize("name", list(PAGES))
-def test_axe_audit(page, app_url, output_dir, name):
-    """No critical or serious axe-core violation on the page, in any of its states, map frame included."""
-    _open(page, app_url, name)
-    found, blocking = {}, []
-    for state in _states(page):
-        violations = _browser.axe_violations(page)
-        found[state] = violations
-        blocking += [dict(v, state=state) for v in violations if v["impact"] in ("critical", "serious")]
-        if state == "initial":
-            page.screenshot(path=str(output_dir / f"a11y_{name}.png"))
-    if name in MAPS:  # the map's frame was audited too
-        assert len(page.frames) > 1 and any("streamlit_folium" in f.url for f in page.frames[1:])
-    (output_dir / f"axe-{name}.json").write_text(json.dumps(found, ensure_ascii=False, indent=1), encoding="utf-8")
-    assert not blocking, "\n".join(f"— état {v['state']} :\n" + _browser.format_violations([v]) for v in blocking)
-    assert page.dialogs == []
-
-
 def _strings(page) -> list[str]:
     out = []
     for frame in page.frames:
@@ -163,9 +102,33 @@ def _english(strings) -> list[str]:
     return sorted({s for s in strings if s in ENGLISH_EXACT or any(e in s for e in ENGLISH)})
 
 
+@pytest.mark.parametrize("name", list(PAGES))
+def test_axe_audit(page, app_url, output_dir, name):
+    """No critical or serious axe-core violation on the page, in any of its states, map frame included;
+    the page and its frames declare French and show none of Streamlit's or Leaflet's English texts."""
+    _open(page, app_url, name)
+    for frame in page.frames:
+        assert frame.evaluate("document.documentElement.lang") == "fr", (name, frame.url)
+    found, blocking = {}, []
+    for state in _states(page):
+        english = _english(_strings(page))
+        assert not english, (name, state, english)
+        violations = _browser.axe_violations(page)
+        found[state] = violations
+        blocking += [dict(v, state=state) for v in violations if v["impact"] in ("critical", "serious")]
+        if state == "initial":
+            page.screenshot(path=str(output_dir / f"a11y_{name}.png"))
+    if name in MAPS:  # the map's frame was audited too
+        assert len(page.frames) > 1 and any("streamlit_folium" in f.url for f in page.frames[1:])
+    (output_dir / f"axe-{name}.json").write_text(json.dumps(found, ensure_ascii=False, indent=1), encoding="utf-8")
+    assert not blocking, "\n".join(f"— état {v['state']} :\n" + _browser.format_violations([v]) for v in blocking)
+    assert page.dialogs == []
+
+
 def test_french_everywhere(page, app_url):
-    """lang="fr" on every page and in the map's frame; none of Streamlit's or Leaflet's English texts,
-    the status of a run included."""
+    """The French labels the issue names (skip link, Leaflet's buttons, uploader, help buttons), and
+    nothing English while the app runs. (``lang="fr"`` and the absence of the English strings on every
+    page and state are checked by ``test_axe_audit``, which visits them all.)"""
     # everything that appears while the app runs (status of a run, spinners, toasts) is recorded, as it
     # is once the page's scripts have handled the change (read in the next task, as a reader would)
     page.add_init_script("""
@@ -182,21 +145,18 @@ def test_french_everywhere(page, app_url):
         .observe(document, {subtree: true, childList: true, characterData: true, attributes: true,
                             attributeFilter: ['aria-label', 'title', 'placeholder']});
     """)
-    seen = {}
-    for name in PAGES:
-        _open(page, app_url, name)
-        assert page.evaluate("document.documentElement.lang") == "fr", name
-        for frame in page.frames[1:]:
-            assert frame.evaluate("document.documentElement.lang") == "fr", (name, frame.url)
-        for state in _states(page):
-            english = _english(_strings(page))
-            assert not english, (name, state, english)
-            seen.setdefault(name, set()).update(_strings(page))
-    # the pieces the issue names, in French
-    assert "Aller au contenu principal" in seen["carte"]
-    assert {"Zoom avant", "Zoom arrière", "Bibliothèque JavaScript de cartes interactives"} <= seen["carte"]
-    assert any(s.startswith("Aide : ") for s in seen["lacunes"])
-    assert "Choisir un fichier" in seen["poles"] and any("Mo par fichier" in s for s in seen["poles"])
+    _open(page, app_url, "carte")
+    carte = set(_strings(page))
+    assert "Aller au contenu principal" in carte
+    assert {"Zoom avant", "Zoom arrière", "Bibliothèque JavaScript de cartes interactives"} <= carte
+    assert any(s.startswith("Aide : ") for s in carte)
+    _open(page, app_url, "poles")
+    page.evaluate("window.ptceSeen = []")
+    page.get_by_role("tab", name="Importer").click()
+    _browser.settle(page)
+    poles = set(_strings(page))
+    assert "Choisir un fichier" in poles and any("200 Mo par fichier" in s for s in poles)
+    assert not _english(page.evaluate("window.ptceSeen"))
     # a long run (new radius: the coverage is computed again): what shows meanwhile is French too
     # (Streamlit's « Running... / Stop » status is not shown with toolbarMode = "minimal"; if it were,
     # the frontend script would translate it)

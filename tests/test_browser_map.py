@@ -1,14 +1,12 @@
 """End-to-end tests of the page « Carte » in headless Chromium (Debian's, driven by Playwright).
 
-One Streamlit server for the module (mirror, offline, its own data dir holding one extra pole
-named ``<img src=x onerror=alert(1)>``); screenshots go to the ``output_dir`` fixture.
+One Streamlit server for the browser tests (``app_url`` in conftest.py: mirror, offline, its own
+data dir holding one extra pole named ``<img src=x onerror=alert(1)>``); screenshots go to the
+``output_dir`` fixture.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from urllib.parse import parse_qs, urlparse
 
@@ -18,54 +16,7 @@ from ptce_geo import _browser
 
 pytestmark = pytest.mark.browser
 
-XSS = "<img src=x onerror=alert(1)>"
-
-_ADD_POLE = f"""
-from ptce_geo import poles, registry
-rec, problems = poles.normalize({{"nom": {XSS!r}, "code_insee": "48095", "latitude": "44.5176",
-                                 "longitude": "3.5003", "secteurs": "insertion", "appel": "AMI 2023",
-                                 "site_web": "javascript:alert(2)"}})
-assert not problems, problems
-rec.update(commune="Mende", departement="48", region="76", geocodage="saisie", localise=True)
-registry.add(rec, who="test navigateur")
-"""
-
-
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    if not _browser.chromium_available():
-        pytest.skip(f"Chromium absent ({_browser.CHROMIUM}) : tests navigateur ignorés")
-    data = tmp_path_factory.mktemp("browser-data")
-    env = dict(os.environ, PTCE_GEO_DATA=str(data), PTCE_GEO_OFFLINE="1")
-    subprocess.run([sys.executable, "-c", _ADD_POLE], env=env, check=True, timeout=120)
-    log = tmp_path_factory.mktemp("browser-log") / "streamlit.log"
-    with _browser.running_app(env, log_path=log) as (url, _proc):
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser(app_url):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = _browser.launch(p)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.dialogs = []
-
-    def on_dialog(dialog):
-        page.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    yield page
-    context.close()
+XSS = "<img src=x onerror=alert(1)>"  # the extra pole of the shared app server (conftest.py)
 
 
 def _params(page) -> dict[str, str]:
