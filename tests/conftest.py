@@ -75,10 +75,12 @@ registry.add(rec, who="test navigateur")
 """
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    """The app as ``make run`` serves it (serve.py), one server for every browser test: mirror,
-    offline, its own data dir holding one extra pole named ``<img src=x onerror=alert(1)>`` in Mende."""
+    """The app as ``make run`` serves it (serve.py), one server per browser test module: mirror,
+    offline, its own data dir holding one extra pole named ``<img src=x onerror=alert(1)>`` in Mende.
+    (Module scope, not session: Playwright's sync API runs an event loop until it stops, which
+    would break later tests that call ``asyncio.run``.)"""
     from ptce_geo import _browser
 
     if not _browser.chromium_available():
@@ -91,7 +93,7 @@ def app_url(tmp_path_factory):
         yield url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(app_url):
     from playwright.sync_api import sync_playwright
 

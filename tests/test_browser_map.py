@@ -1,6 +1,6 @@
 """End-to-end tests of the page « Carte » in headless Chromium (Debian's, driven by Playwright).
 
-One Streamlit server for the browser tests (``app_url`` in conftest.py: mirror, offline, its own
+One Streamlit server for the module (``app_url`` in conftest.py: mirror, offline, its own
 data dir holding one extra pole named ``<img src=x onerror=alert(1)>``); screenshots go to the
 ``output_dir`` fixture.
 """
