@@ -118,6 +118,10 @@ def test_axe_audit(page, app_url, output_dir, name):
         blocking += [dict(v, state=state) for v in violations if v["impact"] in ("critical", "serious")]
         if state == "initial":
             page.screenshot(path=str(output_dir / f"a11y_{name}.png"))
+    if name == "impression":  # the preview's text alternative names the territory and the layers
+        alt = page.locator("[data-testid='stImage'] img").first.get_attribute("alt")
+        assert alt.startswith("Aperçu de la carte ") and "région Hauts-de-France" in alt, alt
+        assert "couches : Limites départementales, Limites des EPCI" in alt and "Pôles (PTCE)" in alt, alt
     if name in MAPS:  # the map's frame was audited too
         assert len(page.frames) > 1 and any("streamlit_folium" in f.url for f in page.frames[1:])
     (output_dir / f"axe-{name}.json").write_text(json.dumps(found, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -234,8 +238,9 @@ def test_keyboard_only_path(page, app_url, output_dir):
     frame.locator(".leaflet-popup-content").wait_for(timeout=10_000)
     close = _active(page)
     assert close["label"] == "Fermer la fiche"  # the focus went into the card
-    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")  # closes it; the focus goes back to the pole
     frame.locator(".leaflet-popup-content").wait_for(state="detached", timeout=10_000)
+    assert XSS in _active(page)["label"]
     zoom = frame.evaluate("window.ptceMap.getZoom()")
     zoom_in = _tab_to(page, lambda a: a.get("label") == "Zoom avant", limit=40)
     _visible_focus(zoom_in)
