@@ -23,6 +23,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -175,6 +176,9 @@ def style_words(style: Mapping) -> str:
 
 # --------------------------------------------------------------------------- counts of drawn features
 
+_CODE_RE = re.compile(rb'"code":"((?:[^"\\]|\\.)*)"')
+
+
 @lru_cache(maxsize=64)
 def _file_codes(name: str) -> tuple[tuple[str, ...], int]:
     """(codes of the features, number of features) of a published layer file (immutable: its name
@@ -182,8 +186,14 @@ def _file_codes(name: str) -> tuple[tuple[str, ...], int]:
     from . import webmap
 
     path = webmap.layers_dir() / name
-    with open(path, encoding="utf-8") as fh:
-        features = json.load(fh).get("features", [])
+    data = path.read_bytes()
+    # the codes alone, without parsing the geometries (20 times faster on a région's communes);
+    # the full parse when the file does not look as ``webmap.to_geojson`` writes it
+    codes = _CODE_RE.findall(data)
+    total = data.count(b'{"type":"Feature"')
+    if len(codes) == total:
+        return tuple(json.loads(b'"' + c + b'"') for c in codes), total
+    features = json.loads(data).get("features", [])
     return tuple(str((f.get("properties") or {}).get("code", "")) for f in features), len(features)
 
 
