@@ -51,6 +51,14 @@ TEXTS: dict[str, str] = {
     "Always rerun": "Toujours relancer",
     "Connecting": "Connexion",
     "Connecting to Streamlit server": "Connexion au serveur",
+    "Connecting to static app": "Connexion à l'application",
+    "Error": "Erreur",
+    "Unable to connect to Streamlit server": "Impossible de joindre le serveur",
+    "Connection error": "Erreur de connexion",
+    "Is Streamlit still running? If you accidentally stopped Streamlit, just restart it in your terminal:":
+        "Le serveur de l'application est-il encore lancé ? S'il a été arrêté, relancez-le (make run) :",
+    "Streamlit server is not responding. Are you connected to the internet?":
+        "Le serveur de l'application ne répond pas. Êtes-vous connecté à Internet ?",
     "Please wait...": "Veuillez patienter…",
     "Source file changed.": "Le fichier source a changé.",
     # main menu
