@@ -166,3 +166,24 @@ def test_pages_write_only_through_the_gate():
     assert offenders == []
     ui = "\n".join(f.read_text(encoding="utf-8") for f in files)
     assert "editing.write(" in ui
+
+
+def test_cli_roles_list_grant_revoke(fresh_data, capsys):
+    from ptce_geo import cli
+
+    assert cli.main(["roles", "list"]) == 0
+    assert "ptce-geo roles grant EMAIL admin" in capsys.readouterr().out
+    assert cli.main(["roles", "grant", "Alex.Admin@Exemple.fr", "admin"]) == 0
+    out = capsys.readouterr().out
+    assert "alex.admin@exemple.fr a maintenant le rôle « admin »" in out
+    assert cli.main(["roles", "grant", "sam@exemple.fr", "chef"]) == 1
+    err = capsys.readouterr().err
+    assert "Rôle inconnu : 'chef'" in err and "contributeur, editeur, admin" in err
+    assert cli.main(["roles", "grant", "pas-une-adresse", "editeur"]) == 1
+    assert "Adresse électronique invalide" in capsys.readouterr().err
+    assert cli.main(["roles", "list"]) == 0
+    assert "alex.admin@exemple.fr" in capsys.readouterr().out
+    assert cli.main(["roles", "revoke", "alex.admin@exemple.fr"]) == 0
+    assert "redevient contributeur" in capsys.readouterr().out
+    assert registry_review.roles() == []
+    assert registry_review.role_history()[0]["channel"] == "cli"
