@@ -66,6 +66,13 @@ CREATE TABLE proposals (
     reason TEXT,
     result_pole_id TEXT
 );
+CREATE TABLE identities (
+    issuer TEXT NOT NULL,
+    sub TEXT NOT NULL,
+    email TEXT NOT NULL,
+    seen_at TEXT NOT NULL,
+    PRIMARY KEY (issuer, sub)
+);
 CREATE INDEX proposals_status ON proposals (status, id);
 CREATE INDEX proposals_author ON proposals (author, id);
 """

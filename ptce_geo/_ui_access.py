@@ -67,12 +67,37 @@ def _claim_bool(value) -> bool | None:
     return None
 
 
+def _email(user: Mapping) -> str | None:
+    """The signed-in e-mail, completed from the provider when the ID token lacks it (``oidc``),
+    once per session."""
+    from . import oidc
+
+    if user.get("email"):
+        return str(user["email"])
+    key = "poles-oidc-email"
+    cached = st.session_state.get(key)
+    if cached and cached[0] == user.get("sub"):
+        return cached[1]
+    try:
+        tokens = dict(st.user.tokens)
+    except Exception:  # noqa: BLE001 - no token exposed
+        tokens = {}
+    try:
+        email = oidc.signed_in_email(user, tokens, _auth_section())
+    except PtceGeoError as exc:
+        show_error(exc)
+        email = None
+    st.session_state[key] = (user.get("sub"), email)
+    return email
+
+
 def _identity(mode: str) -> access.Identity:
     ip = st.context.ip_address
     if mode == "auth":
         if st.user.get("is_logged_in") is True:
-            return access.Identity.signed_in(st.user.get("email"), st.user.get("sub"), st.user.get("name"),
-                                             _claim_bool(st.user.get("email_verified")), ip)
+            user = st.user.to_dict()
+            return access.Identity.signed_in(_email(user), user.get("sub"), user.get("name"),
+                                             _claim_bool(user.get("email_verified")), ip)
         return access.Identity.browser(ip)
     if mode == "local" and ip is None:
         name = st.sidebar.text_input("Votre nom (inscrit dans l'historique)", key="poles-who",
@@ -89,6 +114,10 @@ def _sign_in_box(session: Session) -> None:
         role = session.role or "lecture seule"
         cols = st.columns([4, 1])
         cols[0].markdown(f"Connecté : **{escape(who)}** — rôle **{escape(role)}** ({escape(access.ROLES.get(role, ''))}).")
+        if not session.identity.email:
+            cols[0].warning("Votre fournisseur d'identité n'a pas transmis votre adresse électronique : vous êtes "
+                            "contributeur (aucun rôle attribué ne peut s'appliquer). Pour ProConnect, l'administrateur "
+                            "ajoute expose_tokens = [\"access\"] à la section [auth] (voir le README).")
         if session.identity.email_verified is False:
             cols[0].warning("Votre fournisseur d'identité indique que cette adresse n'est pas vérifiée : aucun rôle "
                             "attribué ne s'applique, vous pouvez seulement proposer.")

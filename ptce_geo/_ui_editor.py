@@ -62,15 +62,11 @@ def reset_form(k: str) -> None:
         del st.session_state[key]
 
 
+@st.cache_resource(show_spinner=False)
 def _departement_outlines() -> str:
     """Département outlines for a map without tiles (offline), simplified at 3 km in Lambert-93."""
-    return _outlines_cached()
-
-
-@st.cache_resource(show_spinner=False)
-def _outlines_cached() -> str:
-    from ._ui import boundaries_layer
     from . import settings
+    from ._ui import boundaries_layer
 
     dep = boundaries_layer("departement")[["geometry"]].to_crs(settings.METRIC_CRS)
     dep["geometry"] = dep.simplify(3000)
@@ -82,7 +78,7 @@ def point_picker(k: str) -> None:
     import folium
     from streamlit_folium import st_folium
 
-    from . import poles, webmap
+    from . import poles, settings, webmap
     from ._ui_carte import ensure_static_assets
 
     def number(field):
@@ -102,8 +98,6 @@ def point_picker(k: str) -> None:
             center, zoom = point, 12
     ensure_static_assets()
     m = webmap.base_map(location=list(center), zoom_start=zoom, min_zoom=4, max_zoom=18)
-    from . import settings
-
     if settings.get().offline:
         folium.GeoJson(_departement_outlines(), name="Départements",
                        style_function=lambda f: {"color": "#555555", "weight": 1, "fillOpacity": 0}).add_to(m)
@@ -221,14 +215,14 @@ def delete_pole(session: Session, rec: dict) -> None:
     with st.expander("Supprimer ce pôle"):
         st.warning("La suppression retire le pôle du registre, des cartes et des calculs de couverture. Son historique "
                    "reste consultable (onglet « Historique », action « suppression », avec ses dernières valeurs).")
-        ok = st.checkbox(f"Je confirme la suppression de « {rec['nom']} »", key=f"poles-delete-ok-{rec['id']}")
+        ok = st.checkbox(f"Je confirme la suppression de « {escape(rec['nom'])} »", key=f"poles-delete-ok-{rec['id']}")
         if st.button("Supprimer définitivement", disabled=not ok, key=f"poles-delete-{rec['id']}"):
             try:
                 session.write("suppression", pole_id=rec["id"], version=seen)
             except PtceGeoError as exc:
                 show_error(exc)
                 return
-            flash(f"Pôle « {rec['nom']} » supprimé (historique conservé).")
+            flash(f"Pôle « {escape(rec['nom'])} » supprimé (historique conservé).")
             st.session_state["poles-select-next"] = None
             st.rerun()
 
@@ -267,7 +261,7 @@ def merge_poles(session: Session, rec: dict) -> None:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         else:
             st.caption("La fiche conservée ne change pas : l'autre n'apporte aucune valeur.")
-        ok = st.checkbox(f"Je confirme : « {drop['nom']} » est supprimé et fusionné dans « {keep['nom']} »",
+        ok = st.checkbox(f"Je confirme : « {escape(drop['nom'])} » est supprimé et fusionné dans « {escape(keep['nom'])} »",
                          key=f"poles-merge-ok-{rec['id']}")
         if st.button("Fusionner", disabled=not ok, key=f"poles-merge-go-{rec['id']}"):
             try:
@@ -276,7 +270,7 @@ def merge_poles(session: Session, rec: dict) -> None:
             except PtceGeoError as exc:
                 show_error(exc)
                 return
-            flash(f"« {drop['nom']} » fusionné dans « {keep['nom']} ».")
+            flash(f"« {escape(drop['nom'])} » fusionné dans « {escape(keep['nom'])} ».")
             st.session_state["poles-select-next"] = keep_id
             st.rerun()
 
@@ -303,7 +297,7 @@ def roles_admin(session: Session) -> None:
         except PtceGeoError as exc:
             show_error(exc)
         else:
-            flash(f"Rôle « {role} » attribué à {email.strip().lower()}.")
+            flash(f"Rôle « {role} » attribué à {escape(email.strip().lower())}.")
             st.rerun()
     if rows:
         who = st.selectbox("Retirer le rôle de", [r["email"] for r in rows], index=None, key="roles-revoke-who")
@@ -313,7 +307,7 @@ def roles_admin(session: Session) -> None:
             except PtceGeoError as exc:
                 show_error(exc)
             else:
-                flash(f"Rôle retiré à {who} (contributeur une fois connecté).")
+                flash(f"Rôle retiré à {escape(who)} (contributeur une fois connecté).")
                 st.rerun()
     log = registry_review.role_history()
     if log:
@@ -322,6 +316,3 @@ def roles_admin(session: Session) -> None:
             "at": "Date (UTC)", "who": "Par", "email": "Adresse", "before": "Avant", "after": "Après"}),
             hide_index=True, width="stretch")
 
-
-__all__ = ["add_or_propose", "delete_pole", "edit_or_propose", "flash", "merge_poles", "roles_admin", "show_flash",
-           "escape"]

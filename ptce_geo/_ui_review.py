@@ -30,6 +30,15 @@ def _decided_table(rows: list[dict]) -> pd.DataFrame:
                                "Raison du rejet"])
 
 
+def _validated(done: dict) -> str:
+    """What the validator is told, read back from the history row just written."""
+    from . import registry
+
+    row = registry.history(done["result_pole_id"]).iloc[0]
+    return (f"Proposition n° {done['id']} validée : pôle « {escape(row['nom'])} » ({escape(row['id'])}). Historique : "
+            f"{escape(row['action'])}, auteur {escape(row['auteur'])}, validateur {escape(row['validateur'])}.")
+
+
 def _one(session: Session, prop: dict) -> None:
     from . import proposals
 
@@ -53,8 +62,7 @@ def _one(session: Session, prop: dict) -> None:
     try:
         if ok:
             done = session.write("validation", proposal_id=prop["id"], version=seen)
-            flash(f"Proposition n° {prop['id']} validée : pôle {done['result_pole_id']} "
-                  "(l'historique nomme l'auteur et le validateur).")
+            flash(_validated(done))
             st.rerun()
         elif no:
             session.write("rejet", proposal_id=prop["id"], reason=reason)

@@ -397,9 +397,10 @@ def _touch(con, at: str) -> None:
 
 
 @contextmanager
-def _transaction():
+def _transaction(touch: bool = True):
     """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error); yields (connection, UTC time).
-    ``updated_at`` moves only when something was written."""
+    ``updated_at`` (the date of the poles' data) moves only when something was written and
+    ``touch`` (False for roles, pending proposals and identities, which change no pole)."""
     at = _now()
     with _open() as con:
         con.execute("BEGIN IMMEDIATE")
@@ -409,7 +410,8 @@ def _transaction():
             if con.total_changes == before:
                 con.execute("ROLLBACK")
                 return
-            _touch(con, at)
+            if touch:
+                _touch(con, at)
             con.execute("COMMIT")
         except BaseException:
             if con.in_transaction:

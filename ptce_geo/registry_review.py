@@ -1,6 +1,6 @@
-"""Roles and proposals, stored in the registry database beside the poles (every server sees the same).
+"""Roles, proposals and sign-in identities, stored in the registry database beside the poles (every server sees the same).
 
-Storage only (the SQL of the ``roles``, ``role_history`` and ``proposals`` tables, see
+Storage only (the SQL of the ``roles``, ``role_history``, ``proposals`` and ``identities`` tables, see
 ``_registry_schema``); who may call what is decided by ``access`` and ``editing``, the
 checks of a proposal's content by ``proposals``. Plain values in and out: e-mails are stored
 lower-case; a proposal is a dict (``PROPOSAL_KEYS``) whose ``payload`` is the clean record
@@ -50,7 +50,7 @@ def set_role(email: str, role: str | None, who) -> str | None:
     """Give ``email`` the ``role`` (``None`` removes it) and log the change; return the previous role."""
     email = normalize_email(email)
     author = _author(who)
-    with _transaction() as (con, at):
+    with _transaction(touch=False) as (con, at):
         row = con.execute("SELECT role FROM roles WHERE email = ?", (email,)).fetchone()
         before = row[0] if row else None
         if before == role:
@@ -72,6 +72,20 @@ def role_history() -> list[dict]:
             "SELECT at, who, who_sub, channel, email, before, after FROM role_history ORDER BY seq DESC")]
 
 
+def remembered_email(issuer: str, sub: str) -> str | None:
+    """The e-mail the sign-in provider ``issuer`` gave for its subject ``sub`` (``oidc``), if known."""
+    with _open() as con:
+        row = con.execute("SELECT email FROM identities WHERE issuer = ? AND sub = ?", (issuer, sub)).fetchone()
+    return row[0] if row else None
+
+
+def remember_identity(issuer: str, sub: str, email: str) -> None:
+    """Keep (issuer, subject) → e-mail, as checked from the provider's signed answer."""
+    with _transaction(touch=False) as (con, at):
+        con.execute("INSERT OR REPLACE INTO identities (issuer, sub, email, seen_at) VALUES (?,?,?,?)",
+                    (issuer, sub, normalize_email(email), at))
+
+
 # ---------------------------------------------------------------- proposals
 
 
@@ -86,7 +100,7 @@ def add_proposal(kind: str, payload: dict, who, pole_id: str | None = None, base
                  nom: str | None = None) -> int:
     """Store a pending proposal (``kind`` in ``KINDS``); return its number."""
     author = _author(who)
-    with _transaction() as (con, at):
+    with _transaction(touch=False) as (con, at):
         cur = con.execute(
             "INSERT INTO proposals (at, kind, pole_id, base_version, nom, payload, author, author_sub, channel) "
             "VALUES (?,?,?,?,?,?,?,?,?)",
@@ -160,7 +174,7 @@ def accept_proposal(proposal_id: int, validator, version: int | None = None) -> 
 
 def reject_proposal(proposal_id: int, reason: str, who) -> dict:
     """Mark a pending proposal ``rejetee`` with its reason (kept and shown to its author)."""
-    with _transaction() as (con, at):
+    with _transaction(touch=False) as (con, at):
         rec = _pending(con, proposal_id)
         _decide(con, at, rec, "rejetee", _author(who), reason=reason)
     return proposal(proposal_id)

@@ -187,3 +187,24 @@ def test_cli_roles_list_grant_revoke(fresh_data, capsys):
     assert "redevient contributeur" in capsys.readouterr().out
     assert registry_review.roles() == []
     assert registry_review.role_history()[0]["channel"] == "cli"
+
+
+def test_secrets_example_is_valid_and_real_secrets_are_never_committed():
+    import tomllib
+
+    from ptce_geo._ui_access import providers
+
+    example = tomllib.loads((ROOT / ".streamlit" / "secrets.toml.example").read_text(encoding="utf-8"))
+    auth = example["auth"]
+    assert auth["redirect_uri"].endswith("/oauth2callback") and auth["cookie_secret"]
+    assert "access" in auth["expose_tokens"]
+    assert providers(auth) == ["proconnect"]
+    assert auth["proconnect"]["server_metadata_url"].endswith("/api/v2/.well-known/openid-configuration")
+    assert ".streamlit/secrets.toml" in (ROOT / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert not (ROOT / ".streamlit" / "secrets.toml").exists() or subprocess_ignored(ROOT / ".streamlit" / "secrets.toml")
+
+
+def subprocess_ignored(path) -> bool:
+    import subprocess
+
+    return subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=ROOT).returncode == 0

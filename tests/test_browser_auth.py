@@ -70,6 +70,7 @@ def auth_app(oidc, tmp_path_factory):
     secrets = f"""[auth]
 redirect_uri = "http://localhost:{port}/oauth2callback"
 cookie_secret = "{os.urandom(16).hex()}"
+expose_tokens = ["access"]
 client_id = "ptce-geo-test"
 client_secret = "secret-de-test"
 server_metadata_url = "{oidc}/.well-known/openid-configuration"
@@ -156,7 +157,10 @@ def test_contributor_proposes_editor_validates_anonymous_reads(browser, auth_app
     page.get_by_text("proposé par camille@exemple.fr").wait_for()
     page.screenshot(path=str(output_dir / "poles_auth_file_propositions.png"))
     page.get_by_role("button", name="Valider").click()
-    page.get_by_text("Proposition n° 1 validée").wait_for()
+    done = page.get_by_text("Proposition n° 1 validée")
+    done.wait_for()
+    # the page reads the history row back: both signed-in identities
+    assert f"auteur {CONTRIB[1]}, validateur {EDITOR[1]}" in done.inner_text()
     editor.close()
 
     monkeypatch.setenv("PTCE_GEO_DATA", str(data))

@@ -105,6 +105,11 @@ def test_contributor_proposes_a_change_and_sees_its_status(reg, monkeypatch):
     assert any("Proposition n° 1 enregistrée" in s.value for s in at.success)
     table = [d.value for d in at.dataframe if "État" in d.value.columns]
     assert table and list(table[0]["État"]) == ["en attente"]
+    # an editor rejects it: the contributor sees the status and the reason
+    registry_review.reject_proposal(prop["id"], "Source manquante", "dominique@exemple.fr")
+    at.run()
+    [table] = [d.value for d in at.dataframe if "État" in d.value.columns]
+    assert (list(table["État"]), list(table["Raison du rejet"])) == (["rejetée"], ["Source manquante"])
 
 
 def test_editor_validates_rejects_deletes_and_merges(reg, monkeypatch):

@@ -25,7 +25,7 @@ def reg(fresh_data):
 def make_v1(path) -> None:
     """Turn a fresh registry into what version 1 wrote (same tables, no v2 columns or tables)."""
     con = sqlite3.connect(path)
-    for table in ("roles", "role_history", "proposals"):
+    for table in ("roles", "role_history", "proposals", "identities"):
         con.execute(f"DROP TABLE {table}")
     for column in ("author_sub", "validator", "validator_sub", "channel"):
         con.execute(f"ALTER TABLE history DROP COLUMN {column}")
