@@ -58,8 +58,13 @@ def _init_form(k: str, rec: dict | None) -> None:
 
 
 def reset_form(k: str) -> None:
+    """Empty the form ``k`` (after a save); the map's last click is remembered as already used,
+    since the map component keeps returning it."""
+    last = st.session_state.get(f"{k}-click")
     for key in [key for key in st.session_state if str(key).startswith(f"{k}-")]:
         del st.session_state[key]
+    if last is not None:
+        st.session_state[f"{k}-click"] = last
 
 
 @st.cache_resource(show_spinner=False)

@@ -89,7 +89,10 @@ def _open_poles(context, url: str):
 
 
 def _assert_no_write_control(page) -> None:
-    page.wait_for_timeout(1500)  # let every element of the run arrive
+    # the run has reached the end of the page: the search box and the history (last tab) are there
+    page.locator('[data-testid="stTextInput"] input').first.wait_for()
+    page.locator('[data-testid="stDataFrame"]').nth(1).wait_for(state="attached")
+    page.wait_for_timeout(1000)
     assert page.locator('input[type="file"]').count() == 0
     assert page.locator('[data-testid="stFileUploader"]').count() == 0
     for label in ("Enregistrer", "Proposer ce pôle", "Proposer cette modification", "Ajouter au registre", "Valider",
@@ -145,6 +148,9 @@ def test_contributor_proposes_editor_validates_anonymous_reads(browser, auth_app
     assert len(code) == 5, (code, latitude.input_value(), _visible(page, 'input[aria-label="Longitude (ex. 3,5003)"]').input_value())
     page.get_by_role("button", name="Proposer ce pôle").click()
     page.get_by_text("Proposition n° 1 enregistrée").wait_for()
+    page.get_by_role("tab", name="Ajouter").click()
+    page.wait_for_timeout(1500)
+    assert latitude.input_value() == "" and _visible(page, 'input[aria-label="Nom"]').input_value() == ""  # emptied
     page.get_by_role("tab", name="Propositions").click()
     page.screenshot(path=str(output_dir / "poles_auth_contributeur.png"))
     contrib.close()
