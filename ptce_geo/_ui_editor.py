@@ -27,6 +27,18 @@ def flash(message: str) -> None:
     st.session_state["poles-flash"] = message
 
 
+def attempt(session: Session, action: str, said, **params) -> None:
+    """``session.write(action, **params)``; on success the message ``said(result)`` is kept for the
+    next run and the page reruns, on refusal or invalid input the French error is shown."""
+    try:
+        result = session.write(action, **params)
+    except PtceGeoError as exc:
+        show_error(exc)
+        return
+    flash(said(result))
+    st.rerun()
+
+
 def show_flash() -> None:
     message = st.session_state.pop("poles-flash", None)
     if message:
@@ -222,14 +234,10 @@ def delete_pole(session: Session, rec: dict) -> None:
                    "reste consultable (onglet « Historique », action « suppression », avec ses dernières valeurs).")
         ok = st.checkbox(f"Je confirme la suppression de « {escape(rec['nom'])} »", key=f"poles-delete-ok-{rec['id']}")
         if st.button("Supprimer définitivement", disabled=not ok, key=f"poles-delete-{rec['id']}"):
-            try:
-                session.write("suppression", pole_id=rec["id"], version=seen)
-            except PtceGeoError as exc:
-                show_error(exc)
-                return
-            flash(f"Pôle « {escape(rec['nom'])} » supprimé (historique conservé).")
-            st.session_state["poles-select-next"] = None
-            st.rerun()
+            st.session_state["poles-select-next"] = None  # used only by the rerun that follows a success
+            attempt(session, "suppression", lambda _: f"Pôle « {escape(rec['nom'])} » supprimé (historique conservé).",
+                    pole_id=rec["id"], version=seen)
+            st.session_state.pop("poles-select-next", None)
 
 
 def merge_poles(session: Session, rec: dict) -> None:
@@ -269,15 +277,10 @@ def merge_poles(session: Session, rec: dict) -> None:
         ok = st.checkbox(f"Je confirme : « {escape(drop['nom'])} » est supprimé et fusionné dans « {escape(keep['nom'])} »",
                          key=f"poles-merge-ok-{rec['id']}")
         if st.button("Fusionner", disabled=not ok, key=f"poles-merge-go-{rec['id']}"):
-            try:
-                session.write("fusion", keep_id=keep_id, keep_version=keep["version"], drop_id=drop_id,
-                              drop_version=drop["version"])
-            except PtceGeoError as exc:
-                show_error(exc)
-                return
-            flash(f"« {escape(drop['nom'])} » fusionné dans « {escape(keep['nom'])} ».")
-            st.session_state["poles-select-next"] = keep_id
-            st.rerun()
+            st.session_state["poles-select-next"] = keep_id  # used only by the rerun that follows a success
+            attempt(session, "fusion", lambda _: f"« {escape(drop['nom'])} » fusionné dans « {escape(keep['nom'])} ».",
+                    keep_id=keep_id, keep_version=keep["version"], drop_id=drop_id, drop_version=drop["version"])
+            st.session_state.pop("poles-select-next", None)
 
 
 def roles_admin(session: Session) -> None:
@@ -297,23 +300,13 @@ def roles_admin(session: Session) -> None:
         role = st.selectbox("Rôle", list(access.ROLES), format_func=lambda r: f"{r} — {access.ROLES[r]}")
         sent = st.form_submit_button("Attribuer le rôle")
     if sent:
-        try:
-            session.write("roles", email=email, role=role)
-        except PtceGeoError as exc:
-            show_error(exc)
-        else:
-            flash(f"Rôle « {role} » attribué à {escape(email.strip().lower())}.")
-            st.rerun()
+        attempt(session, "roles", lambda _: f"Rôle « {role} » attribué à {escape(email.strip().lower())}.",
+                email=email, role=role)
     if rows:
         who = st.selectbox("Retirer le rôle de", [r["email"] for r in rows], index=None, key="roles-revoke-who")
         if st.button("Retirer le rôle", disabled=who is None, key="roles-revoke"):
-            try:
-                session.write("roles", email=who, role=None)
-            except PtceGeoError as exc:
-                show_error(exc)
-            else:
-                flash(f"Rôle retiré à {escape(who)} (contributeur une fois connecté).")
-                st.rerun()
+            attempt(session, "roles", lambda _: f"Rôle retiré à {escape(who)} (contributeur une fois connecté).",
+                    email=who, role=None)
     log = registry_review.role_history()
     if log:
         st.markdown("**Changements de rôles**")
