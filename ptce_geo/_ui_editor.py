@@ -90,6 +90,15 @@ def _departement_outlines() -> str:
     return dep.to_crs(settings.WEB_CRS).to_json(drop_id=True)
 
 
+def _commune_outline(code: str) -> str | None:
+    """GeoJSON of one commune's contour (the simplified layer shared by the pages), or None."""
+    from ._ui import boundaries_layer
+
+    communes = boundaries_layer("commune")
+    one = communes[communes["code"] == code]
+    return one[["geometry"]].to_json(drop_id=True) if len(one) and not one.geometry.iloc[0].is_empty else None
+
+
 def point_picker(k: str) -> None:
     """A small map: a click puts its coordinates (and the commune there) into the form of ``k``."""
     import folium
@@ -108,21 +117,27 @@ def point_picker(k: str) -> None:
     code = poles.normalize_insee(st.session_state.get(f"{k}-code_insee"))
     center, zoom = FRANCE, 5
     if lat is not None and lon is not None:
-        center, zoom = (lat, lon), 13
+        center, zoom = (lat, lon), 12
     elif code:
         point = poles.commune_point(code) if len(code) == 5 else None
         if point is not None:
-            center, zoom = point, 12
+            center, zoom = point, 11
     ensure_static_assets()
     m = webmap.base_map(location=list(center), zoom_start=zoom, min_zoom=4, max_zoom=18)
     if settings.get().offline:
         folium.GeoJson(_departement_outlines(), name="Départements",
                        style_function=lambda f: {"color": "#555555", "weight": 1, "fillOpacity": 0}).add_to(m)
-    if lat is not None and lon is not None:
-        folium.Marker([lat, lon], tooltip="Point du pôle").add_to(m)
+    if code:
+        outline = _commune_outline(code)
+        if outline:
+            folium.GeoJson(outline, name="Commune", style_function=lambda f: {
+                "color": "#1f5fa8", "weight": 2, "dashArray": "4 4", "fillOpacity": 0.04}).add_to(m)
+    if lat is not None and lon is not None:  # a vector marker: no icon image to fetch
+        folium.CircleMarker([lat, lon], radius=7, color="#b2182b", weight=2, fill=True, fill_opacity=0.9,
+                            tooltip="Point du pôle").add_to(m)
     out = st_folium(m, key=f"{k}-map", height=320, use_container_width=True, returned_objects=["last_clicked"])
     st.caption("Cliquez sur la carte pour placer le pôle (la commune est déduite du point), ou saisissez la latitude "
-               "et la longitude dans la fiche.")
+               "et la longitude dans la fiche. Point rouge : le point de la fiche ; tirets bleus : sa commune.")
     click = (out or {}).get("last_clicked")
     if click and click != st.session_state.get(f"{k}-click"):
         st.session_state[f"{k}-click"] = click
@@ -181,6 +196,7 @@ def edit_or_propose(session: Session, rec: dict) -> None:
     seen = _version_seen(rec)
     editor = session.is_editor
     st.markdown("**Modifier la fiche**" if editor else "**Proposer une modification** (un éditeur la validera)")
+    _init_form(k, rec)  # before the map, which centres on the form's point
     point_picker(k)
     raw = pole_form(k, rec, "Enregistrer" if editor else "Proposer cette modification")
     if raw is None:
