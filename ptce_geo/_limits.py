@@ -162,7 +162,9 @@ def _check_sheet(zf: zipfile.ZipFile, member: str, name: str) -> None:
                 chunk = fh.read(1 << 20)
             cells_in_row += len(_CELL.findall(tail))
             _row_cells(cells_in_row, rows, member, name)
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError, RuntimeError) as exc:
+    except DataFormatError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - zlib.error, BadZipFile, EOFError…: a damaged archive
         raise DataFormatError(f"{name!r} : classeur Excel illisible (archive endommagée ou incomplète : la feuille "
                               f"{member.rsplit('/', 1)[-1]!r} ne se décompresse pas). Ouvrez-le dans votre tableur "
                               "et enregistrez-le à nouveau au format .xlsx (ou .csv).") from exc

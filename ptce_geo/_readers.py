@@ -164,6 +164,15 @@ def read_csv(data: bytes, name: str) -> Table:
                               "Vérifiez les guillemets de cette ligne.") from exc
     if headers is None:
         raise DataFormatError(f"{name!r} est vide : il faut une ligne d'en-têtes (ex. « nom;code_insee ») puis les pôles.")
+    if numbers:  # a quote opened on the last row and never closed swallowed the end of the file
+        try:
+            list(csv.reader([text[starts[-1]:stops[-1]]], delimiter=sep, strict=True))
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                raise DataFormatError(
+                    f"{name!r} : CSV illisible à partir de la ligne {numbers[-1]} : un guillemet y est ouvert et "
+                    "jamais fermé, la fin du fichier est avalée dans une seule valeur (fichier tronqué, ou "
+                    "guillemet en trop). Vérifiez les guillemets de cette ligne.") from exc
     problems = []
     if numbers and not ends_with_break:
         n = numbers[-1]

@@ -32,11 +32,14 @@ _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation charac
 _MD_SPACE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 
 
-def md(text) -> str:
-    """``text`` as literal Markdown: ``![x](http://…)`` shows as typed, nothing is fetched."""
+def md(text, lines: bool = False) -> str:
+    """``text`` as literal Markdown: ``![x](http://…)`` shows as typed, nothing is fetched.
+    ``lines=True`` keeps its line breaks (as Markdown hard breaks)."""
     if text is None:
         return ""
     text = printable(str(text))
+    if lines:
+        return "  \n".join(md(line) for line in text.splitlines())
     text = _MD_SPACE.sub(" ", text)
     return _MD_SPECIAL.sub(r"\\\1", text)
 

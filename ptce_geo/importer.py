@@ -183,7 +183,8 @@ class ImportReport:
         for i in self.issues:
             if i.gravite == "erreur":
                 reasons.setdefault(i.ligne, []).append(f"{i.champ} : {i.message}")
-        out = [{self.unit: n, **self.raw(i), "motifs": " | ".join(reasons.get(n, []))}
+        out = [{self.unit: n, **{h: printable(v) for h, v in self.raw(i).items()},
+                "motifs": printable(" | ".join(reasons.get(n, [])))}
                for i, n in enumerate(self.numbers) if n in bad]
         out += [{self.unit: n, "motifs": " | ".join(reasons[n])} for n in sorted(bad - set(self.numbers))]
         cols = [self.unit, *self.headers, "motifs"]

@@ -277,8 +277,9 @@ def parse_secteurs(value, warnings: list | None = None) -> tuple[list[str], list
                 continue
             canon = " ".join(item.split())
             if warnings is not None:
-                warnings.append(("secteurs", f"secteur libre {canon!r} gardé tel quel (hors vocabulaire : "
-                                             f"{', '.join(SECTEURS)})."))
+                warnings.append(("secteurs", f"secteur libre {canon!r} gardé tel quel (hors des {len(SECTEURS)} "
+                                             "secteurs du vocabulaire : il s'affiche et s'exporte, la carte le "
+                                             "colore « autre »)."))
         if canon not in out:
             out.append(canon)
     return out, problems
