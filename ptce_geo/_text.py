@@ -126,17 +126,14 @@ def from_cell(text: str) -> str:
 
 # ---------------------------------------------------------------- characters
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def printable(text: str) -> str:
     """``text`` encodable in UTF-8: lone surrogates (undecodable bytes of a file name or an
     argument, ``\\ud800`` in JSON) become « � »."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def xml_safe(text: str) -> str:

@@ -188,7 +188,7 @@ def poles_import(who: str) -> None:
             show_error(exc)
             return
         st.session_state["poles-import-check"] = (digest, report)
-    (st.success if report.ok else st.warning)(f"Vérification : {md(report.summary())}")
+    (st.success if report.ok else st.warning)(f"Vérification : {report.summary()}")
     st.text(report.text())
     issues = report.issues_frame()
     if len(issues):
