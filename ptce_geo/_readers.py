@@ -187,7 +187,7 @@ def read_csv(data: bytes, name: str) -> Table:
 
     def cells(i: int) -> list[str]:  # one row read again from its text (a few µs)
         row = next(csv.reader([text[starts[i]:stops[i]]], delimiter=sep))
-        return [from_cell(c) for c in row]
+        return [from_cell(c) if c[:1] == "'" else c for c in row]
 
     detail = f"encodage {enc}, séparateur {({';': '« ; »', ',': '« , »', chr(9): 'tabulation'})[sep]}"
     return Table("CSV", headers, detail, numbers, problems, cells, text, width)

@@ -86,7 +86,8 @@ def to_csv_bytes(frame: pd.DataFrame, excel: bool = False) -> bytes:
     """CSV bytes; ``excel=True``: ``;`` separator, decimal comma and a BOM, as French Excel reads them.
     Formula-looking text is neutralised (``_text.to_cell``)."""
     table = _text_cells(_flatten(frame), lambda v: to_cell(printable(v)))
-    text = table.to_csv(index=False, sep=";" if excel else ",", decimal="," if excel else ".", lineterminator="\n")
+    # CRLF line ends (RFC 4180, what Excel writes): a text holding a carriage return is then quoted
+    text = table.to_csv(index=False, sep=";" if excel else ",", decimal="," if excel else ".", lineterminator="\r\n")
     return text.encode("utf-8-sig" if excel else "utf-8")
 
 

@@ -98,14 +98,10 @@ _LISTS = {_REC_KEYS.index("secteurs"), _REC_KEYS.index("perimetre")}
 def _pack(rec: dict, shared: dict | None = None) -> tuple:
     """A record as a tuple; list fields as tuples, equal ones shared (``shared``), so 100,000
     records with the same sectors hold one copy of them."""
-    out = []
-    for j, k in enumerate(_REC_KEYS):
-        v = rec.get(k)
-        if j in _LISTS:
-            v = tuple(v or ())
-            if shared is not None:
-                v = shared.setdefault(v, v)
-        out.append(v)
+    out = [rec.get(k) for k in _REC_KEYS]
+    for j in _LISTS:
+        v = tuple(out[j] or ())
+        out[j] = shared.setdefault(v, v) if shared is not None else v
     return tuple(out)
 
 

@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 
 from . import settings
+from ._text import bad_character
 
 # Columns of ``load()``, in order (the contract).
 COLUMNS = [
@@ -103,10 +104,12 @@ _SECTEUR_ALIASES = {
     "formation": "formation/recherche",
     "velo": "mobilité",
     "transport": "mobilité",
-    # words seen in real files, mapped to the nearest sector (said in the import report)
+}
+
+# Words seen in real files, mapped to the nearest sector: a guess, said in the import report.
+_SECTEUR_GUESSES = {
     "emploi": "insertion",
     "insertion professionnelle": "insertion",
-    "economie circulaire et reemploi": "économie circulaire",
     "alimentation durable": "agriculture/alimentation",
     "agriculture biologique": "agriculture/alimentation",
     "energie renouvelable": "énergies renouvelables",
@@ -170,11 +173,18 @@ def _blank(value) -> bool:
 
 
 def _text(value) -> str | None:
+    if isinstance(value, str):  # the usual case, first
+        return value.strip() or None
     if _blank(value):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+_LIST_SEP = re.compile(r"[;,|\n]+")
+_INSEE = re.compile(r"(\d{5}|2[AB]\d{3})")
+_PERIMETRE = re.compile(r"(\d{5}|2[AB]\d{3}|\d{9})")
 
 
 def _split(value) -> list[str]:
@@ -184,7 +194,7 @@ def _split(value) -> list[str]:
     if isinstance(value, (list, tuple, set)):
         items = [str(v) for v in value]
     else:
-        items = re.split(r"[;,|\n]+", str(value))
+        items = _LIST_SEP.split(str(value))
     return [i.strip() for i in items if i and i.strip()]
 
 
@@ -235,14 +245,17 @@ MAX_SECTEUR_CHARS = 80
 
 @lru_cache(maxsize=4096)
 def guess_secteur(value: str) -> str | None:
-    """The sector an unknown word most likely means (close spelling of a sector or of one of
-    its usual spellings, ``difflib`` ratio ≥ 0.85), or None."""
+    """The sector an unknown word most likely means (a word seen in real files, « emploi » →
+    insertion, or a close spelling of a sector or of one of its usual spellings, ``difflib``
+    ratio ≥ 0.85), or None."""
     import difflib
 
     key = fold(value)
     if not key:
         return None
-    known = {**{k: v for k, v in _SECTEUR_ALIASES.items()}, **_CANON}
+    if key in _SECTEUR_GUESSES:
+        return _SECTEUR_GUESSES[key]
+    known = {**_SECTEUR_GUESSES, **_SECTEUR_ALIASES, **_CANON}
     close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.85)
     return known[close[0]] if close else None
 
@@ -311,8 +324,6 @@ def normalize(raw: dict, warnings: list | None = None) -> tuple[dict, list[tuple
     ``warnings``). Territory checks (code exists, point in France) need the boundaries and
     are done by ``check_territory``.
     """
-    from ._text import bad_character
-
     problems: list[tuple[str, str]] = []
     rec: dict = {}
     for key, value in raw.items():
@@ -334,7 +345,7 @@ def normalize(raw: dict, warnings: list | None = None) -> tuple[dict, list[tuple
     for key in ("adresse", "forme_juridique", "site_web", "source", "commune", "departement", "region"):
         rec[key] = _text(raw.get(key))
     code = normalize_insee(raw.get("code_insee"))
-    if code is not None and not re.fullmatch(r"(\d{5}|2[AB]\d{3})", code):
+    if code is not None and not _INSEE.fullmatch(code):
         problems.append(("code_insee", f"code INSEE mal formé : {code!r} (5 caractères, ex. « 93039 »)."))
     rec["code_insee"] = code
 
@@ -390,9 +401,9 @@ def normalize(raw: dict, warnings: list | None = None) -> tuple[dict, list[tuple
     perimetre = []
     for item in _split(raw.get("perimetre")):
         code_p = item.replace(" ", "").upper()
-        if re.fullmatch(r"\d{4}", code_p):
+        if len(code_p) == 4 and code_p.isdigit():
             code_p = "0" + code_p
-        if not re.fullmatch(r"(\d{5}|2[AB]\d{3}|\d{9})", code_p):
+        if not _PERIMETRE.fullmatch(code_p):
             problems.append(("perimetre", f"périmètre : {item!r} n'est ni un code INSEE de commune ni un SIREN d'EPCI."))
         elif code_p not in perimetre:
             perimetre.append(code_p)
