@@ -1640,6 +1640,8 @@ def save(fig, output, format: str | None = None, dpi: int = DPI_PNG):  # noqa: A
             draw(output)
             return output
         path = _safefile.check_output(Path(output))
+        if not path.parent.is_dir():
+            raise file_error("d'écrire la carte dans", printable(str(output)), FileNotFoundError(2, "absent"))
         try:
             atomic_write(path, draw)
         except OSError as exc:

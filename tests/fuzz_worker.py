@@ -57,7 +57,9 @@ def main() -> int:
         res["unchanged"] = _digest(reg) == before
         res["added_rows"] = len(registry.records()) - n_before
         results.append(res)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not ru_maxrss: Linux keeps ru_maxrss across execve (it would report the parent's peak)
+    hwm = next(line for line in Path("/proc/self/status").read_text().splitlines() if line.startswith("VmHWM:"))
+    peak_mb = int(hwm.split()[1]) / 1024
     Path(sys.argv[2]).write_text(json.dumps({"results": results, "peak_mb": peak_mb}, ensure_ascii=True),
                                  encoding="utf-8")
     return 0
