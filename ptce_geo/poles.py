@@ -26,7 +26,6 @@ from datetime import date
 from functools import lru_cache
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 

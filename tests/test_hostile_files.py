@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import stat
 import subprocess
@@ -17,8 +16,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from ptce_geo import _limits, cli, export, importer, poles, registry
-from ptce_geo._errors import DataFormatError, FileAccessError, PtceGeoError, RegistryError, ValidationError
+from ptce_geo import _limits, cli, importer, registry
+from ptce_geo._errors import DataFormatError, FileAccessError, RegistryError, ValidationError
 
 
 def digest(path: Path) -> str:
