@@ -223,6 +223,9 @@ def read_xlsx(data: bytes, name: str) -> Table:
             try:
                 ws = wb.worksheets[0]
                 sheet = ws.title
+                # the declared dimension may be wrong (rows past it would be dropped): read every row
+                # there is; their number and width were bounded by check_workbook
+                ws.reset_dimensions()
                 for n, values in enumerate(ws.iter_rows(max_col=_limits.MAX_COLUMNS + 1, values_only=True), start=1):
                     if n > _limits.MAX_SHEET_ROWS:
                         raise DataFormatError(f"{name!r} : la feuille {sheet!r} compte plus de "
@@ -337,10 +340,11 @@ def read_geojson(data: bytes, name: str) -> Table:
                                           f"(objet {n}), la limite. Supprimez les propriétés inutiles.")
         rows.append(raw)
     del doc
-    names = _headers(list(headers), name)
+    keys = list(headers)
+    names = _headers(keys, name)  # shown stripped; looked up by the keys as written
 
     def cells(i: int) -> list[str]:
-        return [rows[i].get(h, "") for h in names]
+        return [rows[i].get(k, "") for k in keys]
 
     return Table("GeoJSON", names, "objets (features) numérotés à partir de 1", list(range(1, len(rows) + 1)),
                  problems, cells, rows, len(names))

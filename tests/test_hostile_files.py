@@ -360,3 +360,22 @@ def test_a_failed_rollback_does_not_hide_the_cause(reg, monkeypatch):
         registry.add({"nom": "X", "secteurs": [], "perimetre": [], "localise": False}, who="t")
     assert "entrée-sortie" in str(err.value) and "endommagé" not in str(err.value)
     monkeypatch.setattr(registry, "_connect", real)
+
+
+def test_rows_past_a_wrong_declared_dimension_are_read(reg, tmp_path):
+    """A sheet declaring A1:B2 but holding six rows: every row is read, none silently dropped."""
+    wb = openpyxl.Workbook()
+    wb.active.append(["nom", "code_insee"])
+    for i in range(5):
+        wb.active.append([f"Pôle {i}", "75056"])
+    buf = io.BytesIO()
+    wb.save(buf)
+    path = tmp_path / "dimension.xlsx"
+    with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(path, "w") as zout:
+        for name in zin.namelist():
+            data = zin.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                assert b'ref="A1:B6"' in data
+                data = data.replace(b'ref="A1:B6"', b'ref="A1:B2"', 1)
+            zout.writestr(name, data)
+    assert len(importer.check(path).valid_records) == 5
