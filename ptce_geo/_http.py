@@ -183,7 +183,7 @@ def candidate_urls(source: Source, session: requests.Session | None = None) -> l
 
 # --- checks -----------------------------------------------------------------------------
 
-_PARSE_LIMIT = 256 * 2**20  # a GeoJSON up to this size is parsed whole; beyond, its structure is checked
+_PARSE_LIMIT = 32 * 2**20  # a GeoJSON up to this size is parsed whole; beyond, its head and end are checked
 
 
 def _check_geojson(fh, size: int) -> None:
