@@ -295,3 +295,20 @@ def test_offline_without_anything_names_layer_url_and_mirror(online, monkeypatch
     assert "France Ruralités Revitalisation" in msg
     assert sources.get("frr-2025").url in msg
     assert "PTCE_GEO_MIRROR" in msg and "ptce-geo data sync" in msg and "frr_communes_2025.csv" in msg
+
+
+def test_a_large_geojson_is_checked_by_its_head_and_end(tmp_path, monkeypatch):
+    """Over ``_PARSE_LIMIT`` a GeoJSON is not parsed whole (memory): its head must hold features and
+    its end close the document, so an error body or a truncated file is still refused."""
+    monkeypatch.setattr(_http, "_PARSE_LIMIT", 10)
+    src = sources.Source(id="t", title="t", publisher="p", licence="l", vintage="v", filename="t.geojson",
+                         format="geojson")
+    good = tmp_path / "good.geojson"
+    good.write_bytes(b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+                     b'"geometry": null}]}\n')
+    _http.check_file(good, src)
+    for body in (b'{"error": "not found", "status": 404}', b'{"type": "FeatureCollection", "features": [{"type": "Fe'):
+        bad = tmp_path / "bad.geojson"
+        bad.write_bytes(body)
+        with pytest.raises(DownloadError, match="structure d'un GeoJSON"):
+            _http.check_file(bad, src)
