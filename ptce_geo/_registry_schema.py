@@ -141,6 +141,9 @@ def upgrade(con: sqlite3.Connection, where: str) -> bool:
         con.execute("COMMIT")
     except BaseException:
         if con.in_transaction:
-            con.execute("ROLLBACK")
+            try:  # after a disk I/O error SQLite may have rolled back already: keep the real error
+                con.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
         raise
     return True

@@ -40,6 +40,7 @@ import shapely
 
 from . import _cache, boundaries, settings
 from ._errors import PtceGeoError, UnknownChoiceError, ValidationError
+from ._text import plain_figure
 
 # --------------------------------------------------------------------------- choices
 
@@ -1452,7 +1453,7 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
                           "insets": insets, "scale": scale, "paper_mm": (pw, ph), "margin_mm": m,
                           "frame_mm": frame_box}
     fig.ptce_drawn = drawn
-    return fig
+    return plain_figure(fig)
 
 
 @lru_cache(maxsize=4096)
@@ -1614,17 +1615,37 @@ def _rc():
 
 
 def save(fig, output, format: str | None = None, dpi: int = DPI_PNG):  # noqa: A002 - matplotlib's name
-    """Write ``fig`` to a path or a binary file object as PDF, PNG (``dpi``) or SVG."""
+    """Write ``fig`` to a path or a binary file object as PDF, PNG (``dpi``) or SVG.
+
+    A path is written atomically and only over a regular file (a link, a device, a FIFO or a
+    folder is refused: ``_safefile.check_output``); every text is drawn as plain text
+    (``_text.plain_figure``: a ``$`` in a pole's name or a title is not mathematics)."""
+    from . import _safefile
+    from ._cache import atomic_write
+    from ._errors import file_error
+    from ._text import plain_figure, printable
+
     fmt = _fmt_from(output if not hasattr(output, "write") else "", format)
     if fmt == "png":
         dpi = check_dpi(dpi)
+    plain_figure(fig)
     meta = {"pdf": {"Title": _title_of(fig), "Creator": "ptce-geo"},
             "svg": {"Title": _title_of(fig)}, "png": {"Title": _title_of(fig), "Software": "ptce-geo"}}[fmt]
+
+    def draw(target):
+        fig.savefig(target, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=meta, facecolor="white")
+
     with _rc():
+        if hasattr(output, "write"):
+            draw(output)
+            return output
+        path = _safefile.check_output(Path(output))
+        if not path.parent.is_dir():
+            raise file_error("d'écrire la carte dans", printable(str(output)), FileNotFoundError(2, "absent"))
         try:
-            fig.savefig(output, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=meta, facecolor="white")
+            atomic_write(path, draw)
         except OSError as exc:
-            raise PtceGeoError(f"Impossible d'écrire la carte dans {str(output)!r} : {exc}.") from exc
+            raise file_error("d'écrire la carte dans", printable(str(output)), exc) from exc
     return output
 
 
@@ -1709,7 +1730,7 @@ def render_cover(fig, terrs: Sequence[Territory], *, paper="a4", orientation="po
         page_artist = fig.text((pw - MARGIN_MM) / pw, MARGIN_MM / ph, page, fontsize=7.5 * k, va="bottom",
                                ha="right", color="#333333")
     fig.ptce_furniture = {"title": title, "page": page_artist}
-    return fig
+    return plain_figure(fig)
 
 
 def _add_outline(path: Path, titles: Sequence[str]) -> None:
@@ -1742,9 +1763,12 @@ def atlas(output, *, paper: str = "a4", orientation: str | None = None, layers: 
     from matplotlib.figure import Figure
     from tqdm import tqdm
 
+    from . import _safefile
+
     _fmt_from(output, "pdf")
     if Path(str(output)).suffix.lower() not in ("", ".pdf"):
         raise ValidationError(f"L'atlas est un PDF de plusieurs pages : utilisez un fichier .pdf, pas {str(output)!r}.")
+    _safefile.check_output(Path(str(output)))
     layers = check_layers(layers)
     orientation = orientation or ATLAS_ORIENTATION
     _choice("Sens de la page", orientation, ORIENTATIONS)

@@ -9,9 +9,11 @@ Concurrent edits never overwrite each other silently: each pole has a ``version`
 ``update``/``delete`` take the version the user read and raise ``ConflictError`` (with a
 French message saying who changed the pole and when) if it has moved since.
 
-A registry file that cannot be used (damaged, not SQLite, locked, no permission) and a data
-dir that cannot be created (``PTCE_GEO_DATA`` naming a file…) raise French domain errors
-(``RegistryError``, ``FileAccessError``) saying which file and what to do.
+A registry file that cannot be used and a data dir that cannot be created (``PTCE_GEO_DATA``
+naming a file…) raise French domain errors (``RegistryError``, ``FileAccessError``) saying
+which file and what to do; busy, disk full, permission refused, disk input/output error and
+damaged file are five different messages, and only the last advises setting the file aside.
+A failed write is rolled back without hiding its cause (``_rollback``).
 
 Every write names its author as an ``Author`` (label, provider subject, channel): the label is
 the signed-in e-mail in ``auth`` mode, the typed name in ``local`` mode, the OS user in the CLI;
@@ -164,24 +166,65 @@ def _fetch_pole(con, pole_id: str) -> dict:
     if row is None:
         raise UnknownChoiceError("Pôle", pole_id, [r[0] for r in con.execute("SELECT id FROM poles ORDER BY id")])
     return _decode(row)
+# SQLite primary result codes (``sqlite3.Error.sqlite_errorcode & 0xff``).
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 3, 5, 6, 8, 10
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
+
+
+def _disk_full(p: Path) -> bool:
+    """Whether the disk holding ``p`` has (almost) no room left."""
+    import shutil
+
+    for folder in (p.parent, *p.parents):
+        try:
+            return shutil.disk_usage(folder).free < 1 << 20
+        except OSError:
+            continue
+    return False
 
 
 def _db_error(p: Path, exc: sqlite3.Error) -> RegistryError:
-    """French message for an SQLite failure on the registry file ``p`` (no English text)."""
+    """French message for an SQLite failure on the registry file ``p``: busy, disk full,
+    permission, disk input/output error and damaged file are told apart (result code first,
+    then the text), and only a file that really is damaged gets the advice to set it aside."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return RegistryError(f"Registre des pôles occupé : {str(p)!r} est en cours d'écriture par un autre programme "
+    where = repr(str(p))
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in text or "busy" in text:
+        return RegistryError(f"Registre des pôles occupé : {where} est en cours d'écriture par un autre programme "
                              "(l'app ou une autre commande). Réessayez dans un instant.")
-    if "readonly" in text or "read-only" in text or "unable to open" in text or "disk i/o" in text:
-        return RegistryError(f"Impossible d'ouvrir ou d'écrire le registre des pôles {str(p)!r}. Vérifiez que ce "
-                             "fichier et son dossier (PTCE_GEO_DATA) existent et que vous avez le droit d'y écrire.")
-    if "full" in text:
-        return RegistryError(f"Disque plein : le registre des pôles {str(p)!r} ne peut pas être écrit. "
-                             "Libérez de la place puis recommencez.")
-    return RegistryError(
-        f"Registre des pôles illisible : {str(p)!r} est endommagé ou n'est pas un registre ptce-geo (base SQLite). "
-        "Restaurez une sauvegarde de ce fichier, ou renommez-le (ex. poles.sqlite.abime) : un registre neuf sera "
-        "recréé depuis la graine à la prochaine commande (les pôles ajoutés depuis seront à réimporter).")
+    if code == _SQLITE_FULL or "full" in text or (
+            (code == _SQLITE_IOERR or "disk i/o" in text) and _disk_full(p)):
+        return RegistryError(f"Disque plein : le registre des pôles {where} ne peut pas être écrit. Rien n'a été "
+                             "modifié : le registre est intact. Libérez de la place sur ce disque puis recommencez.")
+    if code in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN) or any(
+            k in text for k in ("readonly", "read-only", "unable to open", "permission", "authori")):
+        return RegistryError(f"Permission refusée : impossible d'ouvrir ou d'écrire le registre des pôles {where}. "
+                             "Rien n'a été modifié. Vérifiez que ce fichier et son dossier (PTCE_GEO_DATA) existent et "
+                             "que vous avez le droit d'y écrire (propriétaire, droits, disque en lecture seule).")
+    if code == _SQLITE_IOERR or "disk i/o" in text:
+        return RegistryError(f"Erreur d'entrée-sortie du disque en écrivant le registre des pôles {where} : la "
+                             "transaction a été annulée, le registre n'a pas été modifié. Vérifiez le disque (place "
+                             "libre, limite de taille de fichier, support amovible retiré) puis recommencez.")
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or any(k in text for k in ("malformed", "not a database", "no such",
+                                                                             "file is not", "corrupt")):
+        return RegistryError(
+            f"Registre des pôles illisible : {where} est endommagé ou n'est pas un registre ptce-geo (base SQLite). "
+            "Restaurez une sauvegarde de ce fichier, ou renommez-le (ex. poles.sqlite.abime) : un registre neuf sera "
+            "recréé depuis la graine à la prochaine commande (les pôles ajoutés depuis seront à réimporter).")
+    detail = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+    return RegistryError(f"Le registre des pôles {where} n'a pas pu être utilisé (erreur SQLite {detail}) ; il n'a "
+                         "pas été modifié. Réessayez ; si l'erreur persiste, signalez-la avec ce message.")
+
+
+def _rollback(con) -> None:
+    """Undo the open transaction, if SQLite has not already done it (after a disk I/O error or a full
+    disk it has): a failed ROLLBACK must never hide the error that caused it."""
+    if con.in_transaction:
+        try:
+            con.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
 
 @contextmanager
@@ -414,8 +457,7 @@ def _transaction(touch: bool = True):
                 _touch(con, at)
             con.execute("COMMIT")
         except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
+            _rollback(con)
             raise
 
 
