@@ -11,11 +11,10 @@ from ._ui import boundaries_layer
 
 def md_text(text) -> str:
     """Escape user text for st.markdown: every ASCII punctuation is backslash-escaped (CommonMark),
-    so ``<img …>``, ``*``, ``[…](…)`` show as typed and nothing becomes HTML or a link."""
-    import re as _re
+    so ``<img …>``, ``*``, ``[…](…)`` show as typed and nothing becomes HTML or a link (``_text.md``)."""
+    from ._text import md
 
-    text = "" if text is None else str(text)
-    return _re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text).replace("\n", " ")
+    return md(text)
 
 
 @st.cache_resource(show_spinner=False)

@@ -7,7 +7,10 @@ printed in French, never as a traceback).
 
 Every ``-o FILE`` follows ``export.output_format``: ``--format`` if given, else the
 file's extension, else CSV; an unknown extension or one contradicting ``--format`` is
-refused. argparse's own texts (usage, errors, ``-h``) are French for this parser only:
+refused. ``-o -`` writes to standard output; every ``-o`` and ``--rejects`` replaces only a
+regular file (a symbolic link, a device, a FIFO or a folder is refused, ``_safefile``).
+An argument that is not valid UTF-8 (``--who``, ``--title``…) is refused in French; a file
+name with such bytes is used as it is and shown with « � ». argparse's own texts (usage, errors, ``-h``) are French for this parser only:
 ``_FrenchParser`` swaps argparse's gettext functions while it works and puts them back.
 """
 
@@ -305,7 +308,11 @@ def _add_poles(sub) -> None:
             report = importer.check(args.file)
             print(report.text())
             return 0 if report.ok else 1
-        report = importer.run(args.file, skip_invalid=args.skip_invalid, rejects=args.rejects, who=who(args))
+        from . import editing
+        from .access import Identity
+
+        report = editing.write("import", Identity.cli(who(args)), path=args.file, skip_invalid=args.skip_invalid,
+                               rejects=args.rejects)
         print(report.text())
         return 0
 
@@ -320,7 +327,10 @@ def _add_poles(sub) -> None:
         fmt = export.output_format(args.format, args.output, export.FORMATS)
         frame = poles.load()
         export.write(frame, fmt, args.output, excel=fmt == "csv", meta={"source": poles.vintage()})
-        print(f"{len(frame)} pôles exportés dans {args.output}")
+        from ._text import printable
+
+        where = "la sortie standard" if args.output == "-" else printable(str(args.output))
+        print(f"{len(frame)} pôles exportés dans {where}", file=sys.stderr if args.output == "-" else sys.stdout)
 
     exp.set_defaults(func=run_export)
 
@@ -335,6 +345,66 @@ def _add_poles(sub) -> None:
         export.write(registry.history(args.pole), fmt, args.output)
 
     hist.set_defaults(func=run_history)
+
+
+def _add_roles(sub) -> None:
+    import getpass
+
+    from . import access, editing, registry_review
+
+    p = sub.add_parser("roles", help="Rôles des personnes connectées (mode auth) : lister, attribuer, retirer")
+    rsub = p.add_subparsers(dest="roles_command", required=True, metavar="ACTION",
+                            help="list, grant, revoke (ptce-geo roles ACTION -h)")
+
+    def me() -> "access.Identity":
+        try:
+            return access.Identity.cli(getpass.getuser())
+        except (KeyError, OSError):
+            return access.Identity.cli("cli")
+
+    ls = rsub.add_parser("list", help="Liste les rôles attribués (toute personne connectée est contributeur)")
+
+    def run_list(args):
+        rows = registry_review.roles()
+        if not rows:
+            print("Aucun rôle attribué : toute personne connectée est contributeur. Pour le premier administrateur : "
+                  "ptce-geo roles grant EMAIL admin")
+            return 0
+        width = max(len(r["email"]) for r in rows)
+        for r in rows:
+            print(f"{r['email']:<{width}}  {r['role']:<12}  attribué par {r['granted_by']} le {r['granted_at'][:10]}")
+        return 0
+
+    ls.set_defaults(func=run_list)
+
+    gr = rsub.add_parser("grant", help="Attribue un rôle à une adresse électronique")
+    gr.add_argument("email", metavar="EMAIL", help="adresse électronique de connexion (ex. prenom.nom@exemple.gouv.fr)")
+    gr.add_argument("role", metavar="ROLE", help=f"{', '.join(access.ROLES)}")
+
+    def run_grant(args):
+        role = args.role.strip().lower()
+        access.check_role(role)
+        before = editing.write("roles", me(), email=args.email, role=role)
+        email = access.check_email(args.email)
+        was = f" (auparavant : {before})" if before and before != role else ""
+        print(f"{email} a maintenant le rôle « {role} »{was} : {access.ROLES[role]}.")
+        return 0
+
+    gr.set_defaults(func=run_grant)
+
+    rv = rsub.add_parser("revoke", help="Retire le rôle d'une adresse (elle redevient contributeur)")
+    rv.add_argument("email", metavar="EMAIL", help="adresse électronique de connexion")
+
+    def run_revoke(args):
+        before = editing.write("roles", me(), email=args.email, role=None)
+        email = access.check_email(args.email)
+        if before is None:
+            print(f"{email} n'avait aucun rôle attribué : rien n'a changé.")
+        else:
+            print(f"Rôle « {before} » retiré à {email} : cette adresse redevient contributeur une fois connectée.")
+        return 0
+
+    rv.set_defaults(func=run_revoke)
 
 
 def _add_coverage(sub) -> None:
@@ -429,7 +499,8 @@ def _add_print(sub) -> None:
                         "territoires-industrie, qpv, poles")
     p.add_argument("--dpi", type=int, default=300, metavar="DPI", help="résolution du PNG (défaut 300)")
     p.add_argument("--quiet", action="store_true", help="sans barre de progression")
-    p.add_argument("-o", "--output", required=True, metavar="FICHIER", help="fichier à écrire")
+    p.add_argument("-o", "--output", required=True, metavar="FICHIER",
+                   help="fichier à écrire (« - » : sortie standard, sauf l'atlas)")
 
     def run(args):
         from . import printing
@@ -437,6 +508,13 @@ def _add_print(sub) -> None:
         layers = printing.check_layers(args.layers) if args.layers else None
         if args.format is None:
             args.format = export.format_for(args.output, ("pdf",) if args.atlas else printing.FORMATS, "pdf")
+        to_stdout = args.output == "-"
+        if to_stdout and args.atlas:
+            raise PtceGeoError("L'atlas s'écrit dans un fichier (ses signets s'ajoutent après les pages) : donnez "
+                               "-o FICHIER.pdf.")
+        if to_stdout and args.format in ("pdf", "png") and sys.stdout.isatty():
+            raise PtceGeoError(f"Une carte {args.format.upper()} est un fichier binaire qui ne s'affiche pas dans le "
+                               f"terminal : redirigez la sortie (> carte.{args.format}) ou donnez -o FICHIER.")
         if args.atlas:
             if args.format not in (None, "pdf"):
                 printing._choice("Format de l'atlas", args.format, {"pdf": "pdf"})
@@ -450,19 +528,22 @@ def _add_print(sub) -> None:
             terr = printing.territory("region", args.region)
         else:
             terr = printing.territory("departement", args.departement)
-        fig = printing.print_map(terr, args.output, paper=args.paper, orientation=args.orientation,
+        output = sys.stdout.buffer if to_stdout else args.output
+        fig = printing.print_map(terr, output, paper=args.paper, orientation=args.orientation,
                                  format=args.format, title=args.title, subtitle=args.subtitle, layers=layers,
                                  dpi=args.dpi)
+        if to_stdout:
+            sys.stdout.flush()
         for note in dict.fromkeys(fig.ptce_drawn.notes):
             print(f"Attention : {note}", file=sys.stderr)
-        print(f"Carte écrite : {args.output}", file=sys.stderr)
+        print(f"Carte écrite : {'sortie standard' if to_stdout else args.output}", file=sys.stderr)
         return 0
 
     p.set_defaults(func=run)
 
 
 # Each later command group adds its registration function here.
-_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_coverage, _add_print]
+_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_roles, _add_coverage, _add_print]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -471,7 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Atlas des pôles territoriaux de coopération économique (PTCE).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE",
-                                help="boundaries, prepare, data, layer, poles, coverage, gaps, suggest, print "
+                                help="boundaries, prepare, data, layer, poles, roles, coverage, gaps, suggest, print "
                                      "(ptce-geo COMMANDE -h pour l'aide de chacune)")
     for add in _GROUPS:
         add(sub)
@@ -490,18 +571,45 @@ def _data_hints() -> str:
     return "".join(f"\n{n}" for n in notes)
 
 
+# Arguments naming files: undecodable bytes are allowed there (a real file may have such a name).
+_PATH_ARGUMENTS = {"file", "output", "rejects"}
+
+
+def _unreadable_argument(args) -> str | None:
+    """French message for the first non-path argument holding bytes that are not UTF-8."""
+    from ._text import bad_character, printable
+
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if name in _PATH_ARGUMENTS or not isinstance(item, str):
+                continue
+            problem = bad_character(item)
+            if problem:
+                option = "--" + name.replace("_", "-")
+                return (f"argument {option} illisible : {problem}. Valeur reçue : {printable(item)!r}. Saisissez-le "
+                        "en UTF-8 (réglage de langue du terminal).")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    from ._text import printable
+
     args = build_parser().parse_args(argv)
+    problem = _unreadable_argument(args)
+    if problem:
+        print(f"Erreur : {problem}", file=sys.stderr)
+        return 2
     try:
         result = args.func(args)
     except PtceGeoError as exc:
         extra = _data_hints() if isinstance(exc, DataUnavailableError) else ""
-        print(f"Erreur : {exc}{extra}", file=sys.stderr)
+        print(printable(f"Erreur : {exc}{extra}"), file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `ptce-geo … | head`
         return 0
     except OSError as exc:  # last resort: a file problem no handler translated
-        where = f" : {str(exc.filename)!r}" if getattr(exc, "filename", None) else ""
+        where = f" : {printable(str(exc.filename))!r}" if getattr(exc, "filename", None) else ""
         print(f"Erreur : opération sur un fichier impossible{where} ({os_error_fr(exc)}). Vérifiez le chemin, "
               "les droits d'accès et la place sur le disque.", file=sys.stderr)
         return 1

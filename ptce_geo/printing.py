@@ -40,6 +40,7 @@ import shapely
 
 from . import _cache, boundaries, settings
 from ._errors import PtceGeoError, UnknownChoiceError, ValidationError
+from ._text import plain_figure
 
 # --------------------------------------------------------------------------- choices
 
@@ -1465,7 +1466,7 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
                           "frame_mm": frame_box}
     fig.ptce_drawn = drawn
     fig.ptce_meta = {"territory": _meta_territory(terr), "layers": tuple(layers)}  # the PDF's subject
-    return fig
+    return plain_figure(fig)
 
 
 def _meta_territory(terr: Territory) -> str:
@@ -1632,33 +1633,51 @@ def _rc():
 
 
 def save(fig, output, format: str | None = None, dpi: int = DPI_PNG):  # noqa: A002 - matplotlib's name
-    """Write ``fig`` to a path or a binary file object as PDF, PNG (``dpi``) or SVG."""
-    from . import pdfmeta
+    """Write ``fig`` to a path or a binary file object as PDF, PNG (``dpi``) or SVG.
+
+    A path is written atomically and only over a regular file (a link, a device, a FIFO or a
+    folder is refused: ``_safefile.check_output``); every text is drawn as plain text
+    (``_text.plain_figure``: a ``$`` in a pole's name or a title is not mathematics). The
+    metadata say what the map is (``pdfmeta``: title, subject, keywords; a PDF's language)."""
+    from . import _safefile, pdfmeta
+    from ._cache import atomic_write
+    from ._errors import file_error
+    from ._text import plain_figure, printable
 
     fmt = _fmt_from(output if not hasattr(output, "write") else "", format)
     if fmt == "png":
         dpi = check_dpi(dpi)
+    plain_figure(fig)
     title = _title_of(fig)
     what = getattr(fig, "ptce_meta", {"territory": "ptce-geo", "layers": ()})
     info = pdfmeta.map_info(title, what["territory"], [LAYERS[key] for key in what["layers"]])
     meta = {"pdf": info,
             "svg": {"Title": title, "Description": info["Subject"], "Language": pdfmeta.LANG},
             "png": {"Title": title, "Description": info["Subject"], "Software": "ptce-geo"}}[fmt]
+
+    def draw(target):
+        if fmt != "pdf":
+            fig.savefig(target, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=meta, facecolor="white")
+            return
+        buf = io.BytesIO()  # the PDF gets its language (/Lang) afterwards: matplotlib has no such key
+        fig.savefig(buf, format="pdf", dpi=72, metadata=meta, facecolor="white")
+        data = pdfmeta.finish(buf.getvalue())
+        if hasattr(target, "write"):
+            target.write(data)
+        else:
+            Path(target).write_bytes(data)
+
     with _rc():
+        if hasattr(output, "write"):
+            draw(output)
+            return output
+        path = _safefile.check_output(Path(output))
+        if not path.parent.is_dir():
+            raise file_error("d'écrire la carte dans", printable(str(output)), FileNotFoundError(2, "absent"))
         try:
-            if fmt != "pdf":
-                fig.savefig(output, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=meta, facecolor="white")
-                return output
-            buf = io.BytesIO()  # the PDF gets its language (/Lang) afterwards: matplotlib has no such key
-            fig.savefig(buf, format="pdf", dpi=72, metadata=meta, facecolor="white")
-            data = pdfmeta.finish(buf.getvalue())
-            if hasattr(output, "write"):
-                output.write(data)
-            else:
-                with open(output, "wb") as fh:
-                    fh.write(data)
+            atomic_write(path, draw)
         except OSError as exc:
-            raise PtceGeoError(f"Impossible d'écrire la carte dans {str(output)!r} : {exc}.") from exc
+            raise file_error("d'écrire la carte dans", printable(str(output)), exc) from exc
     return output
 
 
@@ -1743,7 +1762,7 @@ def render_cover(fig, terrs: Sequence[Territory], *, paper="a4", orientation="po
         page_artist = fig.text((pw - MARGIN_MM) / pw, MARGIN_MM / ph, page, fontsize=7.5 * k, va="bottom",
                                ha="right", color="#333333")
     fig.ptce_furniture = {"title": title, "page": page_artist}
-    return fig
+    return plain_figure(fig)
 
 
 def _add_outline(path: Path, titles: Sequence[str]) -> None:
@@ -1779,9 +1798,12 @@ def atlas(output, *, paper: str = "a4", orientation: str | None = None, layers: 
     from matplotlib.figure import Figure
     from tqdm import tqdm
 
+    from . import _safefile
+
     _fmt_from(output, "pdf")
     if Path(str(output)).suffix.lower() not in ("", ".pdf"):
         raise ValidationError(f"L'atlas est un PDF de plusieurs pages : utilisez un fichier .pdf, pas {str(output)!r}.")
+    _safefile.check_output(Path(str(output)))
     layers = check_layers(layers)
     orientation = orientation or ATLAS_ORIENTATION
     _choice("Sens de la page", orientation, ORIENTATIONS)
