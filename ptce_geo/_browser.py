@@ -176,7 +176,8 @@ AXE_OPTIONS = {"resultTypes": ["violations"],
 def axe_violations(page, frames: bool = True) -> list[dict]:
     """axe-core (``axe-playwright-python``'s bundled copy) run in the page and, with ``frames``, in
     each of its frames on its own (a component frame is a document of its own: axe's script must be
-    injected there too). Returns the violations as dicts with ``frame`` (``"page"`` or the frame's
+    injected there too); frames not shown (in a hidden tab) are left for the state that shows them.
+    Returns the violations as dicts with ``frame`` (``"page"`` or the frame's
     URL), ``id``, ``impact``, ``help`` and ``nodes`` (CSS targets and failure summaries)."""
     from axe_playwright_python.sync_playwright import Axe
 
@@ -185,6 +186,11 @@ def axe_violations(page, frames: bool = True) -> list[dict]:
     targets = [page.main_frame] + ([f for f in page.frames if f is not page.main_frame] if frames else [])
     for frame in targets:
         if frame.is_detached() or frame.url in ("", "about:blank"):
+            continue
+        try:
+            if frame is not page.main_frame and not frame.frame_element().is_visible():
+                continue  # a frame in a folded tab or section: audited when it is shown
+        except Exception:  # noqa: BLE001 - detached meanwhile
             continue
         try:
             frame.evaluate(axe.axe_script)

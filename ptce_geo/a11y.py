@@ -150,8 +150,9 @@ def statement(contact: str | None = None) -> Statement:
                  "Environnement de test : Chromium sans interface (paquet Debian), piloté par Playwright, "
                  "fenêtre de 1400 × 1000 pixels.",
                  f"Outil : {AXE_ENGINE}, règles WCAG 2.0, 2.1 et 2.2 niveaux A et AA, et bonnes pratiques.",
-                 "Pages testées : Carte, Pôles (onglets Registre, Importer, Exporter, Historique), Lacunes, "
-                 "Territoire, Impression, Données, Accessibilité."],
+                 "Pages testées : Carte (France entière, et la Lozère avec six couches), Pôles (chacun de ses "
+                 "onglets), Lacunes, Territoire, Impression, Données, Accessibilité ; sections repliables "
+                 "ouvertes."],
             ]),
             Section("Retour d'information et contact", [
                 "Si vous ne parvenez pas à accéder à un contenu ou à un service, signalez-le : on vous orientera "
