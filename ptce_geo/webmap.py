@@ -1288,7 +1288,7 @@ def legend_html(state: MapState, layers: MapLayers) -> str:
             items = [_swatch(c, k, "circle") for k, c in layers.pole_colours.items() if c in used]
             if any(p["c"] == OTHER_COLOUR for p in layers.poles):
                 items.append(_swatch(OTHER_COLOUR, "autre / non renseigné", "circle"))
-            items.append("<div style='color:#555'>Cercles numérotés : groupes de pôles (cliquer pour zoomer)</div>")
+            items.append("<div style='color:#555'>Cercles numérotés : groupes de pôles (clic ou touche Entrée pour zoomer)</div>")
             parts.append(f"<b>{esc(title)}</b>" + "".join(items))
         elif not layers.has(key):
             continue
