@@ -183,6 +183,8 @@ def _add_data(sub) -> None:
             print(f"{'':<22} source : {row.source}")
             if not row.en_cache:
                 print(f"{'':<22} pour l'obtenir : {row.obtenir}")
+            for note in row.notes or []:
+                print(f"{'':<22} {note}")
         missing = list(table.loc[~table["en_cache"], "layer"])
         if missing:
             print(f"Couches absentes : {', '.join(missing)}.", file=sys.stderr)
