@@ -194,7 +194,7 @@ def _qpv_departement(code_qp: str, communes: list[str], fallback: str, info: pd.
 def departement_of_code(code_qp: str) -> str:
     """Département of a QPV 2024 code (``QN`` + 3-character département + number + letter):
     ``QN09301I`` → ``93``, ``QN02A01M`` → ``2A``, ``QN97401M`` → ``974``, ``QN98701M`` → ``987``."""
-    m = re.match(r"^Q[NP]([0-9][0-9AB][0-9])", str(code_qp))
+    m = re.match(r"^Q[NP]([0-9]{2}[0-9AB])", str(code_qp))
     if not m:
         return ""
     dep = m.group(1)
@@ -637,6 +637,14 @@ def sync(layers=None, refresh: bool = True) -> list[dict]:
             frame, key = _load(name, paths)
             rep = _cache.cached_frame(f"priority-{name}-report", key, lambda: _BUILDERS[name](paths)[1])
             messages.extend(_summary(name, rep))
+            if name == "qpv":  # INSEE's population of the QPV: optional, never downloaded (no stable URL)
+                from . import qpv
+
+                pop_source = sources.get(qpv.SOURCE_ID)
+                got = _http.local_copy(pop_source)
+                if got is not None:
+                    _http.keep_copy(pop_source, got)
+                messages.append(qpv.population_status())
             results.append({"layer": name, "ok": True, "rows": len(frame), "messages": messages})
         except PtceGeoError as exc:
             results.append({"layer": name, "ok": False, "rows": 0, "messages": [*messages, str(exc)]})

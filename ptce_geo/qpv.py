@@ -52,7 +52,7 @@ TOLERANCE_M = 1e-3
 CODE_COLUMNS = ("CODE_QP", "CODGEO", "QP", "CODE_QPV", "QP2024", "CODE_QP2024")
 POPULATION_COLUMNS = ("POP_MUN", "PMUN", "POPMUN", "POP_MUN_QP", "POPMUNIQPV", "POPULATION_MUNICIPALE",
                       "POP_MUNICIPALE", "POPULATION")
-_QP_CODE = re.compile(r"^QN[0-9][0-9AB][0-9][0-9]{2}[A-Z]$")
+_QP_CODE = re.compile(r"^QN[0-9]{2}[0-9AB][0-9]{2}[A-Z]$")
 
 
 # --------------------------------------------------------------------------- population
