@@ -120,6 +120,17 @@ def _map_choropleth(territoire: str, radius_km: float, zoning: str, indicator: s
     return webmap.coverage_join(table, territoire, indicator)
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _map_qpv_join(territoire: str, radius_km: float, zoning: str, stamp: str) -> dict:
+    """Nearest pole and distance to the contour of the territory's QPV (their popup)."""
+    from . import webmap
+
+    result, _, _, err = _map_coverage(radius_km, zoning, stamp)
+    if result is None:
+        raise PtceGeoError(err)
+    return webmap.qpv_join(result.qpv, territoire, radius_km)
+
+
 @st.cache_resource(show_spinner=False)
 def ensure_static_assets() -> str:
     """Copy Leaflet to ./static once per process; without it the map falls back to the CDN."""
@@ -320,6 +331,11 @@ def carte_page() -> None:
                 layers.urls[key] = _layer_url(webmap.JOIN_LAYERS[key], state.territoire, _env_stamp())
             else:
                 layers.urls[key] = _layer_url(key, state.territoire, _env_stamp())
+            if key == "qpv" and state.territoire:
+                try:
+                    layers.joins[key] = _map_qpv_join(state.territoire, state.rayon, state.zonage or "all", stamp)
+                except PtceGeoError:
+                    pass  # contours without the popup's nearest pole: the coverage notice says why
             if key in webmap.PRIORITY_LAYER:
                 from . import priority
 
