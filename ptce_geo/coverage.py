@@ -733,6 +733,12 @@ def _known_sum(values: pd.Series, keys) -> pd.Series:
     return pd.Series(values).groupby(keys).sum(min_count=1)
 
 
+def _int_na(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """Float values with NaN for unknown → nullable integers (NA stays NA)."""
+    mask = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(mask, 0, np.round(values)).astype("int64"), mask)
+
+
 def _zoning_columns(out: pd.DataFrame, base: _Base, d: pd.DataFrame, zoning: str) -> None:
     """Per commune: its QPV (count, covered, residents) and the figures of the zoning in its unit."""
     n = len(out)
@@ -740,40 +746,37 @@ def _zoning_columns(out: pd.DataFrame, base: _Base, d: pd.DataFrame, zoning: str
     cpos = base.qpv_pos[ok]
     qi = base.districts.commune_pairs["pos"].to_numpy()[ok]
     cov = d["covered"].to_numpy()[qi]
-    pop = pd.array(d["population"].to_numpy()[qi], dtype="Int64")
-    out["qpv_total"] = np.bincount(cpos, minlength=n).astype(int)
-    out["qpv_covered"] = np.bincount(cpos, weights=cov.astype(float), minlength=n).astype(int)
-    qp = _known_sum(pd.Series(pop), cpos).reindex(range(n))
-    qpc = _known_sum(pd.Series(pd.array(np.where(cov, pop, 0), dtype="Int64")).where(pd.Series(pop).notna()), cpos)
-    out["qpv_population"] = pd.array(qp.to_numpy(), dtype="Int64")
-    out["qpv_population_covered"] = pd.array(qpc.reindex(range(n)).to_numpy(), dtype="Int64")
+    qpop = d["population"].to_numpy(dtype=float, na_value=np.nan)[qi]
+    known = ~np.isnan(qpop)
+    n_known = np.bincount(cpos, weights=known.astype(float), minlength=n)
+    qp = np.where(n_known > 0, np.bincount(cpos, weights=np.where(known, qpop, 0.0), minlength=n), np.nan)
+    qpc = np.where(n_known > 0, np.bincount(cpos, weights=np.where(known & cov, qpop, 0.0), minlength=n), np.nan)
+    total = np.bincount(cpos, minlength=n)
+    ncov = np.bincount(cpos, weights=cov.astype(float), minlength=n)
+    out["qpv_total"] = total.astype(int)
+    out["qpv_covered"] = ncov.astype(int)
+    out["qpv_population"] = _int_na(qp)
+    out["qpv_population_covered"] = _int_na(qpc)
     covered = out["covered"].to_numpy()
+    in_zoning = out["in_zoning"].to_numpy()
+    in_qpv = out["in_qpv"].to_numpy()
     ti_frr = out["in_territoire_industrie"].to_numpy() | out["frr"].to_numpy()
-    any_qpv_cov = out["qpv_covered"].to_numpy() > 0
-    popc = out["population"].fillna(0).astype("int64").to_numpy()
-    zero = pd.array(np.zeros(n, dtype="int64"), dtype="Int64")
+    any_qpv_cov = ncov > 0
+    pop = out["population"].to_numpy(dtype=float, na_value=np.nan)
+    pop = np.where(np.isnan(pop), 0.0, pop)
+    qp0 = np.where(in_qpv, qp, 0.0)
+    qpc0 = np.where(in_qpv, qpc, 0.0)
     if zoning == "qpv":
-        zc = any_qpv_cov
-        prio = out["qpv_population"].where(out["in_qpv"], 0)
-        prio_c = out["qpv_population_covered"].where(out["in_qpv"], 0)
+        zc, prio, prio_c = any_qpv_cov, qp0, qpc0
     elif zoning == "all":
         zc = (ti_frr & covered) | any_qpv_cov
-        prio = pd.Series(pd.array(popc, dtype="Int64")).where(ti_frr, out["qpv_population"].where(out["in_qpv"], 0))
-        prio_c = pd.Series(pd.array(np.where(covered, popc, 0), dtype="Int64")).where(
-            ti_frr, out["qpv_population_covered"].where(out["in_qpv"], 0))
+        prio = np.where(ti_frr, pop, qp0)
+        prio_c = np.where(ti_frr, np.where(covered, pop, 0.0), qpc0)
     else:
-        flag = out["in_zoning"].to_numpy()
-        zc = covered
-        prio = pd.Series(pd.array(np.where(flag, popc, 0), dtype="Int64"))
-        prio_c = pd.Series(pd.array(np.where(flag & covered, popc, 0), dtype="Int64"))
-    out["zoning_covered"] = np.asarray(zc, dtype=bool) & out["in_zoning"].to_numpy()
-    out["priority_population"] = pd.array(pd.Series(prio).where(out["in_zoning"].to_numpy(), zero).to_numpy(),
-                                          dtype="Int64")
-    out["priority_population_covered"] = pd.array(
-        pd.Series(prio_c).where(out["in_zoning"].to_numpy(), zero).to_numpy(), dtype="Int64")
-
-
-
+        zc, prio, prio_c = covered, pop, np.where(covered, pop, 0.0)
+    out["zoning_covered"] = zc & in_zoning
+    out["priority_population"] = _int_na(np.where(in_zoning, prio, 0.0))
+    out["priority_population_covered"] = _int_na(np.where(in_zoning, prio_c, 0.0))
 
 
 # --------------------------------------------------------------------------- territories
