@@ -491,6 +491,10 @@ def _panel_figures(figures, state, result) -> None:
                                                      "et habitants des QPV hors de ces communes (INSEE)"
                                                      if zoning == "all" else ""))
         st.caption(f"QPV couverts : {webmap._fmt_int(qpv_cov)} sur {webmap._fmt_int(qpv_total)}")
+    unlocated = get("poles_non_localises")
+    if unlocated:
+        st.caption(f"Pôles connus, non localisés : {int(unlocated)} (connus du registre par leur seul département "
+                   "ou leur région, sans commune : hors de la carte et de la couverture)")
     st.caption(f"Registre : {coverage.registry_text(result.registry)}")
 
 

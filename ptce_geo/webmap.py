@@ -98,6 +98,7 @@ _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 _CHORO = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]  # light → dark
 _CHORO_RATE = ["#a50026", "#f46d43", "#fee08b", "#a6d96a", "#1a9850"]  # low rate (red) → high (green)
 NO_DATA_COLOUR = "#d9d9d9"
+NO_DATA_LABEL = "sans population prioritaire connue"
 
 FRR_COLOURS = {
     "FRR+": "#006d2c",
@@ -710,8 +711,8 @@ def _coverage_frame(table: pd.DataFrame, indicator: str) -> tuple[pd.DataFrame, 
     classes = classify(frame["valeur"], percent=indicator == "taux",
                        palette=_CHORO_RATE if indicator == "taux" else _CHORO)
     frame["couleur"] = [classes.colours[i] if i >= 0 else NO_DATA_COLOUR for i in classes.index]
-    fmt = (lambda v: "sans population prioritaire" if pd.isna(v) else f"{v * 100:.0f} %") if indicator == "taux" \
-        else (lambda v: "sans population prioritaire" if pd.isna(v) else f"{_fmt_int(round(v))} hab.")
+    fmt = (lambda v: NO_DATA_LABEL if pd.isna(v) else f"{v * 100:.0f} %") if indicator == "taux" \
+        else (lambda v: NO_DATA_LABEL if pd.isna(v) else f"{_fmt_int(round(v))} hab.")
     frame["valeur_texte"] = frame["valeur"].map(fmt)
     return frame, classes
 
@@ -744,13 +745,20 @@ def coverage_join(table: pd.DataFrame, key: str, indicator: str) -> tuple[str, d
 
 
 def commune_coverage_table(communes: pd.DataFrame) -> pd.DataFrame:
-    """Per-commune coverage rows (same columns as ``by_territory``) from ``CommuneCoverage.communes``."""
-    pop = communes["population"].astype("Float64").fillna(0).to_numpy(dtype=float)
-    zon = communes["in_zoning"].to_numpy(dtype=bool)
-    cov = communes["covered"].to_numpy(dtype=bool)
-    prio = np.where(zon, pop, 0.0)
-    covered = np.where(zon & cov, pop, 0.0)
-    rate = np.where(prio > 0, covered / np.where(prio > 0, prio, 1), np.nan)
+    """Per-commune coverage rows (same columns as ``by_territory``) from ``CommuneCoverage.communes``:
+    the priority population in the unit of the zoning (``priority_population``: QPV residents for
+    ``qpv`` — unknown without INSEE's file —, never a QPV commune's whole population)."""
+    if "priority_population" in communes:
+        prio = pd.to_numeric(communes["priority_population"], errors="coerce").astype(float).to_numpy()
+        covered = pd.to_numeric(communes["priority_population_covered"], errors="coerce").astype(float).to_numpy()
+    else:  # a hand-made table: commune populations of the flagged communes
+        pop = communes["population"].astype("Float64").fillna(0).to_numpy(dtype=float)
+        zon = communes["in_zoning"].to_numpy(dtype=bool)
+        cov = communes["covered"].to_numpy(dtype=bool)
+        prio = np.where(zon, pop, 0.0)
+        covered = np.where(zon & cov, pop, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(prio > 0, covered / np.where(prio > 0, prio, 1), np.nan)
     return pd.DataFrame({"code": communes["code"].to_numpy(), "nom": communes["nom"].to_numpy(),
                          "priority_population": prio, "priority_population_covered": covered,
                          "coverage_rate": rate})
@@ -1350,7 +1358,7 @@ def legend_html(state: MapState, layers: MapLayers) -> str:
             cl = layers.classes
             title = f"{INDICATORS[layers.indicator]} ({'départements' if not state.territoire else 'communes'}, rayon {state.rayon:g} km)"
             parts.append(f"<b>{esc(title)}</b>" + "".join(_swatch(c, lab) for c, lab in zip(cl.colours, cl.labels))
-                         + _swatch(NO_DATA_COLOUR, "sans population prioritaire")
+                         + _swatch(NO_DATA_COLOUR, NO_DATA_LABEL)
                          + f"<div style='color:#555'>Classes : {esc(cl.method)}</div>")
     return "".join(f"<div style='margin-bottom:4px'>{p}</div>" for p in parts)
 
