@@ -361,8 +361,6 @@ def territoire_view() -> None:
                           "priority_population_covered": row["priority_population_covered"],
                           "coverage_rate": row["coverage_rate"], "qpv_count": row["qpv_count"],
                           "qpv_covered": row["qpv_covered"]}, zoning)
-        import pandas as pd
-
         show_table(zoning_table(row))
         key = "code" if level == "commune" else level
         communes = result.communes
@@ -401,7 +399,7 @@ def territoire_view() -> None:
         show_error(exc)
 
 
-def zoning_table(row) -> "pd.DataFrame":
+def zoning_table(row):
     """One line per zoning of a territory, each in its unit: QPV in districts (residents only with
     INSEE's file), the others in communes and inhabitants; « toutes zones » as defined."""
     import pandas as pd

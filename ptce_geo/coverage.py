@@ -58,6 +58,7 @@ import shapely
 
 from . import _cache, settings
 from ._errors import ParameterError, UnknownChoiceError
+from .registry_size import registry_counts, registry_text  # noqa: F401 - part of this module's API
 
 ZONINGS = ("qpv", "territoires-industrie", "frr", "zrr", "all")
 LEVELS = ("commune", "epci", "departement", "region")
@@ -607,43 +608,6 @@ def compute(radius_km: float | None = DEFAULT_RADIUS_KM, use_perimeter: bool = T
     return out
 
 
-def registry_counts(poles: pd.DataFrame) -> dict:
-    """Size of the pole registry: poles known, located (a point), known only by their
-    département, by their région, or by nothing; unlocated poles per département and région."""
-    n = len(poles)
-    located = poles["localise"].fillna(False).astype(bool).to_numpy() if "localise" in poles.columns else \
-        np.ones(n, dtype=bool)
-    if isinstance(poles, gpd.GeoDataFrame) and n and "localise" not in poles.columns:
-        geom = np.asarray(poles.geometry.values)
-        located = ~(shapely.is_missing(geom) | shapely.is_empty(geom))
-    dep = poles["departement"].astype(object).where(poles["departement"].notna(), None).to_numpy() \
-        if "departement" in poles.columns else np.full(n, None, dtype=object)
-    reg = poles["region"].astype(object).where(poles["region"].notna(), None).to_numpy() \
-        if "region" in poles.columns else np.full(n, None, dtype=object)
-    dep = np.array([d if isinstance(d, str) and d.strip() else None for d in dep], dtype=object)
-    reg = np.array([r if isinstance(r, str) and r.strip() else None for r in reg], dtype=object)
-    un = ~located
-    by_dep = pd.Series(dep[un & (dep != None)]).value_counts().to_dict()  # noqa: E711
-    if un.any():
-        from . import boundaries
-
-        try:
-            reg_of = dict(zip(boundaries.load("departement", simplified=True)["code"],
-                              boundaries.load("departement", simplified=True)["region"]))
-        except Exception:  # noqa: BLE001 - synthetic tables: the pole's own région only
-            reg_of = {}
-        reg = np.array([reg_of.get(d, r) if d else r for d, r in zip(dep, reg)], dtype=object)
-    by_reg = pd.Series(reg[un & (reg != None)]).value_counts().to_dict()  # noqa: E711
-    return {
-        "known": int(n), "located": int(located.sum()),
-        "departement_only": int((un & (dep != None)).sum()),  # noqa: E711
-        "region_only": int((un & (dep == None) & (reg != None)).sum()),  # noqa: E711
-        "nowhere": int((un & (dep == None) & (reg == None)).sum()),  # noqa: E711
-        "unlocated_by_departement": {str(k): int(v) for k, v in by_dep.items()},
-        "unlocated_by_region": {str(k): int(v) for k, v in by_reg.items()},
-    }
-
-
 def _nearest(base: _Base, pole_table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Nearest pole (position in pole_table, -1 if none) and distance (m) of each commune."""
     from scipy.spatial import cKDTree
@@ -693,8 +657,10 @@ def _compute(base: _Base, pole_table: pd.DataFrame, radius_km, use_perimeter, zo
                                            ["rayon et périmètre", "rayon", "périmètre"], "").astype(object),
                                  dtype=object)
     out["point_source"] = t["point_source"].to_numpy()
+    from . import qpv as qpv_mod
+
     districts = _districts(base, pole_table, radius_km, in_perim, t)
-    _zoning_columns(out, base, districts, zoning)
+    qpv_mod.commune_columns(out, base, districts, zoning)
     params = {
         "radius_km": None if radius_km is None else float(radius_km),
         "use_perimeter": bool(use_perimeter),
@@ -726,57 +692,6 @@ def _districts(base: _Base, pole_table: pd.DataFrame, radius_km, in_perim: np.nd
         other[hit] = True
     d["commune_ti_frr"] = other
     return d
-
-
-def _known_sum(values: pd.Series, keys) -> pd.Series:
-    """Sum of the known values per key (NA when none is known)."""
-    return pd.Series(values).groupby(keys).sum(min_count=1)
-
-
-def _int_na(values: np.ndarray) -> pd.arrays.IntegerArray:
-    """Float values with NaN for unknown → nullable integers (NA stays NA)."""
-    mask = np.isnan(values)
-    return pd.arrays.IntegerArray(np.where(mask, 0, np.round(values)).astype("int64"), mask)
-
-
-def _zoning_columns(out: pd.DataFrame, base: _Base, d: pd.DataFrame, zoning: str) -> None:
-    """Per commune: its QPV (count, covered, residents) and the figures of the zoning in its unit."""
-    n = len(out)
-    ok = base.qpv_pos >= 0
-    cpos = base.qpv_pos[ok]
-    qi = base.districts.commune_pairs["pos"].to_numpy()[ok]
-    cov = d["covered"].to_numpy()[qi]
-    qpop = d["population"].to_numpy(dtype=float, na_value=np.nan)[qi]
-    known = ~np.isnan(qpop)
-    n_known = np.bincount(cpos, weights=known.astype(float), minlength=n)
-    qp = np.where(n_known > 0, np.bincount(cpos, weights=np.where(known, qpop, 0.0), minlength=n), np.nan)
-    qpc = np.where(n_known > 0, np.bincount(cpos, weights=np.where(known & cov, qpop, 0.0), minlength=n), np.nan)
-    total = np.bincount(cpos, minlength=n)
-    ncov = np.bincount(cpos, weights=cov.astype(float), minlength=n)
-    out["qpv_total"] = total.astype(int)
-    out["qpv_covered"] = ncov.astype(int)
-    out["qpv_population"] = _int_na(qp)
-    out["qpv_population_covered"] = _int_na(qpc)
-    covered = out["covered"].to_numpy()
-    in_zoning = out["in_zoning"].to_numpy()
-    in_qpv = out["in_qpv"].to_numpy()
-    ti_frr = out["in_territoire_industrie"].to_numpy() | out["frr"].to_numpy()
-    any_qpv_cov = ncov > 0
-    pop = out["population"].to_numpy(dtype=float, na_value=np.nan)
-    pop = np.where(np.isnan(pop), 0.0, pop)
-    qp0 = np.where(in_qpv, qp, 0.0)
-    qpc0 = np.where(in_qpv, qpc, 0.0)
-    if zoning == "qpv":
-        zc, prio, prio_c = any_qpv_cov, qp0, qpc0
-    elif zoning == "all":
-        zc = (ti_frr & covered) | any_qpv_cov
-        prio = np.where(ti_frr, pop, qp0)
-        prio_c = np.where(ti_frr, np.where(covered, pop, 0.0), qpc0)
-    else:
-        zc, prio, prio_c = covered, pop, np.where(covered, pop, 0.0)
-    out["zoning_covered"] = zc & in_zoning
-    out["priority_population"] = _int_na(np.where(in_zoning, prio, 0.0))
-    out["priority_population_covered"] = _int_na(np.where(in_zoning, prio_c, 0.0))
 
 
 # --------------------------------------------------------------------------- territories
@@ -829,36 +744,6 @@ def _level_names(level: str, codes) -> pd.DataFrame:
         _NAMES[level] = names
     codes = sorted(codes)
     return pd.DataFrame({"code": codes, "nom": [names.get(c, c) for c in codes]})
-
-
-def _qpv_pairs(level: str, result: CommuneCoverage, pairs: pd.DataFrame) -> pd.DataFrame:
-    """(territory, QPV position) pairs: each QPV once in every territory one of its communes is in."""
-    base = result._base
-    d = result.qpv
-    if level == "qpv":
-        return pd.DataFrame({"territory": d["code"].to_numpy(), "q": np.arange(len(d))})
-    ok = base.qpv_pos >= 0
-    qc = pd.DataFrame({"q": base.districts.commune_pairs["pos"].to_numpy()[ok], "pos": base.qpv_pos[ok]})
-    return qc.merge(pairs, on="pos")[["territory", "q"]].drop_duplicates()
-
-
-def _qpv_figures(d: pd.DataFrame, qp: pd.DataFrame) -> pd.DataFrame:
-    """QPV_COLUMNS (and the QPV part of zoning ``all``) per territory from (territory, QPV) pairs."""
-    q = qp["q"].to_numpy()
-    pop = pd.Series(pd.array(d["population"].to_numpy()[q], dtype="Int64"))
-    cov = d["covered"].to_numpy()[q]
-    outside = ~d["commune_ti_frr"].to_numpy()[q]
-    frame = pd.DataFrame({
-        "territory": qp["territory"].to_numpy(), "qpv_count": 1, "qpv_covered": cov.astype(int),
-        "qpv_population": pop, "qpv_population_covered": pop * cov.astype(int),
-        "qpv_without_population": pop.isna().astype(int).to_numpy(),
-        "_all_qpv_pop": pop.where(pd.Series(outside), 0), "_all_qpv_pop_cov": pop.where(pd.Series(outside & cov), 0),
-    })
-    g = frame.groupby("territory", sort=True)
-    out = g[["qpv_count", "qpv_covered", "qpv_without_population"]].sum()
-    for col in ("qpv_population", "qpv_population_covered", "_all_qpv_pop", "_all_qpv_pop_cov"):
-        out[col] = g[col].sum(min_count=1)
-    return out
 
 
 def by_territory(result: CommuneCoverage, level: str, layer=None) -> pd.DataFrame:
@@ -915,7 +800,9 @@ def by_territory(result: CommuneCoverage, level: str, layer=None) -> pd.DataFram
         {col: ("min" if col == "nearest_distance_km" else "sum") for col in frame.columns if col != "territory"}
     )
     out = names.set_index("code").join(agg, how="left")
-    out = out.join(_qpv_figures(result.qpv, _qpv_pairs(level, result, pairs)), how="left")
+    from . import qpv as qpv_mod
+
+    out = out.join(qpv_mod.territory_figures(result.qpv, qpv_mod.territory_pairs(level, result, pairs)), how="left")
     out.index.name = "code"
     out = out.reset_index()
     for col in ("qpv_count", "qpv_covered", "qpv_without_population"):
@@ -988,26 +875,6 @@ def _finish(out: pd.DataFrame, params: dict, vintages: dict, registry: dict | No
     out = _stamp(out, params, vintages)
     out.attrs["registry"] = dict(registry or {})
     return out
-
-
-def registry_text(registry: dict | None) -> str:
-    """« 55 pôles connus, dont 33 localisés (…) ; un territoire montré sans pôle peut en avoir un
-    que le registre ne connaît pas encore. » — what every gap view and export says."""
-    if not registry:
-        return ("Registre des pôles fourni par l'appelant ; un territoire montré sans pôle peut en avoir un "
-                "que le registre ne connaît pas encore.")
-    n, loc = registry["known"], registry["located"]
-    parts = [f"{n} pôle{'s' if n > 1 else ''} connu{'s' if n > 1 else ''}, dont {loc} localisé{'s' if loc > 1 else ''}"]
-    detail = []
-    if registry.get("departement_only"):
-        detail.append(f"{registry['departement_only']} connu{'s' if registry['departement_only'] > 1 else ''} "
-                      "par leur seul département")
-    if registry.get("region_only"):
-        detail.append(f"{registry['region_only']} par leur seule région")
-    if registry.get("nowhere"):
-        detail.append(f"{registry['nowhere']} sans lieu")
-    text = parts[0] + (f" ({', '.join(detail)} : comptés « connus, non localisés » à ce niveau)" if detail else "")
-    return text + " ; un territoire montré sans pôle peut en avoir un que le registre ne connaît pas encore."
 
 
 def national(result: CommuneCoverage) -> dict:

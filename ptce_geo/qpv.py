@@ -442,3 +442,82 @@ def coverage(districts: Districts, poles: pd.DataFrame, radius_km: float | None,
 def is_metropolitan(departement) -> bool:
     dep = str(departement or "")
     return not dep.startswith(("97", "98"))
+
+
+# --------------------------------------------------------------------------- figures of a coverage result
+# (used by ``coverage``: the QPV columns of the commune table and of every territory table)
+
+def _int_na(values: np.ndarray) -> pd.arrays.IntegerArray:
+    """Float values with NaN for unknown → nullable integers (NA stays NA)."""
+    mask = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(mask, 0, np.round(values)).astype("int64"), mask)
+
+
+def commune_columns(out: pd.DataFrame, base, d: pd.DataFrame, zoning: str) -> None:
+    """Per commune: its QPV (count, covered, residents) and the figures of the zoning in its unit."""
+    n = len(out)
+    ok = base.qpv_pos >= 0
+    cpos = base.qpv_pos[ok]
+    qi = base.districts.commune_pairs["pos"].to_numpy()[ok]
+    cov = d["covered"].to_numpy()[qi]
+    qpop = d["population"].to_numpy(dtype=float, na_value=np.nan)[qi]
+    known = ~np.isnan(qpop)
+    n_known = np.bincount(cpos, weights=known.astype(float), minlength=n)
+    qp = np.where(n_known > 0, np.bincount(cpos, weights=np.where(known, qpop, 0.0), minlength=n), np.nan)
+    qpc = np.where(n_known > 0, np.bincount(cpos, weights=np.where(known & cov, qpop, 0.0), minlength=n), np.nan)
+    total = np.bincount(cpos, minlength=n)
+    ncov = np.bincount(cpos, weights=cov.astype(float), minlength=n)
+    out["qpv_total"] = total.astype(int)
+    out["qpv_covered"] = ncov.astype(int)
+    out["qpv_population"] = _int_na(qp)
+    out["qpv_population_covered"] = _int_na(qpc)
+    covered = out["covered"].to_numpy()
+    in_zoning = out["in_zoning"].to_numpy()
+    in_qpv = out["in_qpv"].to_numpy()
+    ti_frr = out["in_territoire_industrie"].to_numpy() | out["frr"].to_numpy()
+    any_qpv_cov = ncov > 0
+    pop = out["population"].to_numpy(dtype=float, na_value=np.nan)
+    pop = np.where(np.isnan(pop), 0.0, pop)
+    qp0 = np.where(in_qpv, qp, 0.0)
+    qpc0 = np.where(in_qpv, qpc, 0.0)
+    if zoning == "qpv":
+        zc, prio, prio_c = any_qpv_cov, qp0, qpc0
+    elif zoning == "all":
+        zc = (ti_frr & covered) | any_qpv_cov
+        prio = np.where(ti_frr, pop, qp0)
+        prio_c = np.where(ti_frr, np.where(covered, pop, 0.0), qpc0)
+    else:
+        zc, prio, prio_c = covered, pop, np.where(covered, pop, 0.0)
+    out["zoning_covered"] = zc & in_zoning
+    out["priority_population"] = _int_na(np.where(in_zoning, prio, 0.0))
+    out["priority_population_covered"] = _int_na(np.where(in_zoning, prio_c, 0.0))
+
+
+def territory_pairs(level: str, result, pairs: pd.DataFrame) -> pd.DataFrame:
+    """(territory, QPV position) pairs: each QPV once in every territory one of its communes is in."""
+    base = result._base
+    d = result.qpv
+    if level == "qpv":
+        return pd.DataFrame({"territory": d["code"].to_numpy(), "q": np.arange(len(d))})
+    ok = base.qpv_pos >= 0
+    qc = pd.DataFrame({"q": base.districts.commune_pairs["pos"].to_numpy()[ok], "pos": base.qpv_pos[ok]})
+    return qc.merge(pairs, on="pos")[["territory", "q"]].drop_duplicates()
+
+
+def territory_figures(d: pd.DataFrame, qp: pd.DataFrame) -> pd.DataFrame:
+    """QPV_COLUMNS (and the QPV part of zoning ``all``) per territory from (territory, QPV) pairs."""
+    q = qp["q"].to_numpy()
+    pop = pd.Series(pd.array(d["population"].to_numpy()[q], dtype="Int64"))
+    cov = d["covered"].to_numpy()[q]
+    outside = ~d["commune_ti_frr"].to_numpy()[q]
+    frame = pd.DataFrame({
+        "territory": qp["territory"].to_numpy(), "qpv_count": 1, "qpv_covered": cov.astype(int),
+        "qpv_population": pop, "qpv_population_covered": pop * cov.astype(int),
+        "qpv_without_population": pop.isna().astype(int).to_numpy(),
+        "_all_qpv_pop": pop.where(pd.Series(outside), 0), "_all_qpv_pop_cov": pop.where(pd.Series(outside & cov), 0),
+    })
+    g = frame.groupby("territory", sort=True)
+    out = g[["qpv_count", "qpv_covered", "qpv_without_population"]].sum()
+    for col in ("qpv_population", "qpv_population_covered", "_all_qpv_pop", "_all_qpv_pop_cov"):
+        out[col] = g[col].sum(min_count=1)
+    return out
