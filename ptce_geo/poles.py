@@ -60,7 +60,10 @@ SECTEURS = [
     "développement local",
 ]
 
-APPELS = ["AAP 2013", "AAP 2015", "AMI 2021", "AMI 2023"]
+# State calls: the 2013 and 2015 calls for projects (laureates announced Jan. 2014 and Jan. 2016) and the
+# calls for expressions of interest of 2021, 2023 and 2025 (« Financer le développement des PTCE »,
+# 8 laureates announced Dec. 2025).
+APPELS = ["AAP 2013", "AAP 2015", "AMI 2021", "AMI 2023", "AMI 2025"]
 
 GEOCODAGES = ("adresse", "commune", "saisie")
 
@@ -105,6 +108,7 @@ _APPEL_ALIASES = {
     "2015": "AAP 2015", "2016": "AAP 2015",
     "ami 2021": "AMI 2021", "2021": "AMI 2021",
     "ami 2023": "AMI 2023", "2023": "AMI 2023",
+    "ami 2025": "AMI 2025", "2025": "AMI 2025",
 }
 
 _TRUE = {"oui", "o", "vrai", "true", "1", "yes", "x"}

@@ -32,7 +32,7 @@ def test_page_lists_the_seed(fresh_data):
     at = open_page()
     assert at.title[0].value == "Pôles"
     table = at.dataframe[0].value
-    assert len(table) >= 36
+    assert len(table) == len(registry.read_seed())  # every pole of the seed is listed
     # Unlocated poles have no commune: the cell is blank, never « None » or NaN.
     assert table["Commune"].notna().all() and not (table["Commune"].astype(str) == "None").any()
     assert (table["Commune"] == "").any()

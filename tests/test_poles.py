@@ -24,7 +24,7 @@ def seed_rows():
 
 def test_fresh_install_lists_real_poles_with_sources(fresh):
     assert registry.path().exists()
-    assert len(fresh) >= 36
+    assert len(fresh) == len(seed_rows())  # every seed row, none lost or doubled
     assert list(fresh.columns) == [*poles.COLUMNS, "geometry"]
     assert fresh.crs.to_epsg() == 4326
     assert fresh["id"].is_unique
@@ -35,15 +35,45 @@ def test_fresh_install_lists_real_poles_with_sources(fresh):
     names = " | ".join(fresh["nom"])
     for name in ["Pôle Sud", "Phares", "Gouttes d'Or", "La Verrière", "TETRIS", "Écopôle alimentaire", "Réuniverre",
                  "PECCS", "Pôle Laine", "LABSPORT", "JADES", "Pays de Bray", "Clus'Ter Jura", "CISDT 52", "Périscope",
-                 "Organic'Vallée", "FigeACteurs", "Alpilles"]:
+                 "Organic'Vallée", "FigeACteurs", "Alpilles",
+                 # the second sourcing pass: CRESS Pays de la Loire, Bretagne and Occitanie pages, RTES, press
+                 "Écossolies", "Culture à Montaigu", "Vivre les Mureaux", "Fontaine O Livres", "Mady&co",
+                 "Station A", "Margeride"]:
         assert name in names, name
+
+
+# Laureates announced per State call: the seed may hold fewer (not all were found), never more.
+LAUREATES = {"AAP 2013": 23, "AAP 2015": 14, "AMI 2021": 15, "AMI 2023": 15, "AMI 2025": 8}
+
+
+def test_seed_rows_are_sourced_and_located_only_with_a_commune():
+    rows = seed_rows()
+    assert [r["nom"] for r in rows] == list(dict.fromkeys(r["nom"] for r in rows)), "a pole is listed twice"
+    for r in rows:
+        assert "http" in r["source"], r["nom"]
+        # located exactly when a commune is given; never a commune without a source saying so
+        assert (r["localise"] == "oui") == bool(r["code_insee"]), r["nom"]
+        assert r["departement"] or r["region"], r["nom"]
+        assert r["appel"] in ("", *poles.APPELS), r["nom"]
+    per_call = pd.Series([r["appel"] for r in rows if r["appel"]]).value_counts()
+    assert set(LAUREATES) == set(poles.APPELS)
+    for call, n in per_call.items():
+        assert n <= LAUREATES[call], (call, n)
+
+
+def test_the_2025_call_is_known():
+    for spelling in ("AMI 2025", "ami 2025", "2025"):
+        rec, problems = poles.normalize({"nom": "P", "appel": spelling})
+        assert problems == [] and rec["appel"] == "AMI 2025"
+    rec, problems = poles.normalize({"nom": "P", "appel": "AMI 2024"})
+    assert problems and "AMI 2025" in problems[0][1]
 
 
 def test_no_pole_on_a_guessed_point(fresh):
     seed = {r["nom"]: r for r in seed_rows()}
     com = boundaries.load("commune").set_index("code")
     located = fresh[fresh["localise"]]
-    assert len(located) >= 12
+    assert len(located) == sum(r["localise"] == "oui" for r in seed.values())
     for row in located.itertuples():
         # located only where the seed gives a sourced commune, at that commune's own point
         assert seed[row.nom]["localise"] == "oui" and seed[row.nom]["code_insee"] == row.code_insee
