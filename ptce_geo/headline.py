@@ -123,7 +123,7 @@ def figures(result: coverage.CommuneCoverage) -> pd.DataFrame:
 
 
 def registry_sentence(registry: dict | None) -> str:
-    """« 55 pôles connus, dont 33 localisés … ; un territoire montré sans pôle peut en avoir un que le
+    """« 81 pôles connus, dont 37 localisés … ; un territoire montré sans pôle peut en avoir un que le
     registre ne connaît pas encore. »"""
     return coverage.registry_text(registry)
 

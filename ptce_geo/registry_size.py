@@ -1,6 +1,6 @@
 """What the pole registry knows: how many poles, how many located, and where the others are known.
 
-Every gap view and export says it (« 55 pôles connus, dont 33 localisés … ; un territoire montré sans
+Every gap view and export says it (« 81 pôles connus, dont 37 localisés … ; un territoire montré sans
 pôle peut en avoir un que le registre ne connaît pas encore. »), and the poles known only by their
 département or région are counted there (« connus, non localisés ») instead of vanishing.
 """
@@ -51,7 +51,7 @@ def registry_counts(poles: pd.DataFrame) -> dict:
 
 
 def registry_text(registry: dict | None) -> str:
-    """« 55 pôles connus, dont 33 localisés (…) ; un territoire montré sans pôle peut en avoir un
+    """« 81 pôles connus, dont 37 localisés (…) ; un territoire montré sans pôle peut en avoir un
     que le registre ne connaît pas encore. » — what every gap view and export says."""
     if not registry:
         return ("Registre des pôles fourni par l'appelant ; un territoire montré sans pôle peut en avoir un "
