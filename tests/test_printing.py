@@ -455,10 +455,13 @@ def test_qpv_points_are_counted_per_commune():
     assert len(printing.qpv_points(gdf.iloc[:1])) == 1
 
 
-def test_qpv_points_are_graduated_and_say_they_are_communes(hdf):
-    qpv = priority.load("qpv")
-    if not qpv["geometry_kind"].eq("point").all():
-        pytest.skip("contours des QPV disponibles : polygones")
+def test_qpv_points_are_graduated_and_say_they_are_communes(hdf, mirror_dir, monkeypatch):
+    """Without contours (the fallback), QPV are the ANCT point of their commune: graduated squares."""
+    qpv, _ = priority._build_qpv({"qpv-2024-liste": mirror_dir / "qpv_2024_communes.csv",
+                                  "qpv-2024-centroides": mirror_dir / "qpv_2024_centroids.geojson"})
+    assert qpv["geometry_kind"].eq("point").all()
+    monkeypatch.setattr(printing, "_priority_layer", lambda name: ((qpv, "QPV essai"), None))
+    monkeypatch.setattr(printing, "_projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
     fig = printing.render(hdf, layers=["qpv"])
     labels = legend_labels(fig)
     assert QPV_POINTS in labels and QPV_POLY not in labels
