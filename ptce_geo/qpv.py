@@ -114,15 +114,15 @@ def _xlsx_rows(data: bytes, path: Path) -> list[list[str]]:
 
 
 def _count(text: str) -> int | None:
-    """An INSEE count: ``12345``, ``12 345``, ``12345.0``; secret/empty → None; else ValueError."""
+    """An INSEE count: ``12345``, ``12 345``, ``12345.0``, a weighted ``12345,6`` (rounded to the
+    unit: census figures below the commune may be weighted); secret/empty → None; else ValueError."""
     value = str(text).replace("\u202f", "").replace("\xa0", "").replace(" ", "").strip()
-    if value in ("", "s", "nd", "NA", "ND", "-", "."):
+    if value in ("", "s", "nd", "NA", "ND", "-", ".", "nan"):
         return None
-    value = value.replace(",", ".")
-    number = float(value)
-    if number < 0 or number != int(number):
+    number = float(value.replace(",", "."))
+    if not number >= 0 or number == float("inf"):
         raise ValueError(value)
-    return int(number)
+    return int(round(number))
 
 
 def read_population(path) -> pd.Series:

@@ -143,9 +143,10 @@ def test_no_qpv_population_without_the_insee_file_in_exports_or_cli(result, tmp_
 # --------------------------------------------------------------------------- INSEE population
 
 def test_population_parser_on_a_fixture_with_the_documented_columns():
-    pop = qpv.read_population(FIXTURE)
-    assert pop.to_dict() == {"QN09301I": 1234, "QN01341I": 2345, "QN00101M": pd.NA, "QN06913M": 9876} or (
-        pop["QN09301I"] == 1234 and pop["QN01341I"] == 2345 and pd.isna(pop["QN00101M"]))
+    pop = qpv.read_population(FIXTURE)  # title lines, « ; », « 2 345 », a secret « s », a note below
+    assert list(pop.index) == ["QN09301I", "QN01341I", "QN00101M", "QN06913M"]
+    assert pop["QN09301I"] == 1234 and pop["QN01341I"] == 2345 and pop["QN06913M"] == 9876
+    assert pd.isna(pop["QN00101M"])
     assert str(pop.dtype) == "Int64" and pop.name == "population"
 
 
@@ -176,6 +177,12 @@ def test_population_parser_refuses_a_wrong_file_naming_the_expected_columns(tmp_
     bad.write_text("CODE_QP;POP_MUN\nQN09301I;douze\n", encoding="utf-8")
     with pytest.raises(DataFormatError, match=r"ligne 2 .*'douze'"):
         qpv.read_population(bad)
+    bad.write_text("CODE_QP;POP_MUN\nQN09301I;-5\n", encoding="utf-8")
+    with pytest.raises(DataFormatError, match=r"ligne 2 .*'-5'"):
+        qpv.read_population(bad)
+    weighted = tmp_path / "pop_pondere.csv"  # census figures below the commune may be weighted
+    weighted.write_text("CODE_QP;POP_MUN\nQN09301I;1233,6\n", encoding="utf-8")
+    assert qpv.read_population(weighted).to_dict() == {"QN09301I": 1234}
 
 
 @pytest.fixture
