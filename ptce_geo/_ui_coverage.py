@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
 from ._errors import PtceGeoError
@@ -116,19 +117,7 @@ def headline_view(result) -> None:
         st.markdown("\n".join(f"- **{r.libelle}** : {r.definition}" for r in table.itertuples()))
 
 
-def md(text) -> str:
-    from ._ui_carte import md_text
-
-    return md_text(text)
-
-
-pd_NA = None
-try:  # pandas' missing value, compared by identity above
-    import pandas as _pd
-
-    pd_NA = _pd.NA
-except ImportError:  # pragma: no cover
-    pass
+pd_NA = pd.NA
 
 
 def coverage_downloads(table, name: str, level: str | None, key: str) -> None:

@@ -989,7 +989,7 @@ def gaps(result: CommuneCoverage, level: str = "commune", top: int | None = None
         g["communes"] = g["communes"].map(lambda cs: ";".join(cs))
         g = g.rename(columns={"distance_km": "nearest_distance_km"})
         g["priority_population"] = g["population"]
-        cols = ["code", "nom", "communes", "departement", "hors_communes_cog", "population", "priority_population",
+        cols = ["code", "nom", "communes", "departement", "hors_communes_cog", "priority_population",
                 "nearest_distance_km", "nearest_pole", "nearest_pole_nom"]
         g = _rank(g[cols])
     else:
