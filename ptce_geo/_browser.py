@@ -53,15 +53,17 @@ def wait_health(url: str, timeout: float = 180.0, proc: subprocess.Popen | None 
 
 @contextlib.contextmanager
 def running_app(env: dict[str, str], log_path: Path | None = None, port: int | None = None,
-                timeout: float = 180.0, entry: str = "serve.py") -> Iterator[tuple[str, subprocess.Popen]]:
+                timeout: float = 180.0, entry: str = "serve.py",
+                extra_args: tuple[str, ...] = ()) -> Iterator[tuple[str, subprocess.Popen]]:
     """``streamlit run serve.py`` (as ``make run``; ``entry="app.py"`` for the bare app) on localhost;
-    yields (base URL, process); stops it afterwards."""
+    ``extra_args`` are more Streamlit options (e.g. ``("--secrets.files", path)`` for a sign-in
+    configuration kept outside the checkout); yields (base URL, process); stops it afterwards."""
     port = port or free_port()
     log = open(log_path, "wb") if log_path else subprocess.DEVNULL
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / entry), "--server.port", str(port),
          "--server.address", "localhost", "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
+         "--browser.gatherUsageStats", "false", *extra_args],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )
     url = f"http://localhost:{port}"

@@ -90,6 +90,10 @@ class RegistryError(PtceGeoError):
     """The pole registry file cannot be used (damaged, locked, not a database)."""
 
 
+class AccessDeniedError(PtceGeoError):
+    """A write refused by the editing mode or the role (``access.check``)."""
+
+
 # ---------------------------------------------------------------- English → French
 
 _ERRNO_FR = {

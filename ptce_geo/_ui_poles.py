@@ -1,4 +1,5 @@
-"""Widgets of the page « Pôles »: registry table, detail, edit form, import preview, export, history."""
+"""Widgets of the page « Pôles »: registry table, detail, import preview, export, history (the
+write widgets — forms, deletion, merge, roles — are in ``_ui_editor``, proposals in ``_ui_review``)."""
 
 from __future__ import annotations
 
@@ -27,13 +28,6 @@ def _pole_table(frame) -> "pd.DataFrame":
     return table.rename(columns=_POLE_TABLE_COLUMNS)
 
 
-def poles_who() -> str:
-    """Name written in the registry history for this session's changes."""
-    name = st.sidebar.text_input("Votre nom (inscrit dans l'historique)", key="poles-who",
-                                 placeholder="ex. Marie Dupont (RTES)")
-    return name.strip() or "application (nom non saisi)"
-
-
 def poles_browse() -> str | None:
     """Search box and table of the registry; return the id of the pole chosen for the detail view."""
     from . import poles
@@ -48,6 +42,12 @@ def poles_browse() -> str | None:
     if found.empty:
         return None
     names = dict(zip(found["id"], found["nom"]))
+    if "poles-select-next" in st.session_state:  # set by a merge or a deletion, before the widget exists
+        chosen = st.session_state.pop("poles-select-next")
+        if chosen in names:
+            st.session_state["poles-selected"] = chosen
+        else:
+            st.session_state.pop("poles-selected", None)
     return st.selectbox("Fiche du pôle", list(names), format_func=lambda i: names[i], key="poles-selected")
 
 
@@ -84,54 +84,9 @@ def pole_detail(pole_id: str) -> dict:
     return rec
 
 
-def pole_edit_form(rec: dict, who: str) -> None:
-    """Edit form with the optimistic version check: the version is the one read when the pole was opened."""
-    from . import poles
-    from ._errors import ConflictError
-
-    key = f"poles-version-{rec['id']}"
-    if key not in st.session_state:
-        st.session_state[key] = rec["version"]
-    version = st.session_state[key]
-    if version != rec["version"]:
-        st.warning(f"Ce pôle a changé depuis que vous l'avez ouvert (version {rec['version']}, vous éditez la "
-                   f"version {version}).")
-        if st.button("Recharger la fiche", key=f"poles-reload-{rec['id']}"):
-            st.session_state[key] = rec["version"]
-            st.rerun()
-    with st.form(f"poles-edit-{rec['id']}"):
-        st.markdown("**Modifier la fiche**")
-        raw = {
-            "nom": st.text_input("Nom", rec["nom"] or ""),
-            "adresse": st.text_input("Adresse", rec["adresse"] or ""),
-            "code_insee": st.text_input("Code INSEE de la commune", rec["code_insee"] or ""),
-            "forme_juridique": st.text_input("Forme juridique", rec["forme_juridique"] or ""),
-            "secteurs": st.multiselect("Secteurs", poles.SECTEURS, placeholder="Choisir un ou plusieurs secteurs", default=[s for s in rec["secteurs"] if s in poles.SECTEURS]),
-            "appel": st.selectbox("Appel", ["", *poles.APPELS],
-                                  index=(["", *poles.APPELS].index(rec["appel"]) if rec["appel"] in poles.APPELS else 0)),
-            "annee_creation": st.text_input("Année de création", "" if rec["annee_creation"] is None else str(rec["annee_creation"])),
-            "membres": st.text_input("Nombre de membres", "" if rec["membres"] is None else str(rec["membres"])),
-            "site_web": st.text_input("Site web", rec["site_web"] or ""),
-            "perimetre": st.text_input("Périmètre (codes INSEE ou SIREN d'EPCI, séparés par « ; »)", ";".join(rec["perimetre"])),
-            "source": st.text_input("Source (URL)", rec["source"] or ""),
-        }
-        submitted = st.form_submit_button("Enregistrer")
-    if submitted:
-        try:
-            new = poles.edit(rec["id"], raw, version, who)
-        except ConflictError as exc:
-            st.error(str(exc))
-            return
-        except PtceGeoError as exc:
-            show_error(exc)
-            return
-        st.session_state[key] = new["version"]
-        st.success(f"Fiche enregistrée (version {new['version']}).")
-        st.rerun()
-
-
-def poles_import(who: str) -> None:
-    """Upload, preview of the validation report, then import on request."""
+def poles_import(session) -> None:
+    """Upload, preview of the validation report, then import on request (editors only: the
+    upload is not even shown to others, and the import goes through ``editing.write``)."""
     import hashlib
     import tempfile
     from pathlib import Path
@@ -169,7 +124,7 @@ def poles_import(who: str) -> None:
     if st.button("Importer dans le registre", disabled=not (report.ok or skip) or not report.valid_records,
                  key="poles-do-import"):
         try:
-            done = importer.run(path, skip_invalid=skip, rejects=folder / f"{path.stem}_rejets.csv", who=who)
+            done = session.write("import", path=path, skip_invalid=skip, rejects=folder / f"{path.stem}_rejets.csv")
         except PtceGeoError as exc:
             show_error(exc)
             return
@@ -202,7 +157,9 @@ def poles_history() -> None:
     when = pd.to_datetime(table["date"], utc=True, errors="coerce").dt.tz_convert("Europe/Paris")
     table = table.assign(date=when.dt.strftime("%d/%m/%Y %H:%M").fillna(table["date"]))
     st.dataframe(table.rename(columns={"numero": "N°", "date": "Date (heure de Paris)", "auteur": "Auteur",
-                                       "action": "Action", "id": "Identifiant", "nom": "Pôle",
+                                       "auteur_sub": "Identifiant de connexion de l'auteur",
+                                       "validateur": "Validé par", "validateur_sub": "Identifiant du validateur",
+                                       "canal": "Canal", "action": "Action", "id": "Identifiant", "nom": "Pôle",
                                        "champs": "Champs modifiés", "avant": "Avant", "apres": "Après",
                                        "note": "Note"}),
                  hide_index=True, width="stretch")

@@ -307,7 +307,11 @@ def _add_poles(sub) -> None:
             report = importer.check(args.file)
             print(report.text())
             return 0 if report.ok else 1
-        report = importer.run(args.file, skip_invalid=args.skip_invalid, rejects=args.rejects, who=who(args))
+        from . import editing
+        from .access import Identity
+
+        report = editing.write("import", Identity.cli(who(args)), path=args.file, skip_invalid=args.skip_invalid,
+                               rejects=args.rejects)
         print(report.text())
         return 0
 
@@ -337,6 +341,66 @@ def _add_poles(sub) -> None:
         export.write(registry.history(args.pole), fmt, args.output)
 
     hist.set_defaults(func=run_history)
+
+
+def _add_roles(sub) -> None:
+    import getpass
+
+    from . import access, editing, registry_review
+
+    p = sub.add_parser("roles", help="Rôles des personnes connectées (mode auth) : lister, attribuer, retirer")
+    rsub = p.add_subparsers(dest="roles_command", required=True, metavar="ACTION",
+                            help="list, grant, revoke (ptce-geo roles ACTION -h)")
+
+    def me() -> "access.Identity":
+        try:
+            return access.Identity.cli(getpass.getuser())
+        except (KeyError, OSError):
+            return access.Identity.cli("cli")
+
+    ls = rsub.add_parser("list", help="Liste les rôles attribués (toute personne connectée est contributeur)")
+
+    def run_list(args):
+        rows = registry_review.roles()
+        if not rows:
+            print("Aucun rôle attribué : toute personne connectée est contributeur. Pour le premier administrateur : "
+                  "ptce-geo roles grant EMAIL admin")
+            return 0
+        width = max(len(r["email"]) for r in rows)
+        for r in rows:
+            print(f"{r['email']:<{width}}  {r['role']:<12}  attribué par {r['granted_by']} le {r['granted_at'][:10]}")
+        return 0
+
+    ls.set_defaults(func=run_list)
+
+    gr = rsub.add_parser("grant", help="Attribue un rôle à une adresse électronique")
+    gr.add_argument("email", metavar="EMAIL", help="adresse électronique de connexion (ex. prenom.nom@exemple.gouv.fr)")
+    gr.add_argument("role", metavar="ROLE", help=f"{', '.join(access.ROLES)}")
+
+    def run_grant(args):
+        role = args.role.strip().lower()
+        access.check_role(role)
+        before = editing.write("roles", me(), email=args.email, role=role)
+        email = access.check_email(args.email)
+        was = f" (auparavant : {before})" if before and before != role else ""
+        print(f"{email} a maintenant le rôle « {role} »{was} : {access.ROLES[role]}.")
+        return 0
+
+    gr.set_defaults(func=run_grant)
+
+    rv = rsub.add_parser("revoke", help="Retire le rôle d'une adresse (elle redevient contributeur)")
+    rv.add_argument("email", metavar="EMAIL", help="adresse électronique de connexion")
+
+    def run_revoke(args):
+        before = editing.write("roles", me(), email=args.email, role=None)
+        email = access.check_email(args.email)
+        if before is None:
+            print(f"{email} n'avait aucun rôle attribué : rien n'a changé.")
+        else:
+            print(f"Rôle « {before} » retiré à {email} : cette adresse redevient contributeur une fois connectée.")
+        return 0
+
+    rv.set_defaults(func=run_revoke)
 
 
 def _add_coverage(sub) -> None:
@@ -487,7 +551,7 @@ def _add_print(sub) -> None:
 
 
 # Each later command group adds its registration function here.
-_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_coverage, _add_print]
+_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_roles, _add_coverage, _add_print]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -496,7 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Atlas des pôles territoriaux de coopération économique (PTCE).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE",
-                                help="boundaries, prepare, data, layer, poles, coverage, gaps, figures, suggest, print "
+                                help="boundaries, prepare, data, layer, poles, roles, coverage, gaps, figures, suggest, "
+                                     "print "
                                      "(ptce-geo COMMANDE -h pour l'aide de chacune)")
     for add in _GROUPS:
         add(sub)

@@ -587,20 +587,28 @@ def check_territory(rec: dict) -> list[tuple[str, str]]:
     return problems
 
 
-def edit(pole_id: str, raw: dict, version: int, who: str) -> dict:
-    """Validate a form's values (same rules as an import) and save them with the version check."""
-    from . import registry
+def edit_changes(current: dict, raw: dict) -> dict:
+    """Clean fields of the pole ``current`` once a form's ``raw`` values are applied (same rules
+    as an import); ``ValidationError`` listing every problem."""
     from ._errors import ValidationError
 
-    current = registry.get(pole_id)
     merged = {k: current.get(k) for k in EDITABLE}
     merged.update(raw)
     if "code_insee" in raw and raw.get("code_insee") != current.get("code_insee") and "latitude" not in raw:
         merged["latitude"] = merged["longitude"] = None  # moved to another commune: its point follows
-    if not _blank(merged.get("latitude")) and current.get("geocodage") == "commune" and merged.get("latitude") == current.get("latitude"):
+    same_point = (merged.get("latitude"), merged.get("longitude")) == (current.get("latitude"), current.get("longitude"))
+    if not _blank(merged.get("latitude")) and current.get("geocodage") == "commune" and same_point:
         merged["latitude"] = merged["longitude"] = None  # a commune point is recomputed, not kept as typed
+    elif not _blank(merged.get("latitude")) and same_point:
+        merged["geocodage"] = current.get("geocodage")  # an address point stays an address point
     rec, problems = validate(merged)
     if problems:
         raise ValidationError("Fiche invalide : " + " ; ".join(f"{f} : {m}" for f, m in problems), problems)
-    changes = {k: rec.get(k) for k in rec if k in COLUMNS and k not in ("id", "version")}
-    return registry.update(pole_id, changes, version, who)
+    return {k: rec.get(k) for k in rec if k in COLUMNS and k not in ("id", "version")}
+
+
+def edit(pole_id: str, raw: dict, version: int, who) -> dict:
+    """Validate a form's values (same rules as an import) and save them with the version check."""
+    from . import registry
+
+    return registry.update(pole_id, edit_changes(registry.get(pole_id), raw), version, who)

@@ -13,6 +13,12 @@ A registry file that cannot be used (damaged, not SQLite, locked, no permission)
 dir that cannot be created (``PTCE_GEO_DATA`` naming a file…) raise French domain errors
 (``RegistryError``, ``FileAccessError``) saying which file and what to do.
 
+Every write names its author as an ``Author`` (label, provider subject, channel): the label is
+the signed-in e-mail in ``auth`` mode, the typed name in ``local`` mode, the OS user in the CLI;
+the channel is set by the code (``_registry_schema.CHANNELS``), so the seed refresh knows its
+own rows by ``channel = 'graine'``, never by a name. Tables and migrations: ``_registry_schema``;
+roles and proposals: ``registry_review``.
+
 Ids are slugs of the name (``œ`` → ``oe``, ``æ`` → ``ae``, accents dropped), made unique
 with ``-2``, ``-3``…; an id is never changed once written (ids made before the
 transliteration, such as ``cooperative-cur-de-lozere``, stay as they are).
@@ -30,41 +36,44 @@ import tempfile
 from contextlib import closing, contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 
+from . import _registry_schema as schema
 from . import settings
 from ._errors import ConflictError, DataFormatError, RegistryError, UnknownChoiceError, file_error
 from .poles import COLUMNS
 
 FILENAME = "poles.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = schema.SCHEMA_VERSION
 
 _FIELDS = [c for c in COLUMNS if c not in ("id", "version")]
 _JSON = ("secteurs", "perimetre")
 
-_DDL = f"""
-CREATE TABLE poles (
-    id TEXT PRIMARY KEY,
-    {", ".join(f"{c} {'REAL' if c in ('latitude', 'longitude') else 'INTEGER' if c in ('annee_creation', 'membres', 'localise') else 'TEXT'}" for c in _FIELDS)},
-    version INTEGER NOT NULL DEFAULT 1
-);
-CREATE TABLE history (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    at TEXT NOT NULL,
-    who TEXT NOT NULL,
-    action TEXT NOT NULL,
-    pole_id TEXT NOT NULL,
-    nom TEXT,
-    changes TEXT NOT NULL,
-    previous TEXT,
-    note TEXT
-);
-CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);
-"""
+_POLE_COLUMNS_SQL = ", ".join(
+    f"{c} {'REAL' if c in ('latitude', 'longitude') else 'INTEGER' if c in ('annee_creation', 'membres', 'localise') else 'TEXT'}"
+    for c in _FIELDS)
+
+
+class Author(NamedTuple):
+    """Who writes: ``label`` (e-mail, typed name or OS user), ``sub`` (the sign-in provider's
+    subject, ``auth`` mode only) and ``channel`` (one of ``_registry_schema.CHANNELS``)."""
+
+    label: str
+    sub: str | None = None
+    channel: str = "personne"
+
+
+def _author(who) -> Author:
+    """An ``Author`` from an ``Author`` or a plain name (library callers, tests: channel « personne »)."""
+    if isinstance(who, Author):
+        return who
+    return Author(str(who))
+
 
 ACTIONS = {"creation": "création (graine)", "ajout": "ajout", "import": "import", "modification": "modification",
-           "suppression": "suppression"}
+           "suppression": "suppression", "fusion": "fusion"}
 
 
 def path() -> Path:
@@ -120,6 +129,43 @@ def _connect(p: Path) -> sqlite3.Connection:
     return con
 
 
+def _insert_pole(con, rec: dict, taken: set) -> str:
+    """Insert a clean record under a new unique id (added to ``taken``); return the id."""
+    pid = _unique_id(rec["nom"], taken)
+    taken.add(pid)
+    con.execute(f"INSERT INTO poles (id, {', '.join(_FIELDS)}, version) VALUES (?, {', '.join('?' * len(_FIELDS))}, 1)",
+                [pid, *_row_values(rec)])
+    return pid
+
+
+def _write_pole(con, pole_id: str, new: dict, version: int) -> bool:
+    """Overwrite a pole if its version is still ``version`` (then version + 1); False if it moved."""
+    cur = con.execute(
+        f"UPDATE poles SET {', '.join(f'{c} = ?' for c in _FIELDS)}, version = version + 1 WHERE id = ? AND version = ?",
+        [*_row_values(new), pole_id, int(version)])
+    return cur.rowcount == 1
+
+
+def _log(con, at: str, who, action: str, pole_id: str, nom, changes: dict, previous: dict | None = None,
+         note: str | None = None, validator=None) -> None:
+    """One history row: the author (and the validator of a proposal) with their subject and channel."""
+    author = _author(who)
+    checker = _author(validator) if validator is not None else None
+    con.execute(
+        "INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note, author_sub, validator, "
+        "validator_sub, channel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (at, author.label, action, pole_id, nom, json.dumps(changes, ensure_ascii=False),
+         None if previous is None else json.dumps(previous, ensure_ascii=False), note, author.sub,
+         checker.label if checker else None, checker.sub if checker else None, author.channel))
+
+
+def _fetch_pole(con, pole_id: str) -> dict:
+    row = con.execute("SELECT * FROM poles WHERE id = ?", (pole_id,)).fetchone()
+    if row is None:
+        raise UnknownChoiceError("Pôle", pole_id, [r[0] for r in con.execute("SELECT id FROM poles ORDER BY id")])
+    return _decode(row)
+
+
 def _db_error(p: Path, exc: sqlite3.Error) -> RegistryError:
     """French message for an SQLite failure on the registry file ``p`` (no English text)."""
     text = str(exc).lower()
@@ -148,6 +194,7 @@ def _open(p: Path | None = None):
     except sqlite3.Error as exc:
         raise _db_error(p, exc) from exc
     try:
+        schema.upgrade(con, str(p))
         yield con
     except sqlite3.Error as exc:
         raise _db_error(p, exc) from exc
@@ -185,16 +232,12 @@ def _create(target: Path) -> None:
     at = _now()
     con = _connect(target)
     with closing(con):
-        con.executescript(_DDL)
+        con.executescript(schema.ddl(_POLE_COLUMNS_SQL))
         con.execute("BEGIN")
         ids: set[str] = set()
         for rec in records:
-            pid = _unique_id(rec["nom"], ids)
-            ids.add(pid)
-            con.execute(f"INSERT INTO poles (id, {', '.join(_FIELDS)}, version) VALUES (?, {', '.join('?' * len(_FIELDS))}, 1)",
-                        [pid, *_row_values(rec)])
-            con.execute("INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES (?,?,?,?,?,?,?,?)",
-                        (at, SEED_AUTHOR, "creation", pid, rec["nom"], json.dumps({}), None, "graine geodata/poles_seed.csv"))
+            pid = _insert_pole(con, rec, ids)
+            _log(con, at, SEED, "creation", pid, rec["nom"], {}, note="graine geodata/poles_seed.csv")
         con.executemany("INSERT INTO meta VALUES (?, ?)", [
             ("schema", str(SCHEMA_VERSION)), ("created_at", at), ("updated_at", at), ("seed_rows", str(len(records))),
             ("seed_sha256", _seed_digest())])
@@ -234,6 +277,7 @@ def ensure() -> Path:
 
 
 SEED_AUTHOR = "ptce-geo"
+SEED = Author(SEED_AUTHOR, None, schema.SEED_CHANNEL)  # the channel, not the name, marks the seed's rows
 
 
 def _seed_digest() -> str:
@@ -245,8 +289,9 @@ def _seed_digest() -> str:
 def refresh_from_seed() -> dict[str, list[str]]:
     """Bring a registry made from an older seed up to date, never over a person's work.
 
-    A seed pole the registry never held is added; a seed pole that only ptce-geo ever wrote
-    takes the seed's new facts; a pole a person edited, or deleted, is left as it is. The
+    A seed pole the registry never held is added; a seed pole whose every history row came
+    through the seed channel takes the seed's new facts; a pole a person edited, or deleted, is
+    left as it is (a person who signs « ptce-geo » is still a person). The
     seed's sha256 is kept in ``meta``, so an unchanged seed costs one query. Returns the ids
     ``{"ajoutes": [...], "mis_a_jour": [...]}``.
     """
@@ -257,8 +302,8 @@ def refresh_from_seed() -> dict[str, list[str]]:
             return {"ajoutes": [], "mis_a_jour": []}
         current = {r["id"]: _decode(r) for r in con.execute("SELECT * FROM poles")}
         authors: dict[str, set] = {}
-        for pid, who in con.execute("SELECT pole_id, who FROM history"):
-            authors.setdefault(pid, set()).add(who)
+        for pid, channel in con.execute("SELECT pole_id, channel FROM history"):
+            authors.setdefault(pid, set()).add(channel)
     note = "graine geodata/poles_seed.csv mise à jour"
     new, updated = [], []
     for rec in read_seed():
@@ -268,12 +313,12 @@ def refresh_from_seed() -> dict[str, list[str]]:
             pid = legacy  # a pole whose id was made before œ/æ were transliterated keeps its id
         if pid not in current and pid not in authors:
             new.append(rec)
-        elif pid in current and authors.get(pid, set()) <= {SEED_AUTHOR}:
+        elif pid in current and authors.get(pid, set()) <= {schema.SEED_CHANNEL}:
             changes = {c: rec.get(c) for c in _FIELDS if current[pid][c] != rec.get(c)}
             if changes:
-                update(pid, changes, current[pid]["version"], SEED_AUTHOR, note=note)
+                update(pid, changes, current[pid]["version"], SEED, note=note)
                 updated.append(pid)
-    added = add_many(new, SEED_AUTHOR, action="ajout", note=note) if new else []
+    added = add_many(new, SEED, action="ajout", note=note) if new else []
     with _open() as con:
         con.execute("INSERT OR REPLACE INTO meta VALUES ('seed_sha256', ?)", (digest,))
     return {"ajoutes": added, "mis_a_jour": updated}
@@ -309,8 +354,14 @@ def updated_at() -> str:
         return con.execute("SELECT value FROM meta WHERE key = 'updated_at'").fetchone()[0]
 
 
+HISTORY_COLUMNS = ["numero", "date", "auteur", "auteur_sub", "validateur", "validateur_sub", "canal", "action", "id",
+                   "nom", "champs", "avant", "apres", "note"]
+
+
 def history(pole_id: str | None = None) -> pd.DataFrame:
-    """Every recorded change, newest first: numero, date, auteur, action, id, nom, champs, avant, apres, note."""
+    """Every recorded change, newest first (``HISTORY_COLUMNS``): numero, date, auteur and its
+    provider subject, validateur (of a proposal) and subject, canal, action, id, nom, champs,
+    avant, apres, note."""
     sql = "SELECT * FROM history" + (" WHERE pole_id = ?" if pole_id else "") + " ORDER BY seq DESC"
     with _open() as con:
         rows = con.execute(sql, (pole_id,) if pole_id else ()).fetchall()
@@ -327,13 +378,15 @@ def history(pole_id: str | None = None) -> pd.DataFrame:
     for r in rows:
         changes = json.loads(r["changes"])
         out.append({
-            "numero": r["seq"], "date": r["at"], "auteur": r["who"], "action": ACTIONS.get(r["action"], r["action"]),
+            "numero": r["seq"], "date": r["at"], "auteur": r["who"], "auteur_sub": r["author_sub"] or "",
+            "validateur": r["validator"] or "", "validateur_sub": r["validator_sub"] or "", "canal": r["channel"],
+            "action": ACTIONS.get(r["action"], r["action"]),
             "id": r["pole_id"], "nom": r["nom"], "champs": ", ".join(changes),
             "avant": json.dumps({k: v[0] for k, v in changes.items()}, ensure_ascii=False) if changes else "",
             "apres": json.dumps({k: v[1] for k, v in changes.items()}, ensure_ascii=False) if changes else "",
             "note": r["note"] or "",
         })
-    return pd.DataFrame(out, columns=["numero", "date", "auteur", "action", "id", "nom", "champs", "avant", "apres", "note"])
+    return pd.DataFrame(out, columns=HISTORY_COLUMNS)
 
 
 # ---------------------------------------------------------------- writing
@@ -343,33 +396,48 @@ def _touch(con, at: str) -> None:
     con.execute("UPDATE meta SET value = ? WHERE key = 'updated_at'", (at,))
 
 
-def add_many(recs: list[dict], who: str, action: str = "ajout", note: str | None = None) -> list[str]:
-    """Add clean records in one transaction (all or none); return their new ids."""
+@contextmanager
+def _transaction(touch: bool = True):
+    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error); yields (connection, UTC time).
+    ``updated_at`` (the date of the poles' data) moves only when something was written and
+    ``touch`` (False for roles, pending proposals and identities, which change no pole)."""
     at = _now()
     with _open() as con:
         con.execute("BEGIN IMMEDIATE")
         try:
-            taken = {r[0] for r in con.execute("SELECT id FROM poles")}
-            ids = []
-            for rec in recs:
-                pid = _unique_id(rec["nom"], taken)
-                taken.add(pid)
-                con.execute(f"INSERT INTO poles (id, {', '.join(_FIELDS)}, version) VALUES (?, {', '.join('?' * len(_FIELDS))}, 1)",
-                            [pid, *_row_values(rec)])
-                new = {c: rec.get(c) for c in _FIELDS if rec.get(c) not in (None, [], "")}
-                con.execute("INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES (?,?,?,?,?,?,?,?)",
-                            (at, who, action, pid, rec["nom"],
-                             json.dumps({k: [None, v] for k, v in new.items()}, ensure_ascii=False), None, note))
-                ids.append(pid)
-            _touch(con, at)
+            before = con.total_changes
+            yield con, at
+            if con.total_changes == before:
+                con.execute("ROLLBACK")
+                return
+            if touch:
+                _touch(con, at)
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            if con.in_transaction:
+                con.execute("ROLLBACK")
             raise
+
+
+def _added(rec: dict) -> dict:
+    """History changes of a new record: ``{field: [None, value]}`` for its filled fields."""
+    return {c: [None, rec.get(c)] for c in _FIELDS if rec.get(c) not in (None, [], "")}
+
+
+def add_many(recs: list[dict], who, action: str = "ajout", note: str | None = None) -> list[str]:
+    """Add clean records in one transaction (all or none); return their new ids. ``who``: an
+    ``Author`` or a name."""
+    with _transaction() as (con, at):
+        taken = {r[0] for r in con.execute("SELECT id FROM poles")}
+        ids = []
+        for rec in recs:
+            pid = _insert_pole(con, rec, taken)
+            _log(con, at, who, action, pid, rec["nom"], _added(rec), note=note)
+            ids.append(pid)
     return ids
 
 
-def add(rec: dict, who: str) -> str:
+def add(rec: dict, who) -> str:
     return add_many([rec], who)[0]
 
 
@@ -383,60 +451,83 @@ def _conflict(con, current: dict, version: int) -> ConflictError:
     )
 
 
-def update(pole_id: str, changes: dict, version: int, who: str, note: str | None = None) -> dict:
-    """Apply clean ``changes`` to a pole if its version is still ``version``; return the new record."""
-    at = _now()
-    with _open() as con:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            row = con.execute("SELECT * FROM poles WHERE id = ?", (pole_id,)).fetchone()
-            if row is None:
-                raise UnknownChoiceError("Pôle", pole_id, [r[0] for r in con.execute("SELECT id FROM poles")])
-            current = _decode(row)
-            if int(current["version"]) != int(version):
-                raise _conflict(con, current, version)
-            diff = {k: [current[k], v] for k, v in changes.items() if k in _FIELDS and current[k] != v}
-            if not diff:
-                con.execute("ROLLBACK")
-                return current
-            new = {**current, **{k: v[1] for k, v in diff.items()}}
-            cur = con.execute(
-                f"UPDATE poles SET {', '.join(f'{c} = ?' for c in _FIELDS)}, version = version + 1 WHERE id = ? AND version = ?",
-                [*_row_values(new), pole_id, int(version)])
-            if cur.rowcount != 1:
-                raise _conflict(con, current, version)
-            con.execute("INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES (?,?,?,?,?,?,?,?)",
-                        (at, who, "modification", pole_id, new["nom"], json.dumps(diff, ensure_ascii=False),
-                         json.dumps(current, ensure_ascii=False), note))
-            _touch(con, at)
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
+def _apply_changes(con, at: str, pole_id: str, changes: dict, version: int, who, note=None, validator=None,
+                   action: str = "modification") -> tuple[dict, bool]:
+    """Inside a transaction: apply clean ``changes`` with the version check and log them; return
+    (record, changed)."""
+    current = _fetch_pole(con, pole_id)
+    if int(current["version"]) != int(version):
+        raise _conflict(con, current, version)
+    diff = {k: [current[k], v] for k, v in changes.items() if k in _FIELDS and current[k] != v}
+    if not diff:
+        return current, False
+    new = {**current, **{k: v[1] for k, v in diff.items()}}
+    if not _write_pole(con, pole_id, new, version):
+        raise _conflict(con, current, version)
+    _log(con, at, who, action, pole_id, new["nom"], diff, current, note, validator)
     new["version"] = int(version) + 1
+    return new, True
+
+
+def update(pole_id: str, changes: dict, version: int, who, note: str | None = None) -> dict:
+    """Apply clean ``changes`` to a pole if its version is still ``version``; return the new
+    record (unchanged, and nothing written, when no field differs)."""
+    with _transaction() as (con, at):
+        new, _changed = _apply_changes(con, at, pole_id, changes, version, who, note)
     return new
 
 
-def delete(pole_id: str, version: int, who: str) -> None:
+def _remove(con, at: str, pole_id: str, version: int, who, note: str | None, action: str = "suppression") -> dict:
+    current = _fetch_pole(con, pole_id)
+    if int(current["version"]) != int(version):
+        raise _conflict(con, current, version)
+    con.execute("DELETE FROM poles WHERE id = ? AND version = ?", (pole_id, int(version)))
+    _log(con, at, who, action, pole_id, current["nom"], {}, current, note)
+    return current
+
+
+def delete(pole_id: str, version: int, who, note: str | None = None) -> None:
     """Delete a pole if its version is still ``version`` (the history keeps its last values)."""
-    at = _now()
-    with _open() as con:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            row = con.execute("SELECT * FROM poles WHERE id = ?", (pole_id,)).fetchone()
-            if row is None:
-                raise UnknownChoiceError("Pôle", pole_id, [r[0] for r in con.execute("SELECT id FROM poles")])
-            current = _decode(row)
-            if int(current["version"]) != int(version):
-                raise _conflict(con, current, version)
-            con.execute("DELETE FROM poles WHERE id = ? AND version = ?", (pole_id, int(version)))
-            con.execute("INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES (?,?,?,?,?,?,?,?)",
-                        (at, who, "suppression", pole_id, current["nom"], json.dumps({}),
-                         json.dumps(current, ensure_ascii=False), None))
-            _touch(con, at)
-            con.execute("COMMIT")
-        except BaseException:
-            if con.in_transaction:
-                con.execute("ROLLBACK")
-            raise
+    with _transaction() as (con, at):
+        _remove(con, at, pole_id, version, who, note)
+
+
+MERGED_LISTS = ("secteurs", "perimetre")
+
+
+def merged_record(keep: dict, drop: dict) -> dict:
+    """What a merge makes of two poles: ``keep``'s values, its empty fields filled from ``drop``,
+    sectors and perimeter joined (``keep``'s first, no repeats). Place fields (code, commune,
+    point) come as a block from ``drop`` only when ``keep`` has no commune at all."""
+    place = ("code_insee", "commune", "departement", "region", "latitude", "longitude", "geocodage", "localise")
+    out = dict(keep)
+    for c in _FIELDS:
+        if c in place:
+            continue
+        if c in MERGED_LISTS:
+            out[c] = list(dict.fromkeys([*(keep.get(c) or []), *(drop.get(c) or [])]))
+        elif keep.get(c) in (None, "") and drop.get(c) not in (None, ""):
+            out[c] = drop[c]
+    if not keep.get("code_insee") and drop.get("code_insee"):
+        out.update({c: drop.get(c) for c in place})
+    return out
+
+
+def merge(keep_id: str, keep_version: int, drop_id: str, drop_version: int, who) -> dict:
+    """Merge two duplicates in one transaction: ``keep_id`` becomes ``merged_record(keep, drop)``
+    and ``drop_id`` is deleted; both get a « fusion » history row naming the other. Both
+    versions are checked (``ConflictError`` if either moved). Returns the kept record."""
+    if keep_id == drop_id:
+        raise RegistryError(f"Fusion impossible : les deux fiches sont le même pôle ({keep_id!r}). Choisissez deux pôles différents.")
+    with _transaction() as (con, at):
+        keep, drop = _fetch_pole(con, keep_id), _fetch_pole(con, drop_id)
+        for rec, version in ((keep, keep_version), (drop, drop_version)):
+            if int(rec["version"]) != int(version):
+                raise _conflict(con, rec, version)
+        _remove(con, at, drop_id, drop_version, who, f"fusionné dans {keep_id} ({keep['nom']})", action="fusion")
+        changes = {c: v for c, v in merged_record(keep, drop).items() if c in _FIELDS}
+        new, changed = _apply_changes(con, at, keep_id, changes, keep_version, who,
+                                      f"fusion de {drop_id} ({drop['nom']})", action="fusion")
+        if not changed:  # nothing to take from the duplicate: the merge is still recorded on both
+            _log(con, at, who, "fusion", keep_id, keep["nom"], {}, None, f"fusion de {drop_id} ({drop['nom']})")
+    return new

@@ -35,6 +35,15 @@ geocoder_url : str
 datagouv_api : str
     ``PTCE_GEO_DATAGOUV_API``; base of the data.gouv.fr API used to resolve dataset ids
     to their current resources, default ``https://www.data.gouv.fr/api/1``.
+editing : str
+    ``PTCE_GEO_EDITING``: who may change the pole registry from the app (the CLI always may).
+    ``local`` (default, what ``make run`` gives on one's own machine): a browser on the same
+    machine edits (its WebSocket peer is loopback: ``st.context.ip_address`` is None), anyone
+    else reads only and is told why — behind a reverse proxy on the same host every client may
+    look local, so a shared deployment uses ``auth`` or ``off``; ``auth``: sign-in with
+    ``st.login`` (OpenID Connect, ``[auth]`` in ``.streamlit/secrets.toml``), roles
+    contributeur / editeur / admin stored in the registry; ``off``: read-only for everyone.
+    Another value raises ``ConfigurationError`` listing the valid ones.
 metric_crs : str
     Metric CRS for analysis in metropolitan France: ``EPSG:2154`` (Lambert-93).
 overseas_crs : dict[str, str]
@@ -70,6 +79,27 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+EDITING_MODES = {
+    "local": "édition depuis un navigateur sur la machine du serveur seulement",
+    "auth": "édition après connexion (OpenID Connect), selon le rôle",
+    "off": "lecture seule pour tous (seule la ligne de commande écrit)",
+}
+
+
+def _env_choice(name: str, default: str, choices: dict[str, str]) -> str:
+    """A value of ``choices`` (case and spaces ignored); a French ``ConfigurationError`` listing them."""
+    from ._errors import ConfigurationError
+
+    raw = os.environ.get(name, "")
+    value = raw.strip().lower() or default
+    if value not in choices:
+        valid = " ; ".join(f"{k} ({v})" for k, v in choices.items())
+        raise ConfigurationError(
+            f"Variable d'environnement {name}={raw!r} invalide. Valeurs possibles : {valid}. Corrigez-la ou "
+            f"supprimez-la (unset {name}) pour garder la valeur par défaut ({default}).")
+    return value
+
+
 def _env_number(name: str, default: str, kind, what: str, example: str):
     """``kind`` value of an environment variable (decimal comma accepted); must be > 0."""
     import math
@@ -98,6 +128,7 @@ class Settings:
     offline: bool = False
     http_timeout: float = 30.0
     http_retries: int = 3
+    editing: str = "local"
     user_agent: str = "ptce-geo/0.1 (+https://github.com/ptce-geo)"
     geocoder_url: str = "https://api-adresse.data.gouv.fr"
     datagouv_api: str = "https://www.data.gouv.fr/api/1"
@@ -120,6 +151,7 @@ def get() -> Settings:
         offline=os.environ.get("PTCE_GEO_OFFLINE", "").strip() not in ("", "0", "false", "False", "non"),
         http_timeout=_env_number("PTCE_GEO_HTTP_TIMEOUT", "30", float, "un nombre de secondes positif", "30"),
         http_retries=_env_number("PTCE_GEO_HTTP_RETRIES", "3", int, "un nombre entier de tentatives, au moins 1", "3"),
+        editing=_env_choice("PTCE_GEO_EDITING", "local", EDITING_MODES),
         user_agent=os.environ.get("PTCE_GEO_USER_AGENT", Settings.user_agent),
         geocoder_url=os.environ.get("PTCE_GEO_GEOCODER_URL", Settings.geocoder_url).rstrip("/"),
         datagouv_api=os.environ.get("PTCE_GEO_DATAGOUV_API", Settings.datagouv_api).rstrip("/"),

@@ -1,13 +1,25 @@
-"""Page « Pôles » (AppTest): it runs, lists the registry, escapes HTML, and refuses a stale edit."""
+"""Page « Pôles » (AppTest): it runs, lists the registry, escapes HTML, and refuses a stale edit.
+
+The editing mode's tests are in test_page_poles_access.py; here the visitor is a browser on the
+server's machine in ``local`` mode (``st.context.ip_address`` is None, as a real loopback client
+gets it; AppTest's own mock runtime would otherwise give a non-loopback value)."""
 
 from pathlib import Path
 
+import pytest
+from streamlit.runtime.context import ContextProxy
 from streamlit.testing.v1 import AppTest
 
 from ptce_geo import poles, registry
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = "<script>alert('x')</script><b>gras</b>"
+
+
+@pytest.fixture(autouse=True)
+def local_browser(monkeypatch):
+    monkeypatch.delenv("PTCE_GEO_EDITING", raising=False)
+    monkeypatch.setattr(ContextProxy, "ip_address", property(lambda self: None))
 
 
 def open_page(timeout: float = 120) -> AppTest:
@@ -18,8 +30,9 @@ def open_page(timeout: float = 120) -> AppTest:
     return at
 
 
-def field(at: AppTest, label: str):
-    [widget] = [w for w in at.text_input if w.label == label]
+def field(at: AppTest, label: str, pid: str = "figeacteurs"):
+    """A text field of the pole's edit form (the « Ajouter » tab has the same labels)."""
+    [widget] = [w for w in at.text_input if w.label == label and str(w.key).startswith(f"edit-{pid}-")]
     return widget
 
 
