@@ -119,6 +119,17 @@ def _map_choropleth(territoire: str, radius_km: float, zoning: str, indicator: s
     return webmap.coverage_join(table, territoire, indicator)
 
 
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _map_qpv_join(territoire: str, radius_km: float, zoning: str, stamp: str) -> dict:
+    """Nearest pole and distance to the contour of the territory's QPV (their popup)."""
+    from . import webmap
+
+    result, _, _, err = _map_coverage(radius_km, zoning, stamp)
+    if result is None:
+        raise PtceGeoError(err)
+    return webmap.qpv_join(result.qpv, territoire, radius_km)
+
+
 @st.cache_resource(show_spinner=False)
 def ensure_static_assets() -> str:
     """Copy Leaflet to ./static once per process; without it the map falls back to the CDN."""
@@ -319,6 +330,11 @@ def carte_page() -> None:
                 layers.urls[key] = _layer_url(webmap.JOIN_LAYERS[key], state.territoire, _env_stamp())
             else:
                 layers.urls[key] = _layer_url(key, state.territoire, _env_stamp())
+            if key == "qpv" and state.territoire:
+                try:
+                    layers.joins[key] = _map_qpv_join(state.territoire, state.rayon, state.zonage or "all", stamp)
+                except PtceGeoError:
+                    pass  # contours without the popup's nearest pole: the coverage notice says why
             if key in webmap.PRIORITY_LAYER:
                 from . import priority
 
@@ -367,7 +383,8 @@ def carte_page() -> None:
     result, by_dep, by_reg, cov_err = _map_coverage(state.rayon, state.zonage or "all", stamp)
     figures = _coverage_figures(state, result, by_dep, by_reg)
     headline = mapsummary.carte_headline(state, webmap.territory_communes(state.territoire), shown, figures,
-                                         compact=webmap.fmt_compact)
+                                         compact=webmap.fmt_compact,
+                                         registry=result.registry if result is not None else None)
     with left:
         if flags is None:
             flags, flags_err = _map_optional("flags", _env_stamp())
@@ -406,6 +423,10 @@ def _metric(where, h) -> None:
     where.metric(h.label, h.value, help=h.help)
 
 
+#: Headlines the panel lays out itself, before the coverage ones.
+_PANEL_TOP = ("communes", "population", "poles", "regions", "departements")
+
+
 def _carte_panel(state, shown, flags, headline, result, figures, err) -> None:
     """Figures of the selected territory (``mapsummary.carte_headline``) and searched commune, escaped."""
     from . import webmap
@@ -427,9 +448,13 @@ def _carte_panel(state, shown, flags, headline, result, figures, err) -> None:
         _metric(c4, headline["departements"])
     if result is not None:
         if figures is not None:
-            _metric(st, headline["coverage_rate"])
-            st.caption(f"Population prioritaire : {headline['priority_population'].value}, "
-                       f"dont couverte : {headline['priority_population_covered'].value} (rayon {state.rayon:g} km)")
+            for h in headline.values():  # the coverage in the unit of the zoning, the registry
+                if h.key in _PANEL_TOP:
+                    continue
+                if h.kind == "metric":
+                    _metric(st, h)
+                elif h.sentence:
+                    st.caption(h.sentence)
     else:
         st.caption(f"Chiffres de couverture indisponibles : {err}")
     if state.commune:

@@ -186,6 +186,8 @@ def _add_data(sub) -> None:
             print(f"{'':<22} source : {row.source}")
             if not row.en_cache:
                 print(f"{'':<22} pour l'obtenir : {row.obtenir}")
+            for note in row.notes or []:
+                print(f"{'':<22} {note}")
         missing = list(table.loc[~table["en_cache"], "layer"])
         if missing:
             print(f"Couches absentes : {', '.join(missing)}.", file=sys.stderr)
@@ -425,7 +427,9 @@ def _add_coverage(sub) -> None:
 
     def result(args):
         coverage.require_layers(args.zoning)
-        return coverage.compute(args.radius_km, use_perimeter=not args.no_perimeter, zoning=args.zoning)
+        res = coverage.compute(args.radius_km, use_perimeter=not args.no_perimeter, zoning=args.zoning)
+        _say_what_is_counted(res)
+        return res
 
     cov = sub.add_parser("coverage", help="Couverture des territoires prioritaires par les pôles")
     cov.add_argument("--level", default="departement", metavar="NIVEAU",
@@ -448,6 +452,11 @@ def _add_coverage(sub) -> None:
     gap.set_defaults(func=lambda a: coverage.write(coverage.gaps(result(a), a.level, top=a.top), fmt(a), a.output,
                                                    level=a.level))
 
+    fig = sub.add_parser("figures", help="Chiffres clés par zonage, chacun dans son unité (QPV, territoires, communes)")
+    common(fig)
+    fig.set_defaults(func=lambda a: export.write(_figures(result(a)), export.output_format(a.format, a.output, ("csv", "xlsx")),
+                                                 a.output, excel=True))
+
     sug = sub.add_parser("suggest", help="Où implanter K nouveaux pôles (couverture maximale, glouton)")
     sug.add_argument("--count", type=_positive_int, required=True, metavar="N", help="nombre de sites à proposer (≥ 1)")
     sug.add_argument("--region", type=_region_code, default=None, metavar="CODE",
@@ -456,6 +465,22 @@ def _add_coverage(sub) -> None:
     common(sug)
     sug.set_defaults(func=lambda a: coverage.write(
         coverage.suggest(result(a), a.count, region=a.region, candidates_in_zoning=a.in_zoning), fmt(a), a.output))
+
+
+def _say_what_is_counted(res) -> None:
+    """On stderr (stdout may be the table): the registry's size and the headline of the zoning."""
+    from . import headline
+
+    print(f"Registre : {headline.registry_sentence(res.registry)}", file=sys.stderr)
+    print(f"Chiffre clé : {headline.zoning_line(res)}", file=sys.stderr)
+    if res.params.get("qpv_population") == "fichier refusé":
+        print(f"Attention : {res._base.districts.population_note}", file=sys.stderr)
+
+
+def _figures(res):
+    from . import headline
+
+    return headline.figures(res)
 
 
 def _prepare_printing() -> None:
@@ -552,7 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Atlas des pôles territoriaux de coopération économique (PTCE).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE",
-                                help="boundaries, prepare, data, layer, poles, roles, coverage, gaps, suggest, print "
+                                help="boundaries, prepare, data, layer, poles, roles, coverage, gaps, figures, suggest, "
+                                     "print "
                                      "(ptce-geo COMMANDE -h pour l'aide de chacune)")
     for add in _GROUPS:
         add(sub)

@@ -46,6 +46,8 @@ class Headline:
     value: str
     help: str | None = None
     exact: str | None = None  # the full value when ``value`` is abbreviated (« 66,5 M »)
+    kind: str = "metric"  # how a panel shows it: ``metric``, or ``caption`` (the sentence below)
+    sentence: str | None = None  # a caption's words; empty: said by another headline's sentence
 
 
 @dataclass
@@ -99,26 +101,61 @@ def _frame(rows: list, columns: list[str]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- headline figures
 
-def coverage_headline(figures: Mapping) -> list[Headline]:
-    """The coverage figures of a territory (``coverage.national`` or a ``by_territory`` row), as the
-    pages « Lacunes » and « Territoire » show them above their map and in its text version."""
-    return [
-        Headline("poles", "Pôles localisés", fmt_int(figures.get("poles"))),
-        Headline("priority_population", "Population prioritaire", fmt_int(figures.get("priority_population")),
-                 "Population municipale entière des communes prioritaires du zonage (une commune qui compte un "
-                 "QPV y figure pour toute sa population : les sources ne donnent pas celle des quartiers)."),
+#: What the priority population counts, per zoning (``coverage_headline``'s help texts).
+POP_HELP = {
+    "qpv": "Habitants des QPV (population INSEE des quartiers) ; vide sans le fichier de l'INSEE : les QPV sont "
+           "alors comptés en nombre, jamais par la population de leur commune.",
+    "territoires-industrie": "Population municipale des communes membres d'un Territoire d'industrie.",
+    "frr": "Population municipale des communes classées FRR.",
+    "zrr": "Population municipale des communes classées ZRR (zonage historique).",
+}
+QPV_COVERED_HELP = ("Un pôle dans le quartier, à moins du rayon de son contour, ou sa commune dans un "
+                    "périmètre déclaré.")
+
+
+def _all_help() -> str:
+    from . import coverage
+
+    return "Définition : " + coverage.ALL_DEFINITION + "."
+
+
+def coverage_headline(figures: Mapping, zoning: str = "all") -> list[Headline]:
+    """The coverage figures of a territory (``coverage.national`` or a ``by_territory`` row) in the
+    unit of the zoning — QPV counted in districts (and residents with INSEE's file), the others in
+    inhabitants of their communes — as the pages « Lacunes » and « Territoire » show them above
+    their map (``coverage_metrics``) and in its text version."""
+    heads = [Headline("poles", "Pôles localisés", fmt_int(figures.get("poles")))]
+    if zoning == "qpv":
+        total, covered = figures.get("qpv_count", figures.get("qpv_total")), figures.get("qpv_covered")
+        heads += [Headline("qpv_count", "QPV", fmt_int(total), "Quartiers prioritaires touchant le territoire "
+                                                               "(QPV 2024)."),
+                  Headline("qpv_covered", "dont couverts", fmt_int(covered), QPV_COVERED_HELP)]
+        pop = figures.get("priority_population")
+        if _missing(pop):
+            heads.append(Headline("qpv_population", "Habitants des QPV", "n.c.", POP_HELP["qpv"]))
+        else:
+            heads.append(Headline("qpv_population", "Habitants des QPV couverts",
+                                  f"{fmt_int(figures.get('priority_population_covered'))} sur {fmt_int(pop)}",
+                                  POP_HELP["qpv"]))
+        return heads
+    label = "Population prioritaire" if zoning != "all" else "Population prioritaire (toutes zones)"
+    return heads + [
+        Headline("priority_population", label, fmt_int(figures.get("priority_population")),
+                 POP_HELP.get(zoning) or _all_help()),
         Headline("priority_population_covered", "dont couverte", fmt_int(figures.get("priority_population_covered"))),
         Headline("coverage_rate", "Taux de couverture", fmt_rate(figures.get("coverage_rate")),
-                 "Part de la population prioritaire couverte par au moins un pôle (rayon ou périmètre)."),
+                 "Part de la population prioritaire ci-contre couverte par au moins un pôle (rayon ou périmètre)."),
     ]
 
 
 def carte_headline(state, communes: pd.DataFrame, shown: pd.DataFrame, figures: Mapping | None,
-                   compact=None) -> dict[str, Headline]:
+                   compact=None, registry=None) -> dict[str, Headline]:
     """The side panel of the page « Carte » (and its text version): communes, population, poles shown,
-    régions and départements (France), coverage of the priority population (``figures``: the
-    territory's coverage row, None when unavailable). ``compact`` formats the population for the
-    narrow panel (its exact value goes in ``help``)."""
+    régions and départements (France), then the coverage of the territory in the unit of the zoning
+    (``figures``: its coverage row, None when unavailable; QPV in districts, the others in
+    inhabitants) and the registry (``registry``: ``CommuneCoverage.registry``). ``compact`` formats
+    the population for the narrow panel (its exact value goes in ``exact``). Headlines of kind
+    ``caption`` are said by the panel as the sentence ``sentence``."""
     pop = communes["population"].sum()
     out = {
         "communes": Headline("communes", "Communes", fmt_int(len(communes))),
@@ -129,17 +166,54 @@ def carte_headline(state, communes: pd.DataFrame, shown: pd.DataFrame, figures: 
     if not state.territoire:
         out["regions"] = Headline("regions", "Régions", f"{communes['region'].nunique()}")
         out["departements"] = Headline("departements", "Départements", f"{communes['departement'].nunique()}")
-    if figures is not None:
-        out["coverage_rate"] = Headline(
-            "coverage_rate", "Population prioritaire couverte", fmt_rate(figures.get("coverage_rate")),
-            "Part de la population des communes prioritaires (QPV, Territoire d'industrie ou FRR, ou le zonage "
-            "filtré) à moins du rayon d'un pôle ou dans son périmètre déclaré. Une commune qui compte un QPV y "
-            "figure pour toute sa population (les sources ne donnent pas celle des quartiers).")
-        out["priority_population"] = Headline("priority_population", "Population prioritaire",
-                                              fmt_int(figures.get("priority_population")) + " hab.")
+    if figures is None:
+        return out
+    from . import coverage
+
+    zoning = state.zonage or "all"
+    get = figures.get
+    qpv_total, qpv_cov = get("qpv_count", get("qpv_total")), get("qpv_covered")
+    qpv_line = Headline("qpv_covered", "QPV couverts", f"{fmt_int(qpv_cov)} sur {fmt_int(qpv_total)}",
+                        "Quartiers prioritaires avec un pôle dans le quartier, à moins du rayon de leur contour ou "
+                        "dont la commune est dans le périmètre déclaré d'un pôle.")
+    if zoning == "qpv":
+        out["qpv_covered"] = qpv_line
+        p = get("priority_population")
+        if _missing(p):
+            out["qpv_population"] = Headline(
+                "qpv_population", "Habitants des QPV", "inconnus sans le fichier de population de l'INSEE",
+                kind="caption", sentence="Habitants des QPV : inconnus sans le fichier de population de l'INSEE (les "
+                                         "QPV sont comptés en nombre, jamais par la population de leur commune).")
+        else:
+            value = f"{fmt_int(get('priority_population_covered'))} sur {fmt_int(p)} (INSEE)"
+            out["qpv_population"] = Headline("qpv_population", "Habitants des QPV couverts", value, kind="caption",
+                                             sentence=f"Habitants des QPV couverts : {value}")
+    else:
+        help_text = _all_help() if zoning == "all" else (
+            f"Population municipale des communes {coverage.ZONING_LABELS.get(zoning, zoning)} à moins du rayon "
+            "d'un pôle ou dans son périmètre déclaré.")
+        out["coverage_rate"] = Headline("coverage_rate", "Population prioritaire couverte",
+                                        fmt_rate(get("coverage_rate")), help_text)
+        prio, cov = fmt_int(get("priority_population")), fmt_int(get("priority_population_covered"))
+        out["priority_population"] = Headline(
+            "priority_population", "Population prioritaire", f"{prio} hab.", kind="caption",
+            sentence=(f"Population prioritaire : {prio} hab., dont couverte : {cov} hab. (rayon {state.rayon:g} km)"
+                      + (" — toutes zones : communes en Territoire d'industrie ou FRR et habitants des QPV hors de "
+                         "ces communes (INSEE)" if zoning == "all" else "")))
         out["priority_population_covered"] = Headline(
-            "priority_population_covered", f"dont couverte (rayon {state.rayon:g} km)",
-            fmt_int(figures.get("priority_population_covered")) + " hab.")
+            "priority_population_covered", f"dont couverte (rayon {state.rayon:g} km)", f"{cov} hab.",
+            kind="caption", sentence="")
+        out["qpv_covered"] = Headline(qpv_line.key, qpv_line.label, qpv_line.value, qpv_line.help, kind="caption",
+                                      sentence=f"QPV couverts : {qpv_line.value}")
+    unlocated = get("poles_non_localises")
+    if unlocated and not _missing(unlocated):
+        out["poles_non_localises"] = Headline(
+            "poles_non_localises", "Pôles connus, non localisés", fmt_int(unlocated), kind="caption",
+            sentence=f"Pôles connus, non localisés : {int(unlocated)} (connus du registre par leur seul département "
+                     "ou leur région, sans commune : hors de la carte et de la couverture)")
+    if registry is not None:
+        text = coverage.registry_text(registry)
+        out["registre"] = Headline("registre", "Registre", text, kind="caption", sentence=f"Registre : {text}")
     return out
 
 
@@ -275,7 +349,7 @@ def explorer_text(state, layers, shown: pd.DataFrame, headline: Mapping[str, Hea
             shades = shade_words(cl.colours)
             for colour, lab, shade in zip(cl.colours, cl.labels, shades):
                 legend_rows.append((f"{label} — {what}", lab, f"aplat, {shade}", fmt_int(by_colour.get(colour, 0))))
-            legend_rows.append((f"{label} — {what}", "sans population prioritaire", "aplat gris clair",
+            legend_rows.append((f"{label} — {what}", webmap.NO_DATA_LABEL, "aplat gris clair",
                                 fmt_int(by_colour.get(webmap.NO_DATA_COLOUR, 0))))
         elif key in ("frr", "zrr") and join is not None:
             classes: dict[str, int] = {}

@@ -81,7 +81,7 @@ def test_explorer_text_counts_what_the_map_draws(mirror_dir):
     # the choropleth: one row per class and the communes without priority population; counts add up
     cov = legend[legend["Couche"].str.startswith("Couverture")]
     assert list(cov["Classe"][:-1]) == layers.classes.labels
-    assert cov["Classe"].iloc[-1] == "sans population prioritaire" and cov["Nombre"].iloc[-1] == "2"
+    assert cov["Classe"].iloc[-1] == webmap.NO_DATA_LABEL and cov["Nombre"].iloc[-1] == "2"
     assert sum(int(n) for n in cov["Nombre"]) == 152
     expected = pd.Series(layers.classes.index).value_counts()
     assert [int(n) for n in cov["Nombre"][:-1]] == [int(expected.get(i, 0)) for i in range(len(layers.classes.labels))]

@@ -58,9 +58,12 @@ def leftovers(cache):
 def test_catalogue_is_complete_data():
     for src in sources.SOURCES.values():
         assert src.title and src.publisher and src.licence and src.vintage and src.filename
-        assert src.url or src.datagouv_dataset
-        assert src.format in ("csv", "geojson", "geojson|zip")
+        # INSEE's QPV population has no stable file URL: optional, read from the mirror or the cache only
+        assert src.url or src.datagouv_dataset or (src.optional and src.page)
+        assert src.format in ("csv", "geojson", "geojson|zip", "csv|xlsx|zip")
     assert sources.get("qpv-2024-contours").datagouv_dataset == "5a561801c751df42d7fca9b6"
+    assert "qpv_2024_polygones.geojson" in sources.get("qpv-2024-contours").local_names()
+    assert sources.get("qpv-2024-population").page == "https://www.insee.fr/fr/statistiques/8210600"
 
 
 def test_unknown_source_lists_valid_ids():
