@@ -359,6 +359,8 @@ def explorer_text(state, layers, shown: pd.DataFrame, headline: Mapping[str, Hea
             kind = "contour de couleur" if webmap._outlined(state, layers, key) else "aplat de couleur"
             for c in sorted(classes):
                 legend_rows.append((label, c, kind, fmt_int(classes[c])))
+        elif key == "qpv" and not state.territoire:  # France: one point per district
+            legend_rows.append((label, label, "point de couleur (un par quartier)", fmt_int(count)))
         elif key in ("qpv", "territoires-industrie"):
             legend_rows.append((label, label, style_words(webmap.STYLES.get(key, {})), fmt_int(count)))
         else:
