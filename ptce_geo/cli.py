@@ -526,7 +526,14 @@ def _add_print(sub) -> None:
 
 
 # Each later command group adds its registration function here.
-_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_roles, _add_coverage, _add_print]
+def _add_db(sub) -> None:
+    from ._cli_db import add_db
+
+    add_db(sub)
+
+
+_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_roles, _add_db, _add_coverage,
+           _add_print]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,186 @@
+"""The registry in one SQLite file (the default): ``poles.sqlite`` in ``settings.get().data_dir``.
+
+One of the two stores behind ``registry`` (the other: ``_store_postgres``); both offer the same
+few operations, used only by ``registry``, ``registry_review`` and ``database``:
+
+- ``exists()`` / ``ensure(prepare)``: a registry is there / create it once (``prepare()`` returns
+  the function filling an empty database in the creation transaction);
+- ``connection()``: a connection for reading (each statement on its own);
+- ``write()``: one write transaction, all or nothing, writers one at a time (here ``BEGIN
+  IMMEDIATE``: SQLite's write lock is taken at the start, so two writers never interleave);
+- ``replace(fill)``: build a whole new registry and put it in place of the current one (``db copy``).
+
+A connection offers ``execute(sql, params)`` (``?`` placeholders, rows read by position or by
+column name), ``executemany`` and ``changes`` (rows written so far). A new file is built in a
+temporary file and moved in place, so a half-built registry is never seen and two processes
+starting together keep one of theirs. SQLite failures become French ``RegistryError`` naming
+the file.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+from . import settings
+from ._errors import RegistryError, file_error
+
+FILENAME = "poles.sqlite"
+
+
+class SqliteConnection:
+    """An autocommit ``sqlite3`` connection with the store's small interface."""
+
+    dialect = "sqlite"
+
+    def __init__(self, raw: sqlite3.Connection):
+        self.raw = raw
+
+    def execute(self, sql: str, params=()):
+        return self.raw.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows) -> None:
+        self.raw.executemany(sql, rows)
+
+    @property
+    def changes(self) -> int:
+        return self.raw.total_changes
+
+
+def _connect(p: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(p, timeout=15, isolation_level=None)
+    con.row_factory = sqlite3.Row
+    return con
+
+
+def db_error(p: Path, exc: sqlite3.Error) -> RegistryError:
+    """French message for an SQLite failure on the registry file ``p`` (no English text)."""
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return RegistryError(f"Registre des pôles occupé : {str(p)!r} est en cours d'écriture par un autre programme "
+                             "(l'app ou une autre commande). Réessayez dans un instant.")
+    if "readonly" in text or "read-only" in text or "unable to open" in text or "disk i/o" in text:
+        return RegistryError(f"Impossible d'ouvrir ou d'écrire le registre des pôles {str(p)!r}. Vérifiez que ce "
+                             "fichier et son dossier (PTCE_GEO_DATA) existent et que vous avez le droit d'y écrire.")
+    if "full" in text:
+        return RegistryError(f"Disque plein : le registre des pôles {str(p)!r} ne peut pas être écrit. "
+                             "Libérez de la place puis recommencez.")
+    return RegistryError(
+        f"Registre des pôles illisible : {str(p)!r} est endommagé ou n'est pas un registre ptce-geo (base SQLite). "
+        "Restaurez une sauvegarde de ce fichier, ou renommez-le (ex. poles.sqlite.abime) : un registre neuf sera "
+        "recréé depuis la graine à la prochaine commande (les pôles ajoutés depuis seront à réimporter).")
+
+
+class SqliteStore:
+    dialect = "sqlite"
+
+    def __init__(self, path: Path, *, default: bool = True):
+        self.path = Path(path)
+        self.label = str(self.path)
+        self.key = f"sqlite:{self.path}"
+        self._default = default  # the data dir's registry (PTCE_GEO_DATA named in messages)
+
+    # ------------------------------------------------------------ creation
+
+    def exists(self) -> bool:
+        if self.path.is_dir():
+            raise RegistryError(f"Registre des pôles introuvable : {self.label!r} est un dossier. Renommez ou déplacez "
+                                "ce dossier, ou choisissez un autre dossier de données (PTCE_GEO_DATA).")
+        return self.path.exists()
+
+    def has_registry(self) -> bool:
+        """Something is at the registry's path (``db copy`` writes over nothing unless asked)."""
+        return self.exists()
+
+    def _temp(self) -> str:
+        parent = self.path.parent
+        if self._default:
+            settings.ensure_dir(parent, "PTCE_GEO_DATA")
+        else:
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise file_error("de créer le dossier", parent, exc) from exc
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".poles.", suffix=".tmp", dir=parent)
+            os.close(fd)
+            os.unlink(tmp)
+        except OSError as exc:
+            hint = ("Vérifiez la variable PTCE_GEO_DATA : elle doit désigner un dossier où vous pouvez écrire."
+                    if self._default else "Choisissez un dossier où vous pouvez écrire.")
+            raise file_error("de créer le registre des pôles dans", parent, exc, hint) from exc
+        return tmp
+
+    def _build(self, fill, overwrite: bool) -> bool:
+        """Fill a new file in one transaction and move it in place (over the old one if
+        ``overwrite``); False when a registry appeared meanwhile and ``overwrite`` is False."""
+        tmp = self._temp()
+        try:
+            try:
+                con = _connect(Path(tmp))
+                with closing(con):
+                    con.execute("BEGIN")
+                    fill(SqliteConnection(con))
+                    con.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise db_error(Path(tmp), exc) from exc
+            if overwrite or not self.path.exists():  # another process may have created it meanwhile: keep theirs
+                try:
+                    os.replace(tmp, self.path)
+                except OSError as exc:
+                    raise file_error("de créer le registre des pôles", self.path, exc) from exc
+                return True
+            return False
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+    def create(self, fill) -> bool:
+        """Build the registry with ``fill``; False (nothing written) if one is already there."""
+        if self.exists():
+            return False
+        return self._build(fill, overwrite=False)
+
+    def ensure(self, prepare) -> None:
+        """Create the registry from ``prepare()`` (the filling function) if there is none."""
+        if not self.exists():
+            self._build(prepare(), overwrite=False)
+
+    def replace(self, fill) -> None:
+        """Build a whole new registry with ``fill`` and put it in place of the current one."""
+        self._build(fill, overwrite=True)
+
+    # ------------------------------------------------------------ use
+
+    @contextmanager
+    def connection(self):
+        try:
+            con = _connect(self.path)
+        except sqlite3.Error as exc:
+            raise db_error(self.path, exc) from exc
+        try:
+            yield SqliteConnection(con)
+        except sqlite3.Error as exc:
+            raise db_error(self.path, exc) from exc
+        finally:
+            con.close()
+
+    @contextmanager
+    def write(self):
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error)."""
+        with self.connection() as wrapped:
+            con = wrapped.raw
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield wrapped
+                con.execute("COMMIT")
+            except BaseException:
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
+                raise
+
+    def close(self) -> None:
+        """Nothing is kept open between calls."""
