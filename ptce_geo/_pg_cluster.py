@@ -1,7 +1,8 @@
 """A throwaway PostgreSQL cluster with PostGIS, for the tests and benchmarks (never for production).
 
 ``Cluster().start()`` runs ``initdb`` into a temporary folder and ``pg_ctl start`` on a free port
-(127.0.0.1 only, trust authentication, no fsync: nothing here is worth keeping), creates a
+(127.0.0.1 only, a password for TCP connections as a real server would ask — so every test
+URL carries a password that messages must mask —, no fsync: nothing here is worth keeping), creates a
 template database holding the PostGIS extension, and ``new_database()`` copies it in a tenth of a
 second. ``stop()`` stops the server and deletes the folder. PostgreSQL refuses to run as root:
 under root the commands run as the Debian ``postgres`` user (``runuser``), which owns the folder.
@@ -20,6 +21,7 @@ from pathlib import Path
 
 PACKAGES = "postgresql-15 postgresql-15-postgis-3"
 TEMPLATE = "ptce_template"
+PASSWORD = "mot-de-passe-de-test"
 
 
 def bin_dir() -> Path | None:
@@ -94,8 +96,12 @@ class Cluster:
         if self._as_postgres:
             shutil.chown(self.base, "postgres", "postgres")
         data = self.base / "data"
-        out = self._run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8",
-                        "--locale=C.UTF-8", "--no-sync")
+        pwfile = self.base / "pw"
+        pwfile.write_text(PASSWORD + "\n")
+        if self._as_postgres:
+            shutil.chown(pwfile, "postgres", "postgres")
+        out = self._run("initdb", "-D", str(data), "--auth-local=trust", "--auth-host=scram-sha-256",
+                        f"--pwfile={pwfile}", "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
         if out.returncode != 0:
             raise RuntimeError(f"initdb a échoué : {out.stderr[-1500:]}")
         self.port = free_port()
@@ -109,8 +115,9 @@ class Cluster:
         self.admin("CREATE EXTENSION postgis", database=TEMPLATE)
         return self
 
-    def url(self, database: str, user: str = "postgres") -> str:
-        return f"postgresql://{user}@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str, user: str = "postgres", password: str | None = PASSWORD) -> str:
+        auth = f"{user}:{password}" if password else user
+        return f"postgresql://{auth}@127.0.0.1:{self.port}/{database}"
 
     def admin(self, sql: str, database: str = "postgres", params=None) -> list:
         import psycopg

@@ -273,7 +273,10 @@ class PostgresStore:
 
     @staticmethod
     def _has_meta(con) -> bool:
-        return bool(con.execute("SELECT to_regclass('meta') IS NOT NULL").fetchone()[0])
+        # pg_tables is read with the statement's snapshot: a table another server committed while this
+        # one waited for the lock is seen (to_regclass could answer from this session's stale cache).
+        return bool(con.execute("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_tables WHERE tablename = 'meta' "
+                                "AND schemaname = current_schema())").fetchone()[0])
 
     def exists(self) -> bool:
         if self.url in _READY:
