@@ -149,6 +149,8 @@ def _add_boundaries(sub) -> None:
 
 def _add_prepare(sub) -> None:
     p = sub.add_parser("prepare", help="Prépare les caches (limites, couches, registre) avant le lancement de l'app")
+    p.add_argument("--territoires", action="store_true",
+                   help="publie aussi les couches de chaque département et région (dossier partagé en lecture seule)")
 
     def run(args):
         boundaries.prepare()
@@ -158,6 +160,8 @@ def _add_prepare(sub) -> None:
         _prepare_coverage()
         _prepare_printing()
         _prepare_webmap()
+        if args.territoires:
+            _prepare_territories()
 
     p.set_defaults(func=run)
 
@@ -472,6 +476,15 @@ def _prepare_webmap() -> None:
               + (f" ({removed} fichiers périmés supprimés)" if removed else ""))
     except (PtceGeoError, OSError) as exc:
         print(f"Avertissement : fichiers de la carte web non préparés ({exc})", file=sys.stderr)
+
+
+def _prepare_territories() -> None:
+    from . import territory_layers
+
+    done = territory_layers.publish_all(lambda msg: print(f"  couches des territoires : {msg}", file=sys.stderr))
+    print(f"Couches des territoires publiées : {done['fichiers']} fichiers pour {done['territoires']} territoires.")
+    for layer, msg in done["indisponibles"].items():
+        print(f"Attention : couche {layer} non publiée — {msg}", file=sys.stderr)
 
 
 def _add_print(sub) -> None:

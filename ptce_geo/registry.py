@@ -341,6 +341,11 @@ def stamp() -> str:
     return f"{store.key}|{meta.get('updated_at')}|{meta.get('data_version', '0')}"
 
 
+def stamp_date(stamp: str) -> str:
+    """The date of the poles' last change held in a ``stamp()`` (``<store>|<date>|<counter>``)."""
+    return stamp.rsplit("|", 2)[-2]
+
+
 HISTORY_COLUMNS = ["numero", "date", "auteur", "auteur_sub", "validateur", "validateur_sub", "canal", "action", "id",
                    "nom", "champs", "avant", "apres", "note"]
 
