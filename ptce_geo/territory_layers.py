@@ -28,6 +28,22 @@ def territory_keys() -> list[str]:
     return [territory_key("departement", c) for c in deps] + [territory_key("region", c) for c in regs]
 
 
+def publish(key: str, skip=()) -> tuple[int, dict[str, str]]:
+    """Publish the layer files of one territory (``dep-48``); return (files, {layer: why not})."""
+    from . import webmap
+
+    files, unavailable = 0, {}
+    for layer in TERRITORY_FILES:
+        if layer in skip:
+            continue
+        try:
+            webmap.publish_layer(layer, key)
+            files += 1
+        except PtceGeoError as exc:
+            unavailable[layer] = str(exc)
+    return files, unavailable
+
+
 def publish_all(progress: Callable[[str], None] | None = None) -> dict:
     """Publish every territory's layer files; return ``{"fichiers": n, "territoires": n,
     "indisponibles": {layer: message}}`` (a layer whose data is missing is skipped everywhere)."""
@@ -39,14 +55,9 @@ def publish_all(progress: Callable[[str], None] | None = None) -> dict:
         files += 1
     keys = territory_keys()
     for n, key in enumerate(keys, start=1):
-        for layer in TERRITORY_FILES:
-            if layer in unavailable:
-                continue
-            try:
-                webmap.publish_layer(layer, key)
-                files += 1
-            except PtceGeoError as exc:
-                unavailable[layer] = str(exc)
+        done, missing = publish(key, skip=unavailable)
+        files += done
+        unavailable.update(missing)
         if progress and (n % 20 == 0 or n == len(keys)):
             progress(f"{n}/{len(keys)} territoires")
     return {"fichiers": files, "territoires": len(keys), "indisponibles": unavailable}
