@@ -3,8 +3,9 @@
 One of the two stores behind ``registry`` (the other: ``_store_postgres``); both offer the same
 few operations, used only by ``registry``, ``registry_review`` and ``database``:
 
-- ``exists()`` / ``ensure(prepare)``: a registry is there / create it once (``prepare()`` returns
-  the function filling an empty database in the creation transaction);
+- ``exists()`` / ``has_registry()``: a registry is there (for ``db copy``: anything at the path);
+- ``ensure(prepare)``: create it once if missing (``prepare()`` returns the function filling an
+  empty database in the creation transaction); ``create(fill)``: the same, False if one is there;
 - ``connection()``: a connection for reading (each statement on its own);
 - ``write()``: one write transaction, all or nothing, writers one at a time (here ``BEGIN
   IMMEDIATE``: SQLite's write lock is taken at the start, so two writers never interleave);

@@ -156,8 +156,8 @@ def _activity() -> dict:
         return database.dump(con)
 
 
-def test_copy_sqlite_to_postgresql_and_back_is_identical_and_checked(fresh_data, pg_url, tmp_path, monkeypatch,
-                                                                     capsys):
+def test_copy_sqlite_to_postgresql_and_back_is_identical_and_checked(fresh_data, pg_url, pg_cluster, tmp_path,
+                                                                     monkeypatch, capsys):
     monkeypatch.delenv("PTCE_GEO_DATABASE_URL", raising=False)
     original = _activity()
     assert cli.main(["db", "copy", "--to", pg_url]) == 0
@@ -173,6 +173,14 @@ def test_copy_sqlite_to_postgresql_and_back_is_identical_and_checked(fresh_data,
     third = registry_review.add_proposal("ajout", {"nom": "Troisième", "code_insee": "48095", "secteurs": [],
                                                    "perimetre": [], "localise": False}, "x@exemple.fr", nom="Troisième")
     assert third == 3
+    # to another PostgreSQL database (a move between servers)
+    other = pg_cluster.new_database(f"{pg_url.rsplit('/', 1)[1]}_bis")
+    try:
+        assert cli.main(["db", "copy", "--to", other]) == 0
+        assert "Copie vérifiée" in capsys.readouterr().out
+    finally:
+        database.close_all()
+        pg_cluster.drop_database(other.rsplit("/", 1)[1])
     # and back, from PostgreSQL to a new SQLite file
     back = tmp_path / "retour" / "poles.sqlite"
     assert cli.main(["db", "copy", "--to", f"sqlite:{back}"]) == 0
