@@ -7,7 +7,9 @@ from ptce_geo import _ui, _ui_coverage
 st.title("Lacunes : territoires prioritaires sans pôle")
 st.caption(
     "Une commune est couverte quand elle est dans le périmètre déclaré d'un pôle ou quand son point "
-    "représentatif (sa mairie) est à moins du rayon choisi d'un pôle. Classement par population prioritaire."
+    "représentatif (sa mairie) est à moins du rayon choisi d'un pôle ; un quartier prioritaire (QPV), quand un "
+    "pôle est dans le quartier, à moins du rayon de son contour ou que sa commune est dans un périmètre déclaré. "
+    "Classement par population prioritaire, dans l'unité de chaque zonage."
 )
 _ui.missing_layers_notice()
 _ui_coverage.lacunes_view()

@@ -9,13 +9,16 @@ One run: prepares the caches (as ``ptce-geo prepare`` does), starts the app as `
 3. one département view (Bouches-du-Rhône, communes + QPV + FRR + coverage), first and second
    visit, and the same view with the browser's HTTP cache kept (a returning user);
 4. one région with every layer;
-5. the server's RSS after every view (every layer loaded).
+5. Île-de-France with the QPV contours (first visit, empty browser cache), and the national view
+   with one dot per QPV;
+6. the server's RSS after every view (every layer loaded).
 
 Bytes = what the server sends, counted by a TCP relay in front of it (HTTP and WebSocket, after
 compression: what a network carries); the part that is Streamlit's own frontend (``/static/…``,
 the same for any Streamlit app) is taken from the DevTools protocol. Time = from navigation (or
 click) until ``window.ptceReady`` in the new map iframe (every layer fetched and drawn).
-Targets (issue 6): national ≤ 3 MB and ≤ 5 s cold, warm rerun ≤ 1 s, RSS ≤ 800 MB.
+Targets (issue 6): national ≤ 3 MB and ≤ 5 s cold, warm rerun ≤ 1 s, RSS ≤ 800 MB; (issue 12)
+Île-de-France with QPV contours ≤ 1.5 MB on the wire.
 
     .venv/bin/python benchmarks/bench_map.py
 """
@@ -173,6 +176,21 @@ def main() -> int:
                 if context is None:
                     ctx.close()
             kept.close()
+            ctx, page, frame, dt, meter = _visit(
+                browser, f"{base}/?fond=aucun&territoire=reg-11&couches=poles,regions,departements,qpv", wire,
+                where=lambda s: "qpv" in s["layers"])
+            row("région 11 (Île-de-France), QPV contours", dt, meter)
+            page.screenshot(path=str(out / "bench_map_idf_qpv.png"))
+            ctx.close()
+            ctx, page, frame, dt, meter = _visit(
+                browser, f"{base}/?fond=aucun&territoire=reg-11&couches=poles,qpv", wire,
+                where=lambda s: "qpv" in s["layers"])
+            row("région 11, QPV contours and poles only", dt, meter)
+            ctx.close()
+            ctx, page, frame, dt, meter = _visit(browser, f"{base}/?fond=aucun&couches=poles,regions,departements,qpv",
+                                                 wire, where=lambda s: "qpv" in s["layers"])
+            row("national, one dot per QPV", dt, meter)
+            ctx.close()
             every = ",".join(["poles", "regions", "departements", "epci", "communes", "qpv",
                               "territoires-industrie", "frr", "zrr", "couverture"])
             ctx, page, frame, dt, meter = _visit(browser, f"{base}/?fond=aucun&territoire=reg-76&couches={every}",
@@ -199,6 +217,9 @@ def main() -> int:
           f"({first[1] / 5:.0%}, {cold[1] / 5:.0%})")
     print("warm reruns: " + ", ".join(f"{r[1]:.2f} s ({r[1]:.0%} of the 1 s target)" for r in rerun))
     print(f"server RSS with every layer loaded: {rss:.0f} MB / 800 MB target ({rss / 800:.0%})")
+    for idf in (r for r in rows if r[0].startswith("région 11")):
+        print(f"{idf[0]}: {idf[2] / 1e6:.2f} MB / 1.5 MB target ({idf[2] / 1.5e6:.0%}), "
+              f"of which {(idf[2] - idf[3]) / 1e6:.2f} MB app-specific; {idf[1]:.2f} s")
     return 0
 
 

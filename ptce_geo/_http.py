@@ -4,10 +4,14 @@
 when something went wrong but an older copy was usable, a French message saying so).
 
 Downloads: progress bar (tqdm, shown on a terminal only), retries with exponential
-backoff on transient faults (HTTP 5xx/429, timeout, connection reset, truncated body),
-a temporary file renamed over the cached one only once every check passed (non-empty,
-not an HTML page served with status 200, expected ZIP member present, sha256 when the
-catalogue pins it). A failed refresh therefore never touches the last good file.
+backoff on transient faults (HTTP 5xx/429, timeout, connection reset, truncated body,
+bad compression), an overall deadline per file (``PTCE_GEO_HTTP_DEADLINE``, all attempts
+together: a server sending one byte a second is given up), a redirect loop reported as
+such, a temporary file renamed over the cached one only once every check passed
+(non-empty, not an HTML page served with status 200, a body that parses as the expected
+format — a JSON or XML error body served with status 200 is refused —, expected ZIP
+member present, sha256 when the catalogue pins it). A failed refresh therefore never
+touches the last good file, and no download fault is reported as a disk problem.
 
 data.gouv.fr datasets are resolved through the API (``/api/1/datasets/<id>/``), picking
 the resource whose title matches the source's selector; the API base can be redirected
@@ -179,6 +183,41 @@ def candidate_urls(source: Source, session: requests.Session | None = None) -> l
 
 # --- checks -----------------------------------------------------------------------------
 
+_PARSE_LIMIT = 32 * 2**20  # a GeoJSON up to this size is parsed whole; beyond, its head and end are checked
+
+
+def _check_geojson(fh, size: int) -> None:
+    """A GeoJSON FeatureCollection (or Feature), not an error document served with status 200."""
+    if size <= _PARSE_LIMIT:
+        try:
+            doc = json.load(fh)
+        except (ValueError, RecursionError) as exc:
+            raise DownloadError("le fichier reçu n'est pas du JSON valide (tronqué ou d'un autre format).") from exc
+        kind = doc.get("type") if isinstance(doc, dict) else None
+        if kind == "FeatureCollection" and isinstance(doc.get("features"), list) or kind == "Feature":
+            return
+        keys = ", ".join(list(doc)[:5]) if isinstance(doc, dict) else type(doc).__name__
+        raise DownloadError(f"le fichier reçu est du JSON mais pas du GeoJSON (clés : {keys}) : réponse d'erreur "
+                            "du serveur ?")
+    head = fh.read(65536)
+    fh.seek(max(size - 64, 0))
+    tail = fh.read().rstrip()
+    if b'"Feature' not in head or not tail.endswith(b"}"):
+        raise DownloadError("le fichier reçu n'a pas la structure d'un GeoJSON (tronqué ou d'un autre format).")
+
+
+def _check_csv(head: bytes) -> None:
+    """A table with a header line and separators, not JSON or XML."""
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if text[:1] in (b"{", b"["):
+        raise DownloadError("le serveur a renvoyé du JSON (réponse d'erreur ?) au lieu du fichier CSV attendu.")
+    if text[:1] == b"<":
+        raise DownloadError("le serveur a renvoyé du XML ou du HTML (réponse d'erreur ?) au lieu du fichier CSV "
+                            "attendu.")
+    first = text.split(b"\n", 1)[0]
+    if not any(sep in first for sep in (b";", b",", b"\t")) or b"\n" not in text:
+        raise DownloadError(f"le fichier reçu n'est pas un tableau CSV (début : {head[:40]!r}).")
+
 def _looks_like_html(head: bytes) -> bool:
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     return text.startswith((b"<!doctype html", b"<html", b"<head", b"<body")) or (
@@ -217,6 +256,10 @@ def check_file(path: Path, source: Source, content_type: str = "") -> None:
     elif "geojson" in source.format:
         if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
             raise DownloadError(f"le fichier reçu n'est pas du GeoJSON (début : {head[:40]!r}).")
+        with open(path, "rb") as fh:
+            _check_geojson(fh, size)
+    elif source.format == "csv":
+        _check_csv(head)
     if source.sha256:
         got = sha256_of(path)
         if got != source.sha256:
@@ -228,24 +271,45 @@ def check_file(path: Path, source: Source, content_type: str = "") -> None:
 
 # --- download ---------------------------------------------------------------------------
 
-def _get_once(session: requests.Session, url: str, tmp: Path, label: str) -> str:
-    """One attempt; returns the content type. Raises _Transient or DownloadError."""
+def _deadline_error(deadline_s: float, received: int) -> DownloadError:
+    return DownloadError(f"délai total de téléchargement dépassé ({deadline_s:g} s, PTCE_GEO_HTTP_DEADLINE) après "
+                         f"{received} octets reçus : le serveur est trop lent ou ne répond plus.")
+
+
+def _get_once(session: requests.Session, url: str, tmp: Path, label: str, deadline: float | None = None) -> str:
+    """One attempt; returns the content type. Raises _Transient or DownloadError.
+
+    The body is read with ``read1`` (whatever has arrived, at most ``_CHUNK`` bytes), so the
+    overall ``deadline`` (``time.monotonic()`` value) is checked even when a server sends one
+    byte a second and no single read ever times out."""
+    import urllib3.exceptions as u3
     from tqdm import tqdm
 
-    timeout = settings.get().http_timeout
+    cfg = settings.get()
+    timeout = cfg.http_timeout
+    if deadline is None:
+        deadline = time.monotonic() + cfg.http_deadline
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise _deadline_error(cfg.http_deadline, 0)
+    received = 0
     try:
-        with session.get(url, stream=True, timeout=timeout, allow_redirects=True) as resp:
+        with session.get(url, stream=True, timeout=min(timeout, left), allow_redirects=True) as resp:
             if resp.status_code >= 500 or resp.status_code == 429:
                 raise _Transient(f"le serveur a répondu HTTP {resp.status_code}")
             if resp.status_code >= 400:
                 raise DownloadError(f"le serveur a répondu HTTP {resp.status_code} pour {url!r}.")
             expected = resp.headers.get("Content-Length")
             expected = int(expected) if expected and expected.isdigit() else None
-            received = 0
             with open(tmp, "wb") as out, tqdm(
                 total=expected, unit="B", unit_scale=True, desc=label, disable=None, leave=False
             ) as bar:
-                for chunk in resp.iter_content(_CHUNK):
+                while True:
+                    if time.monotonic() > deadline:
+                        raise _deadline_error(cfg.http_deadline, received)
+                    chunk = resp.raw.read1(_CHUNK, decode_content=True)
+                    if not chunk:  # end of the body
+                        break
                     out.write(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
@@ -253,12 +317,18 @@ def _get_once(session: requests.Session, url: str, tmp: Path, label: str) -> str
             if expected is not None and not encoded and received < expected:
                 raise _Transient(f"téléchargement tronqué : {received} octets reçus sur {expected} annoncés")
             return resp.headers.get("Content-Type", "")
-    except requests.Timeout as exc:
+    except requests.TooManyRedirects as exc:
+        raise DownloadError(f"boucle de redirections : le serveur renvoie de page en page sans fin ({url!r}).") from exc
+    except (requests.exceptions.ContentDecodingError, u3.DecodeError) as exc:
+        raise _Transient("contenu compressé illisible (gzip ou deflate endommagé)") from exc
+    except (requests.Timeout, u3.ReadTimeoutError, u3.ConnectTimeoutError) as exc:
         raise _Transient(f"délai d'attente dépassé ({timeout:g} s)") from exc
-    except requests.exceptions.ChunkedEncodingError as exc:
+    except (requests.exceptions.ChunkedEncodingError, u3.ProtocolError, u3.IncompleteRead) as exc:
         raise _Transient("téléchargement tronqué (connexion interrompue)") from exc
     except requests.ConnectionError as exc:
         raise _Transient(f"connexion impossible : {network_error_fr(exc)}") from exc
+    except (requests.RequestException, u3.HTTPError) as exc:
+        raise DownloadError(f"requête impossible vers {url!r} : {network_error_fr(exc)}.") from exc
 
 
 def download(url: str, dest: Path, source: Source, session: requests.Session | None = None) -> Path:
@@ -270,11 +340,12 @@ def download(url: str, dest: Path, source: Source, session: requests.Session | N
     os.close(fd)
     tmp = Path(tmp_name)
     attempts = max(1, cfg.http_retries)
+    deadline = time.monotonic() + cfg.http_deadline  # all attempts together
     try:
         content_type = ""
         for attempt in range(1, attempts + 1):
             try:
-                content_type = _get_once(session, url, tmp, source.filename)
+                content_type = _get_once(session, url, tmp, source.filename, deadline)
                 break
             except _Transient as exc:
                 log.info("Tentative %d/%d pour %s : %s", attempt, attempts, url, exc)  # the final error says it all
@@ -282,7 +353,7 @@ def download(url: str, dest: Path, source: Source, session: requests.Session | N
                     raise DownloadError(
                         f"échec du téléchargement de {url!r} après {attempts} tentative(s) : {exc}."
                     ) from exc
-                time.sleep(BACKOFF_S * 2 ** (attempt - 1))
+                time.sleep(min(BACKOFF_S * 2 ** (attempt - 1), max(deadline - time.monotonic(), 0)))
         try:
             check_file(tmp, source, content_type)
         except DownloadError as exc:

@@ -15,7 +15,9 @@ A connection offers ``execute(sql, params)`` (``?`` placeholders, rows read by p
 column name), ``executemany`` and ``changes`` (rows written so far). A new file is built in a
 temporary file and moved in place, so a half-built registry is never seen and two processes
 starting together keep one of theirs. SQLite failures become French ``RegistryError`` naming
-the file.
+the file: busy, disk full, permission refused, disk input/output error and damaged file are five
+different messages, and only the last advises setting the file aside; a failed write is rolled
+back without hiding its cause (``_rollback``).
 """
 
 from __future__ import annotations
@@ -57,22 +59,65 @@ def _connect(p: Path) -> sqlite3.Connection:
     return con
 
 
+# SQLite primary result codes (``sqlite3.Error.sqlite_errorcode & 0xff``).
+_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 3, 5, 6, 8, 10
+_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
+
+
+def _disk_full(p: Path) -> bool:
+    """Whether the disk holding ``p`` has (almost) no room left."""
+    import shutil
+
+    for folder in (p.parent, *p.parents):
+        try:
+            return shutil.disk_usage(folder).free < 1 << 20
+        except OSError:
+            continue
+    return False
+
+
 def db_error(p: Path, exc: sqlite3.Error) -> RegistryError:
-    """French message for an SQLite failure on the registry file ``p`` (no English text)."""
+    """French message for an SQLite failure on the registry file ``p``: busy, disk full,
+    permission, disk input/output error and damaged file are told apart (result code first,
+    then the text), and only a file that really is damaged gets the advice to set it aside."""
+    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
     text = str(exc).lower()
-    if "locked" in text or "busy" in text:
-        return RegistryError(f"Registre des pôles occupé : {str(p)!r} est en cours d'écriture par un autre programme "
+    where = repr(str(p))
+    if code in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in text or "busy" in text:
+        return RegistryError(f"Registre des pôles occupé : {where} est en cours d'écriture par un autre programme "
                              "(l'app ou une autre commande). Réessayez dans un instant.")
-    if "readonly" in text or "read-only" in text or "unable to open" in text or "disk i/o" in text:
-        return RegistryError(f"Impossible d'ouvrir ou d'écrire le registre des pôles {str(p)!r}. Vérifiez que ce "
-                             "fichier et son dossier (PTCE_GEO_DATA) existent et que vous avez le droit d'y écrire.")
-    if "full" in text:
-        return RegistryError(f"Disque plein : le registre des pôles {str(p)!r} ne peut pas être écrit. "
-                             "Libérez de la place puis recommencez.")
-    return RegistryError(
-        f"Registre des pôles illisible : {str(p)!r} est endommagé ou n'est pas un registre ptce-geo (base SQLite). "
-        "Restaurez une sauvegarde de ce fichier, ou renommez-le (ex. poles.sqlite.abime) : un registre neuf sera "
-        "recréé depuis la graine à la prochaine commande (les pôles ajoutés depuis seront à réimporter).")
+    if code == _SQLITE_FULL or "full" in text or (
+            (code == _SQLITE_IOERR or "disk i/o" in text) and _disk_full(p)):
+        return RegistryError(f"Disque plein : le registre des pôles {where} ne peut pas être écrit. Rien n'a été "
+                             "modifié : le registre est intact. Libérez de la place sur ce disque puis recommencez.")
+    if code in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN) or any(
+            k in text for k in ("readonly", "read-only", "unable to open", "permission", "authori")):
+        return RegistryError(f"Permission refusée : impossible d'ouvrir ou d'écrire le registre des pôles {where}. "
+                             "Rien n'a été modifié. Vérifiez que ce fichier et son dossier (PTCE_GEO_DATA) existent et "
+                             "que vous avez le droit d'y écrire (propriétaire, droits, disque en lecture seule).")
+    if code == _SQLITE_IOERR or "disk i/o" in text:
+        return RegistryError(f"Erreur d'entrée-sortie du disque en écrivant le registre des pôles {where} : la "
+                             "transaction a été annulée, le registre n'a pas été modifié. Vérifiez le disque (place "
+                             "libre, limite de taille de fichier, support amovible retiré) puis recommencez.")
+    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or any(k in text for k in ("malformed", "not a database", "no such",
+                                                                             "file is not", "corrupt")):
+        return RegistryError(
+            f"Registre des pôles illisible : {where} est endommagé ou n'est pas un registre ptce-geo (base SQLite). "
+            "Restaurez une sauvegarde de ce fichier, ou renommez-le (ex. poles.sqlite.abime) : un registre neuf sera "
+            "recréé depuis la graine à la prochaine commande (les pôles ajoutés depuis seront à réimporter).")
+    detail = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
+    return RegistryError(f"Le registre des pôles {where} n'a pas pu être utilisé (erreur SQLite {detail}) ; il n'a "
+                         "pas été modifié. Réessayez ; si l'erreur persiste, signalez-la avec ce message.")
+
+
+def _rollback(con: sqlite3.Connection) -> None:
+    """Undo the open transaction, if SQLite has not already done it (after a disk I/O error or a full
+    disk it has): a failed ROLLBACK must never hide the error that caused it."""
+    if con.in_transaction:
+        try:
+            con.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
 
 class SqliteStore:
@@ -124,8 +169,12 @@ class SqliteStore:
                 con = _connect(Path(tmp))
                 with closing(con):
                     con.execute("BEGIN")
-                    fill(SqliteConnection(con))
-                    con.execute("COMMIT")
+                    try:
+                        fill(SqliteConnection(con))
+                        con.execute("COMMIT")
+                    except BaseException:
+                        _rollback(con)
+                        raise
             except sqlite3.Error as exc:
                 raise db_error(Path(tmp), exc) from exc
             if overwrite or not self.path.exists():  # another process may have created it meanwhile: keep theirs
@@ -179,8 +228,7 @@ class SqliteStore:
                 yield wrapped
                 con.execute("COMMIT")
             except BaseException:
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
+                _rollback(con)
                 raise
 
     def close(self) -> None:

@@ -30,7 +30,10 @@ def boundaries_layer(level: str, simplified: bool = True) -> gpd.GeoDataFrame:
 
 
 def show_error(exc: PtceGeoError) -> None:
-    st.error(str(exc))
+    """The French message of a domain error, as text (it may quote a file's content: Markdown-escaped)."""
+    from ._text import md
+
+    st.error(md(str(exc), lines=True))
 
 
 def escape(text) -> str:

@@ -11,11 +11,10 @@ from ._ui import boundaries_layer
 
 def md_text(text) -> str:
     """Escape user text for st.markdown: every ASCII punctuation is backslash-escaped (CommonMark),
-    so ``<img …>``, ``*``, ``[…](…)`` show as typed and nothing becomes HTML or a link."""
-    import re as _re
+    so ``<img …>``, ``*``, ``[…](…)`` show as typed and nothing becomes HTML or a link (``_text.md``)."""
+    from ._text import md
 
-    text = "" if text is None else str(text)
-    return _re.sub(r"([!-/:-@\[-`{-~])", r"\\\1", text).replace("\n", " ")
+    return md(text)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)  # one "poles" entry per registry state: bounded
@@ -122,6 +121,17 @@ def _map_choropleth(territoire: str, radius_km: float, zoning: str, indicator: s
     else:
         table = by_dep
     return webmap.coverage_join(table, territoire, indicator)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _map_qpv_join(territoire: str, radius_km: float, zoning: str, stamp: str) -> dict:
+    """Nearest pole and distance to the contour of the territory's QPV (their popup)."""
+    from . import webmap
+
+    result, _, _, err = _map_coverage(radius_km, zoning, stamp)
+    if result is None:
+        raise PtceGeoError(err)
+    return webmap.qpv_join(result.qpv, territoire, radius_km)
 
 
 @st.cache_resource(show_spinner=False)
@@ -324,6 +334,11 @@ def carte_page() -> None:
                 layers.urls[key] = _layer_url(webmap.JOIN_LAYERS[key], state.territoire, _env_stamp())
             else:
                 layers.urls[key] = _layer_url(key, state.territoire, _env_stamp())
+            if key == "qpv" and state.territoire:
+                try:
+                    layers.joins[key] = _map_qpv_join(state.territoire, state.rayon, state.zonage or "all", stamp)
+                except PtceGeoError:
+                    pass  # contours without the popup's nearest pole: the coverage notice says why
             if key in webmap.PRIORITY_LAYER:
                 from . import priority
 
@@ -413,16 +428,7 @@ def _carte_panel(state, shown, flags, stamp) -> None:
 
             figures = coverage.national(result)
         if figures is not None:
-            rate = figures.get("coverage_rate")
-            st.metric("Population prioritaire couverte",
-                      "n.c." if rate is None or pd_isna(rate) else f"{float(rate) * 100:.1f}".replace(".", ",") + "\u202f%",
-                      help="Part de la population des communes prioritaires (QPV, Territoire d'industrie ou FRR, "
-                           "ou le zonage filtré) à moins du rayon d'un pôle ou dans son périmètre déclaré. Une "
-                           "commune qui compte un QPV y figure pour toute sa population (les sources ne donnent "
-                           "pas celle des quartiers).")
-            st.caption(f"Population prioritaire : {webmap._fmt_int(figures.get('priority_population'))} hab., "
-                       f"dont couverte : {webmap._fmt_int(figures.get('priority_population_covered'))} hab. "
-                       f"(rayon {state.rayon:g} km)")
+            _panel_figures(figures, state, result)
     else:
         st.caption(f"Chiffres de couverture indisponibles : {err}")
     if state.commune:
@@ -454,6 +460,45 @@ def _carte_panel(state, shown, flags, stamp) -> None:
         if len(shown) > 40:
             items.append(f"- … et {len(shown) - 40} autres")
         st.markdown("\n".join(items))
+
+
+def _panel_figures(figures, state, result) -> None:
+    """Coverage of the territory in the unit of the zoning: QPV in districts, the others in
+    inhabitants of their communes; « toutes zones » defined; the registry's size."""
+    from . import coverage, webmap
+
+    zoning = state.zonage or "all"
+    get = figures.get
+    qpv_total = get("qpv_count", get("qpv_total"))
+    qpv_cov = get("qpv_covered")
+    if zoning == "qpv":
+        st.metric("QPV couverts", f"{webmap._fmt_int(qpv_cov)} sur {webmap._fmt_int(qpv_total)}",
+                  help="Quartiers prioritaires avec un pôle dans le quartier, à moins du rayon de leur contour ou "
+                       "dont la commune est dans le périmètre déclaré d'un pôle.")
+        pop = get("priority_population")
+        st.caption(f"Habitants des QPV couverts : {webmap._fmt_int(get('priority_population_covered'))} sur "
+                   f"{webmap._fmt_int(pop)} (INSEE)" if not (pop is None or pd_isna(pop)) else
+                   "Habitants des QPV : inconnus sans le fichier de population de l'INSEE (les QPV sont comptés "
+                   "en nombre, jamais par la population de leur commune).")
+    else:
+        rate = get("coverage_rate")
+        help_text = ("Définition : " + coverage.ALL_DEFINITION + ".") if zoning == "all" else \
+            f"Population municipale des communes {coverage.ZONING_LABELS.get(zoning, zoning)} à moins du rayon d'un pôle " \
+            "ou dans son périmètre déclaré."
+        st.metric("Population prioritaire couverte",
+                  "n.c." if rate is None or pd_isna(rate) else f"{float(rate) * 100:.1f}".replace(".", ",") + "\u202f%",
+                  help=help_text)
+        st.caption(f"Population prioritaire : {webmap._fmt_int(get('priority_population'))} hab., "
+                   f"dont couverte : {webmap._fmt_int(get('priority_population_covered'))} hab. "
+                   f"(rayon {state.rayon:g} km)" + (" — toutes zones : communes en Territoire d'industrie ou FRR "
+                                                     "et habitants des QPV hors de ces communes (INSEE)"
+                                                     if zoning == "all" else ""))
+        st.caption(f"QPV couverts : {webmap._fmt_int(qpv_cov)} sur {webmap._fmt_int(qpv_total)}")
+    unlocated = get("poles_non_localises")
+    if unlocated:
+        st.caption(f"Pôles connus, non localisés : {int(unlocated)} (connus du registre par leur seul département "
+                   "ou leur région, sans commune : hors de la carte et de la couverture)")
+    st.caption(f"Registre : {coverage.registry_text(result.registry)}")
 
 
 def pd_isna(value) -> bool:

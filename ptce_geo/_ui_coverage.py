@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 import geopandas as gpd
+import pandas as pd
 import streamlit as st
 
 from ._errors import PtceGeoError
@@ -62,17 +63,61 @@ def _fmt_int(value) -> str:
     return f"{int(value):,}".replace(",", "\u202f")
 
 
-def coverage_metrics(figures: dict) -> None:
+_POP_HELP = {
+    "qpv": "Habitants des QPV (population INSEE des quartiers) ; vide sans le fichier de l'INSEE : les QPV sont "
+           "alors comptés en nombre, jamais par la population de leur commune.",
+    "territoires-industrie": "Population municipale des communes membres d'un Territoire d'industrie.",
+    "frr": "Population municipale des communes classées FRR.",
+    "zrr": "Population municipale des communes classées ZRR (zonage historique).",
+    "all": None,  # coverage.ALL_DEFINITION
+}
+
+
+def coverage_metrics(figures: dict, zoning: str = "all") -> None:
+    """Figures of one territory (or France) in the unit of the zoning: QPV counted in districts
+    (and residents when INSEE's file is there), the others in inhabitants of their communes."""
+    from . import coverage
+
     cols = st.columns(4)
     cols[0].metric("Pôles localisés", _fmt_int(figures["poles"]))
-    cols[1].metric("Population prioritaire", _fmt_int(figures["priority_population"]),
-                   help="Population municipale entière des communes prioritaires du zonage (une commune qui "
-                        "compte un QPV y figure pour toute sa population : les sources ne donnent pas celle "
-                        "des quartiers).")
+    if zoning == "qpv":
+        total, covered = figures.get("qpv_count", figures.get("qpv_total")), figures.get("qpv_covered")
+        cols[1].metric("QPV", _fmt_int(total), help="Quartiers prioritaires touchant le territoire (QPV 2024).")
+        cols[2].metric("dont couverts", _fmt_int(covered),
+                       help="Un pôle dans le quartier, à moins du rayon de son contour, ou sa commune dans un "
+                            "périmètre déclaré.")
+        pop = figures.get("priority_population")
+        if pop is None or pop is pd_NA or pop != pop:
+            cols[3].metric("Habitants des QPV", "n.c.", help=_POP_HELP["qpv"])
+        else:
+            cols[3].metric("Habitants des QPV couverts", f"{_fmt_int(figures['priority_population_covered'])} "
+                           f"sur {_fmt_int(pop)}", help=_POP_HELP["qpv"])
+        return
+    label = "Population prioritaire" if zoning != "all" else "Population prioritaire (toutes zones)"
+    cols[1].metric(label, _fmt_int(figures["priority_population"]),
+                   help=_POP_HELP.get(zoning) or ("Définition : " + coverage.ALL_DEFINITION + "."))
     cols[2].metric("dont couverte", _fmt_int(figures["priority_population_covered"]))
     rate = figures["coverage_rate"]
-    cols[3].metric("Taux de couverture", "—" if rate != rate else f"{rate * 100:.1f}".replace(".", ",") + "\u202f%",
-                   help="Part de la population prioritaire couverte par au moins un pôle (rayon ou périmètre).")
+    cols[3].metric("Taux de couverture", "—" if rate is None or rate != rate else
+                   f"{rate * 100:.1f}".replace(".", ",") + "\u202f%",
+                   help="Part de la population prioritaire ci-contre couverte par au moins un pôle (rayon ou "
+                        "périmètre).")
+
+
+def headline_view(result) -> None:
+    """The registry's size and the headline figure of every zoning, each in its unit, defined."""
+    from . import headline
+
+    st.info(f"**Registre** : {headline.registry_sentence(result.registry)}")
+    table = headline.figures(result)
+    show = table[["libelle", "chiffre", "detail"]].rename(
+        columns={"libelle": "Zonage", "chiffre": "Chiffre clé", "detail": "Détail"})
+    st.dataframe(show, hide_index=True, width="stretch")
+    with st.expander("Ce que mesure chaque chiffre"):
+        st.markdown("\n".join(f"- **{r.libelle}** : {r.definition}" for r in table.itertuples()))
+
+
+pd_NA = pd.NA
 
 
 def coverage_downloads(table, name: str, level: str | None, key: str) -> None:
@@ -112,6 +157,8 @@ def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float
     if shapes is not None and len(shapes):
         show = shapes[["code", "nom", "priority_population", "geometry"]].copy()
         show = show[show.geometry.notna()]
+        show["priority_population"] = [("population inconnue" if v is None or v is pd_NA or v != v else
+                                        f"{_fmt_int(v)} hab. prioritaires") for v in show["priority_population"]]
         show["nom"] = show["nom"].map(escape)
         show["code"] = show["code"].map(escape)
         folium.GeoJson(
@@ -125,7 +172,7 @@ def _coverage_map(shapes: gpd.GeoDataFrame | None, poles_frame, radius_km: float
         dots = show.geometry.representative_point()
         for (nom_, code_, pop_), pt in zip(show[["nom", "code", "priority_population"]].itertuples(index=False), dots):
             folium.CircleMarker([pt.y, pt.x], radius=3, color="#b2182b", weight=1, fill=True, fill_opacity=0.9,
-                                tooltip=f"{nom_} ({code_}) — {_fmt_int(pop_)} hab. prioritaires").add_to(m)
+                                tooltip=f"{nom_} ({code_}) — {pop_}").add_to(m)
         if bounds is None and len(show):
             # metropolitan gaps decide the view (overseas ones stay on the map, reached by zooming out)
             rep = show.geometry.representative_point()
@@ -164,9 +211,24 @@ _GAP_LEVEL_LABELS = {"commune": "Communes", "epci": "EPCI", "qpv": "Quartiers pr
                      "territoires-industrie": "Territoires d'industrie"}
 
 _GAP_COLUMNS = {"rang": "Rang", "code": "Code", "nom": "Nom", "departement": "Département", "zonages": "Zonages",
-                "communes": "Communes", "priority_communes": "Communes prioritaires",
-                "population": "Population", "priority_population": "Population prioritaire",
+                "communes": "Communes", "priority_communes": "Communes prioritaires", "qpv_total": "QPV",
+                "qpv_count": "QPV", "population": "Population", "priority_population": "Population prioritaire",
                 "nearest_distance_km": "Pôle le plus proche (km)", "nearest_pole_nom": "Pôle le plus proche"}
+
+
+def gap_columns(level: str, zoning: str) -> dict:
+    """French headers of a gap table, saying what its population column is for this zoning."""
+    cols = dict(_GAP_COLUMNS)
+    if level == "qpv":
+        cols.update(communes="Communes (INSEE)", priority_population="Habitants du QPV (INSEE)",
+                    nearest_distance_km="Pôle le plus proche du contour (km)")
+        cols.pop("population")
+    elif zoning == "qpv":
+        cols["priority_population"] = "Habitants des QPV (INSEE)"
+        cols["population"] = "Population de la commune" if level == "commune" else "Population"
+    elif zoning == "all":
+        cols["priority_population"] = "Population prioritaire (toutes zones)"
+    return cols
 
 
 def lacunes_view() -> None:
@@ -181,9 +243,13 @@ def lacunes_view() -> None:
     try:
         result = coverage_result(radius, use_perimeter, zoning)
         table = coverage.gaps(result, level, top=int(top))
-        coverage_metrics(coverage.national(result))
-        st.subheader(f"{_GAP_LEVEL_LABELS[level]} prioritaires sans pôle, par population prioritaire")
-        show_table(table[[c for c in _GAP_COLUMNS if c in table.columns]].rename(columns=_GAP_COLUMNS))
+        headline_view(result)
+        coverage_metrics(coverage.national(result), zoning)
+        by = ("population prioritaire" if level != "qpv" else "habitants (INSEE) quand connus, sinon distance au pôle le plus proche")
+        st.subheader(f"{_GAP_LEVEL_LABELS[level]} prioritaires sans pôle, par {by}")
+        cols = gap_columns(level, zoning)
+        show_table(table[[c for c in cols if c in table.columns]].rename(columns=cols))
+        st.caption(f"Registre : {coverage.registry_text(result.registry)}")
         text_p, text_v = coverage.explain(table.attrs["params"], table.attrs["vintages"])
         st.caption(f"Paramètres : {text_p}. Millésimes : {text_v}.")
         coverage_downloads(table, f"lacunes-{level}", level, "lacunes")
@@ -211,12 +277,19 @@ def suggestion_view(result, radius_km: float) -> None:
             st.info("Choisissez un rayon supérieur à 0 km pour obtenir des suggestions.")
             return
         table = coverage.suggest(result, count, region=region, candidates_in_zoning=in_zoning)
-        shown = table[["rang", "code", "nom", "departement", "gain_population", "gain_communes", "cumulative_gain"]]
+        by_qpv = table.attrs["params"].get("objective") == "qpv"
+        shown = table[["rang", "code", "nom", "departement", "gain_population", "gain_qpv", "gain_communes",
+                       "cumulative_gain"]]
+        if by_qpv:
+            shown = shown.drop(columns=["gain_population"])
         show_table(shown.rename(columns={"rang": "Rang", "code": "Code", "nom": "Commune",
                                          "departement": "Département", "gain_population": "Gain (habitants)",
-                                         "gain_communes": "Communes couvertes", "cumulative_gain": "Gain cumulé"}))
-        st.caption("Chaque site couvre la population prioritaire encore non couverte dans le rayon choisi ; "
-                   "le gain de chaque ligne s'ajoute aux précédents (algorithme glouton).")
+                                         "gain_qpv": "QPV couverts", "gain_communes": "Communes couvertes",
+                                         "cumulative_gain": "Gain cumulé" + (" (QPV)" if by_qpv else " (habitants)")}))
+        st.caption(("Chaque site couvre le plus de QPV encore non couverts (population des QPV inconnue sans le "
+                    "fichier INSEE)" if by_qpv else
+                    "Chaque site couvre la population prioritaire encore non couverte")
+                   + " dans le rayon choisi ; le gain de chaque ligne s'ajoute aux précédents (algorithme glouton).")
         coverage_downloads(table, "suggestions", None, "suggestions")
 
 
@@ -275,18 +348,9 @@ def territoire_view() -> None:
         st.subheader(f"{_TERRITORY_LEVEL_LABELS[level]} : {nom} ({code})")
         coverage_metrics({"poles": row["poles"], "priority_population": row["priority_population"],
                           "priority_population_covered": row["priority_population_covered"],
-                          "coverage_rate": row["coverage_rate"]})
-        zonings = []
-        for z in coverage.ZONINGS:
-            s = coverage.ZONING_SHORT[z]
-            rate = row[f"{s}_coverage_rate"]
-            zonings.append({"Zonage": coverage.ZONING_LABELS[z], "Communes": int(row[f"{s}_communes"]),
-                            "Population": int(row[f"{s}_population"]),
-                            "Population couverte": int(row[f"{s}_population_covered"]),
-                            "Taux de couverture": None if rate != rate else round(float(rate), 4)})
-        import pandas as pd
-
-        show_table(pd.DataFrame(zonings))
+                          "coverage_rate": row["coverage_rate"], "qpv_count": row["qpv_count"],
+                          "qpv_covered": row["qpv_covered"]}, zoning)
+        show_table(zoning_table(row))
         key = "code" if level == "commune" else level
         communes = result.communes
         inside = set(communes.loc[communes[key].astype(str) == str(code), "code"])
@@ -296,15 +360,24 @@ def territoire_view() -> None:
             st.dataframe(poles_in[["id", "nom", "commune"]].rename(columns={"id": "Identifiant", "nom": "Nom",
                                                                              "commune": "Commune (INSEE)"}),
                          hide_index=True, width="stretch")
+        if "poles_non_localises" in row.index and row["poles_non_localises"]:
+            st.markdown(f"**Pôles connus, non localisés** ({'département' if level == 'departement' else 'région'}) : "
+                        f"{int(row['poles_non_localises'])} — connus du registre par leur seul "
+                        f"{'département' if level == 'departement' else 'département ou leur région'}, "
+                        "sans commune : ils ne comptent pas dans la couverture.")
+        st.caption(f"Registre : {coverage.registry_text(result.registry)}")
+        qpv_view(result, inside)
         gaps = coverage.gaps(result, "commune", within=(key, code))
         st.markdown(f"**Communes prioritaires sans pôle** : {len(gaps)}")
         if len(gaps):
-            show_table(gaps[[c for c in _GAP_COLUMNS if c in gaps.columns]].rename(columns=_GAP_COLUMNS))
+            cols = gap_columns("commune", zoning)
+            show_table(gaps[[c for c in cols if c in gaps.columns]].rename(columns=cols))
         text_p, text_v = coverage.explain(gaps.attrs["params"], gaps.attrs["vintages"])
         st.caption(f"Paramètres : {text_p}. Millésimes : {text_v}.")
         table = coverage.by_territory(result, "commune")
-        table = coverage._finish(table[table["code"].isin(inside)].drop(columns=["parametres", "millesimes"]),
-                                 table.attrs["params"], table.attrs["vintages"])
+        table = coverage._finish(table[table["code"].isin(inside)].drop(columns=["parametres", "millesimes",
+                                                                                 "registre"]),
+                                 table.attrs["params"], table.attrs["vintages"], result.registry)
         coverage_downloads(table, f"couverture-{level}-{code}", "commune", "territoire")
         outline = boundaries_layer(level)
         outline = outline[outline["code"] == code]
@@ -313,3 +386,59 @@ def territoire_view() -> None:
         _coverage_map(coverage.as_layer(gaps.head(300), "commune"), near, radius, outline=outline, height=440)
     except PtceGeoError as exc:
         show_error(exc)
+
+
+def zoning_table(row):
+    """One line per zoning of a territory, each in its unit: QPV in districts (residents only with
+    INSEE's file), the others in communes and inhabitants; « toutes zones » as defined."""
+    import pandas as pd
+
+    from . import coverage
+
+    def rate(v):
+        return None if v is None or v is pd.NA or v != v else round(float(v), 4)
+
+    def pop(v):
+        return None if v is None or v is pd.NA or v != v else int(v)
+
+    rows = [{"Zonage": "QPV (quartiers)", "Unités": int(row["qpv_count"]), "Unités couvertes": int(row["qpv_covered"]),
+             "Population": pop(row["qpv_population"]), "Population couverte": pop(row["qpv_population_covered"]),
+             "Taux de couverture": rate(row["qpv_coverage_rate"] if pop(row["qpv_population"]) else
+                                        row["qpv_share_covered"])}]
+    for z in ("territoires-industrie", "frr", "zrr"):
+        s_ = coverage.ZONING_SHORT[z]
+        rows.append({"Zonage": coverage.ZONING_LABELS[z] + " (communes)", "Unités": int(row[f"{s_}_communes"]),
+                     "Unités couvertes": None, "Population": int(row[f"{s_}_population"]),
+                     "Population couverte": int(row[f"{s_}_population_covered"]),
+                     "Taux de couverture": rate(row[f"{s_}_coverage_rate"])})
+    rows.append({"Zonage": "Toutes zones (définition ci-dessous)", "Unités": int(row["all_communes"]),
+                 "Unités couvertes": None, "Population": int(row["all_population"]),
+                 "Population couverte": int(row["all_population_covered"]),
+                 "Taux de couverture": rate(row["all_coverage_rate"])})
+    return pd.DataFrame(rows)
+
+
+_QPV_TABLE = {"code": "Code", "nom": "Quartier", "communes": "Communes (INSEE)", "covered": "Couvert",
+              "covered_by": "Couvert par", "nearest_pole_nom": "Pôle le plus proche",
+              "distance_km": "Distance au contour (km)", "population": "Habitants (INSEE)"}
+
+
+def qpv_view(result, inside: set[str]) -> None:
+    """The territory's QPV, covered or not, with the nearest pole and its distance to the contour."""
+    base = result._base
+    ok = base.qpv_pos >= 0
+    codes = result.communes["code"].to_numpy()
+    hit = base.districts.commune_pairs["pos"].to_numpy()[ok][[c in inside for c in codes[base.qpv_pos[ok]]]]
+    d = result.qpv.iloc[sorted(set(hit))].copy()
+    covered = int(d["covered"].sum())
+    st.markdown(f"**Quartiers prioritaires (QPV 2024)** : {len(d)}, dont {covered} couvert{'s' if covered > 1 else ''}")
+    if not len(d):
+        return
+    d["communes"] = d["communes"].map(lambda cs: ", ".join(cs))
+    d["covered"] = d["covered"].map({True: "oui", False: "non"})
+    d = d.sort_values(["covered", "distance_km", "code"], ascending=[True, False, True])
+    show_table(d[list(_QPV_TABLE)].rename(columns=_QPV_TABLE))
+    st.caption("Un QPV est couvert quand un pôle est dans le quartier, à moins du rayon de son contour (distance "
+               "au polygone, en mètres) ou que sa commune est dans le périmètre déclaré d'un pôle. "
+               + ("Habitants : population des QPV publiée par l'INSEE." if d["population"].notna().any() else
+                  "Habitants inconnus sans le fichier de population des QPV de l'INSEE (voir la page « Données »)."))

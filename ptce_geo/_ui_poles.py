@@ -1,13 +1,20 @@
 """Widgets of the page « Pôles »: registry table, detail, import preview, export, history (the
-write widgets — forms, deletion, merge, roles — are in ``_ui_editor``, proposals in ``_ui_review``)."""
+write widgets — forms, deletion, merge, roles — are in ``_ui_editor``, proposals in ``_ui_review``).
+
+Text from the registry is shown as text: the « Fiche » Markdown-escapes every value
+(``_text.md``: no link, image, HTML or formula can form from a name or a source); the only
+link is the ``site_web`` field when it is a valid ``http(s)`` URL (``_text.md_link``), never
+an image. An uploaded file is checked once, when the user asks, and that check is what the
+import writes (``editing.write("import", …, report=…)``).
+"""
 
 from __future__ import annotations
-
 
 import pandas as pd
 import streamlit as st
 
 from ._errors import PtceGeoError
+from ._text import md, md_link
 from ._ui import boundaries_layer, escape, show_error
 
 _POLE_TABLE_COLUMNS = {
@@ -52,7 +59,7 @@ def poles_browse() -> str | None:
 
 
 def pole_detail(pole_id: str) -> dict:
-    """Every field of a pole, HTML-escaped; return the record."""
+    """Every field of a pole, Markdown-escaped (a link only for a valid http(s) ``site_web``); return the record."""
     from . import registry
 
     rec = registry.get(pole_id)
@@ -72,10 +79,16 @@ def pole_detail(pole_id: str) -> dict:
             value = ", ".join(value)
         if key in names and value in names[key]:
             value = f"{names[key][value]} ({value})"
-        lines.append(f"- **{label}** : {escape(value) if value not in (None, '') else '—'}")
+        if value in (None, ""):
+            shown = "—"
+        elif key == "site_web":
+            shown = md_link(value, value)
+        else:
+            shown = md(value)
+        lines.append(f"- **{label}** : {shown}")
     if rec["localise"]:
         how = {"commune": "point de la commune (pas l'adresse exacte)", "adresse": "adresse géocodée (BAN)",
-               "saisie": "coordonnées saisies"}.get(rec["geocodage"], escape(rec["geocodage"]))
+               "saisie": "coordonnées saisies"}.get(rec["geocodage"], md(rec["geocodage"]))
         lines.append(f"- **Point** : {rec['latitude']:.5f}, {rec['longitude']:.5f} — {how}")
     else:
         lines.append("- **Point** : non localisé (hors carte)")
@@ -91,43 +104,62 @@ def poles_import(session) -> None:
     import tempfile
     from pathlib import Path
 
-    from . import importer
+    from . import _limits, importer
+    from ._safefile import size_fr
 
     up = st.file_uploader("Fichier à importer (CSV, XLSX ou GeoJSON)", type=["csv", "xlsx", "geojson", "json"],
                           key="poles-upload")
     if up is None:
         st.caption("Colonnes reconnues : nom, code INSEE, commune, adresse, latitude/longitude, secteurs, année de "
                    "création, appel, membres, site web, périmètre, source (en-têtes français usuels). "
-                   "Un fichier avec seulement le nom et le code INSEE suffit.")
+                   "Un fichier avec seulement le nom et le code INSEE suffit. Limites : "
+                   f"{size_fr(_limits.MAX_FILE_BYTES)}, {_limits.int_fr(_limits.MAX_ROWS)} pôles, "
+                   f"{_limits.MAX_COLUMNS} colonnes par fichier.")
+        return
+    if up.size > _limits.MAX_FILE_BYTES:
+        st.error(f"Fichier trop gros : {size_fr(up.size)}, la limite est {size_fr(_limits.MAX_FILE_BYTES)}. "
+                 "Découpez-le en plusieurs fichiers.")
         return
     data = up.getvalue()
     digest = hashlib.sha256(data).hexdigest()[:16]
     folder = Path(tempfile.gettempdir()) / "ptce-geo-import" / digest
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / Path(up.name).name
-    path.write_bytes(data)
-    try:
-        report = importer.check(path)
-    except PtceGeoError as exc:
-        show_error(exc)
-        return
+    path = folder / (Path(up.name).name or "import.csv")
+    state = st.session_state.get("poles-import-check")
+    report = state[1] if state and state[0] == digest else None
+    if report is None:
+        st.caption(f"Fichier reçu : {md(up.name)} ({size_fr(len(data))}). Il n'est lu qu'à votre demande.")
+        if not st.button("Vérifier le fichier", key="poles-check", type="primary"):
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            with st.spinner("Vérification du fichier…"):
+                report = importer.check(path)
+        except PtceGeoError as exc:
+            show_error(exc)
+            return
+        st.session_state["poles-import-check"] = (digest, report)
     (st.success if report.ok else st.warning)(f"Vérification : {report.summary()}")
     st.text(report.text())
     issues = report.issues_frame()
     if len(issues):
         st.dataframe(issues, hide_index=True, width="stretch")
-    st.markdown("**Aperçu des pôles qui seraient ajoutés**")
+    st.markdown("**Aperçu des pôles qui seraient ajoutés**"
+                + (f" (les {importer.PREVIEW_ROWS} premiers)" if report.n_valid > importer.PREVIEW_ROWS else ""))
     st.dataframe(report.preview(), hide_index=True, width="stretch")
     skip = False
     if not report.ok:
         skip = st.checkbox("Ignorer les lignes invalides (elles seront proposées en téléchargement)", key="poles-skip")
-    if st.button("Importer dans le registre", disabled=not (report.ok or skip) or not report.valid_records,
+    if st.button("Importer dans le registre", disabled=not (report.ok or skip) or not report.n_valid,
                  key="poles-do-import"):
         try:
-            done = session.write("import", path=path, skip_invalid=skip, rejects=folder / f"{path.stem}_rejets.csv")
+            done = session.write("import", path=path, skip_invalid=skip, rejects=folder / f"{path.stem}_rejets.csv",
+                                 report=report)
         except PtceGeoError as exc:
             show_error(exc)
             return
+        finally:
+            st.session_state.pop("poles-import-check", None)  # a second import needs a new check
         st.success(f"{len(done.imported_ids)} pôle(s) ajouté(s) au registre.")
         if done.rejects_path:
             st.download_button("Télécharger les lignes rejetées (CSV)", Path(done.rejects_path).read_bytes(),

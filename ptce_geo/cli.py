@@ -7,7 +7,10 @@ printed in French, never as a traceback).
 
 Every ``-o FILE`` follows ``export.output_format``: ``--format`` if given, else the
 file's extension, else CSV; an unknown extension or one contradicting ``--format`` is
-refused. argparse's own texts (usage, errors, ``-h``) are French for this parser only:
+refused. ``-o -`` writes to standard output; every ``-o`` and ``--rejects`` replaces only a
+regular file (a symbolic link, a device, a FIFO or a folder is refused, ``_safefile``).
+An argument that is not valid UTF-8 (``--who``, ``--title``…) is refused in French; a file
+name with such bytes is used as it is and shown with « � ». argparse's own texts (usage, errors, ``-h``) are French for this parser only:
 ``_FrenchParser`` swaps argparse's gettext functions while it works and puts them back.
 """
 
@@ -187,6 +190,8 @@ def _add_data(sub) -> None:
             print(f"{'':<22} source : {row.source}")
             if not row.en_cache:
                 print(f"{'':<22} pour l'obtenir : {row.obtenir}")
+            for note in row.notes or []:
+                print(f"{'':<22} {note}")
         missing = list(table.loc[~table["en_cache"], "layer"])
         if missing:
             print(f"Couches absentes : {', '.join(missing)}.", file=sys.stderr)
@@ -328,7 +333,10 @@ def _add_poles(sub) -> None:
         fmt = export.output_format(args.format, args.output, export.FORMATS)
         frame = poles.load()
         export.write(frame, fmt, args.output, excel=fmt == "csv", meta={"source": poles.vintage()})
-        print(f"{len(frame)} pôles exportés dans {args.output}")
+        from ._text import printable
+
+        where = "la sortie standard" if args.output == "-" else printable(str(args.output))
+        print(f"{len(frame)} pôles exportés dans {where}", file=sys.stderr if args.output == "-" else sys.stdout)
 
     exp.set_defaults(func=run_export)
 
@@ -423,7 +431,9 @@ def _add_coverage(sub) -> None:
 
     def result(args):
         coverage.require_layers(args.zoning)
-        return coverage.compute(args.radius_km, use_perimeter=not args.no_perimeter, zoning=args.zoning)
+        res = coverage.compute(args.radius_km, use_perimeter=not args.no_perimeter, zoning=args.zoning)
+        _say_what_is_counted(res)
+        return res
 
     cov = sub.add_parser("coverage", help="Couverture des territoires prioritaires par les pôles")
     cov.add_argument("--level", default="departement", metavar="NIVEAU",
@@ -446,6 +456,11 @@ def _add_coverage(sub) -> None:
     gap.set_defaults(func=lambda a: coverage.write(coverage.gaps(result(a), a.level, top=a.top), fmt(a), a.output,
                                                    level=a.level))
 
+    fig = sub.add_parser("figures", help="Chiffres clés par zonage, chacun dans son unité (QPV, territoires, communes)")
+    common(fig)
+    fig.set_defaults(func=lambda a: export.write(_figures(result(a)), export.output_format(a.format, a.output, ("csv", "xlsx")),
+                                                 a.output, excel=True))
+
     sug = sub.add_parser("suggest", help="Où implanter K nouveaux pôles (couverture maximale, glouton)")
     sug.add_argument("--count", type=_positive_int, required=True, metavar="N", help="nombre de sites à proposer (≥ 1)")
     sug.add_argument("--region", type=_region_code, default=None, metavar="CODE",
@@ -454,6 +469,22 @@ def _add_coverage(sub) -> None:
     common(sug)
     sug.set_defaults(func=lambda a: coverage.write(
         coverage.suggest(result(a), a.count, region=a.region, candidates_in_zoning=a.in_zoning), fmt(a), a.output))
+
+
+def _say_what_is_counted(res) -> None:
+    """On stderr (stdout may be the table): the registry's size and the headline of the zoning."""
+    from . import headline
+
+    print(f"Registre : {headline.registry_sentence(res.registry)}", file=sys.stderr)
+    print(f"Chiffre clé : {headline.zoning_line(res)}", file=sys.stderr)
+    if res.params.get("qpv_population") == "fichier refusé":
+        print(f"Attention : {res._base.districts.population_note}", file=sys.stderr)
+
+
+def _figures(res):
+    from . import headline
+
+    return headline.figures(res)
 
 
 def _prepare_printing() -> None:
@@ -506,7 +537,8 @@ def _add_print(sub) -> None:
                         "territoires-industrie, qpv, poles")
     p.add_argument("--dpi", type=int, default=300, metavar="DPI", help="résolution du PNG (défaut 300)")
     p.add_argument("--quiet", action="store_true", help="sans barre de progression")
-    p.add_argument("-o", "--output", required=True, metavar="FICHIER", help="fichier à écrire")
+    p.add_argument("-o", "--output", required=True, metavar="FICHIER",
+                   help="fichier à écrire (« - » : sortie standard, sauf l'atlas)")
 
     def run(args):
         from . import printing
@@ -514,6 +546,13 @@ def _add_print(sub) -> None:
         layers = printing.check_layers(args.layers) if args.layers else None
         if args.format is None:
             args.format = export.format_for(args.output, ("pdf",) if args.atlas else printing.FORMATS, "pdf")
+        to_stdout = args.output == "-"
+        if to_stdout and args.atlas:
+            raise PtceGeoError("L'atlas s'écrit dans un fichier (ses signets s'ajoutent après les pages) : donnez "
+                               "-o FICHIER.pdf.")
+        if to_stdout and args.format in ("pdf", "png") and sys.stdout.isatty():
+            raise PtceGeoError(f"Une carte {args.format.upper()} est un fichier binaire qui ne s'affiche pas dans le "
+                               f"terminal : redirigez la sortie (> carte.{args.format}) ou donnez -o FICHIER.")
         if args.atlas:
             if args.format not in (None, "pdf"):
                 printing._choice("Format de l'atlas", args.format, {"pdf": "pdf"})
@@ -527,12 +566,15 @@ def _add_print(sub) -> None:
             terr = printing.territory("region", args.region)
         else:
             terr = printing.territory("departement", args.departement)
-        fig = printing.print_map(terr, args.output, paper=args.paper, orientation=args.orientation,
+        output = sys.stdout.buffer if to_stdout else args.output
+        fig = printing.print_map(terr, output, paper=args.paper, orientation=args.orientation,
                                  format=args.format, title=args.title, subtitle=args.subtitle, layers=layers,
                                  dpi=args.dpi)
+        if to_stdout:
+            sys.stdout.flush()
         for note in dict.fromkeys(fig.ptce_drawn.notes):
             print(f"Attention : {note}", file=sys.stderr)
-        print(f"Carte écrite : {args.output}", file=sys.stderr)
+        print(f"Carte écrite : {'sortie standard' if to_stdout else args.output}", file=sys.stderr)
         return 0
 
     p.set_defaults(func=run)
@@ -555,7 +597,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Atlas des pôles territoriaux de coopération économique (PTCE).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMANDE",
-                                help="boundaries, prepare, data, layer, poles, roles, coverage, gaps, suggest, print "
+                                help="boundaries, prepare, data, layer, poles, roles, coverage, gaps, figures, suggest, "
+                                     "print "
                                      "(ptce-geo COMMANDE -h pour l'aide de chacune)")
     for add in _GROUPS:
         add(sub)
@@ -574,18 +617,45 @@ def _data_hints() -> str:
     return "".join(f"\n{n}" for n in notes)
 
 
+# Arguments naming files: undecodable bytes are allowed there (a real file may have such a name).
+_PATH_ARGUMENTS = {"file", "output", "rejects"}
+
+
+def _unreadable_argument(args) -> str | None:
+    """French message for the first non-path argument holding bytes that are not UTF-8."""
+    from ._text import bad_character, printable
+
+    for name, value in vars(args).items():
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if name in _PATH_ARGUMENTS or not isinstance(item, str):
+                continue
+            problem = bad_character(item)
+            if problem:
+                option = "--" + name.replace("_", "-")
+                return (f"argument {option} illisible : {problem}. Valeur reçue : {printable(item)!r}. Saisissez-le "
+                        "en UTF-8 (réglage de langue du terminal).")
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
+    from ._text import printable
+
     args = build_parser().parse_args(argv)
+    problem = _unreadable_argument(args)
+    if problem:
+        print(f"Erreur : {problem}", file=sys.stderr)
+        return 2
     try:
         result = args.func(args)
     except PtceGeoError as exc:
         extra = _data_hints() if isinstance(exc, DataUnavailableError) else ""
-        print(f"Erreur : {exc}{extra}", file=sys.stderr)
+        print(printable(f"Erreur : {exc}{extra}"), file=sys.stderr)
         return 1
     except BrokenPipeError:  # e.g. `ptce-geo … | head`
         return 0
     except OSError as exc:  # last resort: a file problem no handler translated
-        where = f" : {str(exc.filename)!r}" if getattr(exc, "filename", None) else ""
+        where = f" : {printable(str(exc.filename))!r}" if getattr(exc, "filename", None) else ""
         print(f"Erreur : opération sur un fichier impossible{where} ({os_error_fr(exc)}). Vérifiez le chemin, "
               "les droits d'accès et la place sur le disque.", file=sys.stderr)
         return 1

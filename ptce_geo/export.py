@@ -8,7 +8,18 @@ CSV as French Excel opens it directly: ``;`` separator and a UTF-8 BOM.
 format given, else the one of the file's extension, else CSV; an unknown extension, or one
 that contradicts ``--format``, is refused in French. Counts stored as floats because of
 missing values (populations, numbers of communes…) are written as integers (``776``, not
-``776.0``). A file that cannot be written raises ``FileAccessError`` naming it.
+``776.0``). A file that cannot be written raises ``FileAccessError`` naming it; a symbolic
+link, a device, a FIFO or a folder given as output is refused (``_safefile.check_output``):
+only a regular file is ever replaced.
+
+Spreadsheet safety (OWASP « CSV injection »), in every CSV and XLSX this module writes
+(poles, history, coverage, gaps, suggestions, rejects, boundaries, layers): a CSV text cell
+(header included) that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets
+a leading apostrophe (``_text.to_cell``; numbers stay numbers, a negative population is not
+quoted); XLSX cells holding text are written as text (``data_type`` « s »), never as
+formulas, and keep the text exactly. The importer removes exactly the apostrophe a CSV
+export added (``_text.from_cell``): an exported file imports back to the same names. The
+registry keeps the text as typed.
 """
 
 from __future__ import annotations
@@ -21,8 +32,10 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
+from . import _safefile
 from ._cache import atomic_write
-from ._errors import FileAccessError, UnknownChoiceError, file_error
+from ._errors import UnknownChoiceError, file_error
+from ._text import printable, to_cell, xml_safe
 
 
 # Float columns holding counts (floats only because a value is missing): written as integers.
@@ -58,11 +71,32 @@ def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _text_cells(table: pd.DataFrame, cell) -> pd.DataFrame:
+    """``table`` with ``cell`` applied to every text cell and header (numbers untouched)."""
+    out = table.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            out[col] = values.astype(object).map(lambda v: cell(v) if isinstance(v, str) else v)
+    out.columns = [cell(c) if isinstance(c, str) else c for c in out.columns]
+    return out
+
+
 def to_csv_bytes(frame: pd.DataFrame, excel: bool = False) -> bytes:
-    """CSV bytes; ``excel=True``: ``;`` separator, decimal comma and a BOM, as French Excel reads them."""
-    text = _flatten(frame).to_csv(index=False, sep=";" if excel else ",", decimal="," if excel else ".",
-                                  lineterminator="\n")
+    """CSV bytes; ``excel=True``: ``;`` separator, decimal comma and a BOM, as French Excel reads them.
+    Formula-looking text is neutralised (``_text.to_cell``)."""
+    table = _text_cells(_flatten(frame), lambda v: to_cell(printable(v)))
+    # CRLF line ends (RFC 4180, what Excel writes): a text holding a carriage return is then quoted
+    text = table.to_csv(index=False, sep=";" if excel else ",", decimal="," if excel else ".", lineterminator="\r\n")
     return text.encode("utf-8-sig" if excel else "utf-8")
+
+
+def _cells_as_text(ws) -> None:
+    """Every cell openpyxl took for a formula (text starting with « = ») written as text instead."""
+    for row in ws.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
 
 
 def _geo_for_file(frame: pd.DataFrame) -> gpd.GeoDataFrame:
@@ -84,14 +118,17 @@ def to_geojson_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def to_xlsx_bytes(frame: pd.DataFrame, sheet: str = "donnees", meta: dict | None = None) -> bytes:
+    """XLSX bytes: text cells are text (never formulas), as typed (control characters an XLSX file
+    cannot hold shown as « � »)."""
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xl:
-        _flatten(frame).to_excel(xl, index=False, sheet_name=sheet[:31])
+        _text_cells(_flatten(frame), xml_safe).to_excel(xl, index=False, sheet_name=sheet[:31])
         if meta:
             values = [v if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v) for v in meta.values()]
-            pd.DataFrame({"paramètre": list(meta), "valeur": pd.Series(values, dtype=object)}).to_excel(
-                xl, index=False, sheet_name="parametres"
-            )
+            params = pd.DataFrame({"paramètre": list(meta), "valeur": pd.Series(values, dtype=object)})
+            _text_cells(params, xml_safe).to_excel(xl, index=False, sheet_name="parametres")
+        for ws in xl.sheets.values():
+            _cells_as_text(ws)
     return buf.getvalue()
 
 
@@ -160,15 +197,13 @@ def _stdout_refused(fmt: str) -> UnknownChoiceError:
 
 
 def _write_file(path: Path, write) -> None:
-    """``atomic_write`` with every OS failure turned into a French ``FileAccessError``."""
-    if path.is_dir():
-        example = str(path / f"resultat{path.suffix or '.csv'}")
-        raise FileAccessError(f"Impossible d'écrire {str(path)!r} : c'est un dossier, pas un fichier. Donnez un nom "
-                              f"de fichier, ex. -o {example!r}.")
+    """``atomic_write`` of a regular file (anything else refused, ``_safefile.check_output``) with
+    every OS failure turned into a French ``FileAccessError``."""
+    _safefile.check_output(path)
     try:
         atomic_write(path, write)
     except OSError as exc:
-        raise file_error("d'écrire", path, exc) from exc
+        raise file_error("d'écrire", printable(str(path)), exc) from exc
 
 
 def write(frame: pd.DataFrame, fmt: str, output: str | Path | None = None, excel: bool = False,

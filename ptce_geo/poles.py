@@ -7,7 +7,14 @@ empty geometry: such poles are listed but never drawn at a guessed place.
 
 ``normalize(raw)`` turns one raw record (strings from a file or a form) into a clean
 record plus a list of ``(field, French message)`` problems; the importer and the app's
-edit form both use it, so a value accepted in one is accepted in the other.
+edit form both use it, so a value accepted in one is accepted in the other. Text holding a
+lone surrogate or a control character is refused, naming the field.
+
+Sectors are a guide, not a gate: a word of the vocabulary (``SECTEURS``) or one of its
+usual spellings is taken as it is; an unknown word close to one of them (« emploi »,
+« culturel », « numerique ») is mapped to it, and any other word is kept as a free sector
+(shown and exported as typed, coloured « autre » on the map); both are warnings
+(``normalize(raw, warnings=[])`` collects them), never a reason to refuse a row.
 """
 
 from __future__ import annotations
@@ -19,11 +26,11 @@ from datetime import date
 from functools import lru_cache
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import shapely
 
 from . import settings
+from ._text import bad_character
 
 # Columns of ``load()``, in order (the contract).
 COLUMNS = [
@@ -101,6 +108,24 @@ _SECTEUR_ALIASES = {
     "transport": "mobilité",
 }
 
+# Words seen in real files, mapped to the nearest sector: a guess, said in the import report.
+_SECTEUR_GUESSES = {
+    "emploi": "insertion",
+    "insertion professionnelle": "insertion",
+    "alimentation durable": "agriculture/alimentation",
+    "agriculture biologique": "agriculture/alimentation",
+    "energie renouvelable": "énergies renouvelables",
+    "transition energetique": "énergies renouvelables",
+    "mobilites": "mobilité",
+    "culturel": "culture",
+    "arts et culture": "culture",
+    "sante": "santé/autonomie",
+    "petite enfance et famille": "petite enfance",
+    "tiers lieux": "tiers-lieu",
+    "developpement territorial": "développement local",
+    "developpement economique local": "développement local",
+}
+
 _APPEL_ALIASES = {
     "aap 2013": "AAP 2013", "aap 2014": "AAP 2013", "aap1": "AAP 2013", "aap n 1": "AAP 2013",
     "2013": "AAP 2013", "2014": "AAP 2013",
@@ -138,6 +163,8 @@ _CANON_APPELS = {fold(a): a for a in APPELS}
 def _blank(value) -> bool:
     if value is None:
         return True
+    if isinstance(value, str):
+        return not value.strip()
     if isinstance(value, float) and math.isnan(value):
         return True
     try:
@@ -149,11 +176,18 @@ def _blank(value) -> bool:
 
 
 def _text(value) -> str | None:
+    if isinstance(value, str):  # the usual case, first
+        return value.strip() or None
     if _blank(value):
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+_LIST_SEP = re.compile(r"[;,|\n]+")
+_INSEE = re.compile(r"(\d{5}|2[AB]\d{3})")
+_PERIMETRE = re.compile(r"(\d{5}|2[AB]\d{3}|\d{9})")
 
 
 def _split(value) -> list[str]:
@@ -163,7 +197,7 @@ def _split(value) -> list[str]:
     if isinstance(value, (list, tuple, set)):
         items = [str(v) for v in value]
     else:
-        items = re.split(r"[;,|\n]+", str(value))
+        items = _LIST_SEP.split(str(value))
     return [i.strip() for i in items if i and i.strip()]
 
 
@@ -203,11 +237,71 @@ def parse_bool(value) -> bool:
     raise ValueError(value)
 
 
+@lru_cache(maxsize=4096)
 def canonical_secteur(value: str) -> str | None:
     key = fold(value)
     return _CANON.get(key) or _SECTEUR_ALIASES.get(key)
 
 
+MAX_SECTEUR_CHARS = 80
+
+
+@lru_cache(maxsize=4096)
+def guess_secteur(value: str) -> str | None:
+    """The sector an unknown word most likely means (a word seen in real files, « emploi » →
+    insertion, or a close spelling of a sector or of one of its usual spellings, ``difflib``
+    ratio ≥ 0.85), or None."""
+    import difflib
+
+    key = fold(value)
+    if not key:
+        return None
+    if key in _SECTEUR_GUESSES:
+        return _SECTEUR_GUESSES[key]
+    known = {**_SECTEUR_GUESSES, **_SECTEUR_ALIASES, **_CANON}
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.85)
+    return known[close[0]] if close else None
+
+
+def parse_secteurs(value, warnings: list | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Sectors of a cell: canonical when known or close to a known one, else kept as typed.
+
+    Returns ``(sectors, problems)``; problems only for unusable text (too long). What was
+    mapped or kept as a free sector is appended to ``warnings`` as ``(field, message)``."""
+    out: list[str] = []
+    problems: list[tuple[str, str]] = []
+    for item in _split(value):
+        canon = canonical_secteur(item)
+        if canon is None and re.search(r"\s(et|&)\s", item):  # « insertion et culture »
+            parts = [canonical_secteur(p) for p in re.split(r"\s+(?:et|&)\s+", item)]
+            if all(parts):
+                for part in parts:
+                    if part not in out:
+                        out.append(part)
+                if warnings is not None:
+                    warnings.append(("secteurs", f"secteur {item!r} compris comme {' ; '.join(parts)} (plusieurs "
+                                                 "secteurs : séparez-les par « ; » ou « , »)."))
+                continue
+        if canon is None:
+            canon = guess_secteur(item)
+            if canon is not None and warnings is not None:
+                warnings.append(("secteurs", f"secteur {item!r} hors vocabulaire, compris comme {canon!r}."))
+        if canon is None:
+            if len(item) > MAX_SECTEUR_CHARS:
+                problems.append(("secteurs", f"secteur trop long ({len(item)} caractères, {MAX_SECTEUR_CHARS} au plus) : "
+                                             "séparez les secteurs par « ; » ou « , »."))
+                continue
+            canon = " ".join(item.split())
+            if warnings is not None:
+                warnings.append(("secteurs", f"secteur libre {canon!r} gardé tel quel (hors des {len(SECTEURS)} "
+                                             "secteurs du vocabulaire : il s'affiche et s'exporte, la carte le "
+                                             "colore « autre »)."))
+        if canon not in out:
+            out.append(canon)
+    return out, problems
+
+
+@lru_cache(maxsize=1024)
 def canonical_appel(value: str) -> str | None:
     key = fold(value)
     return _CANON_APPELS.get(key) or _APPEL_ALIASES.get(key)
@@ -224,15 +318,27 @@ def normalize_insee(value) -> str | None:
     return text
 
 
-def normalize(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
+def normalize(raw: dict, warnings: list | None = None) -> tuple[dict, list[tuple[str, str]]]:
     """Clean one raw record; return ``(record, problems)`` with problems as ``(field, message)``.
 
-    Checks what a single record can tell: name present, year, counts, coordinates
-    readable, sectors and call known, INSEE code format. Territory checks (code exists,
-    point in France) need the boundaries and are done by ``check_territory``.
+    Checks what a single record can tell: text free of lone surrogates and control
+    characters, name present, year, counts, coordinates readable, call known, INSEE code
+    format; sectors are mapped or kept (``parse_secteurs``, warnings appended to
+    ``warnings``). Territory checks (code exists, point in France) need the boundaries and
+    are done by ``check_territory``.
     """
     problems: list[tuple[str, str]] = []
     rec: dict = {}
+    for key, value in raw.items():
+        if isinstance(value, str):
+            bad = bad_character(value)
+            if bad:
+                problems.append((key, f"{bad}."))
+    if problems:
+        bad_fields = {f for f, _ in problems}
+        raw = {k: (None if k in bad_fields else v) for k, v in raw.items()}
+        if "nom" in bad_fields:
+            raw["nom"] = "?"  # reported above, not also as « nom manquant »
     nom = _text(raw.get("nom"))
     if nom is None:
         problems.append(("nom", "nom manquant : chaque pôle doit avoir un nom."))
@@ -242,7 +348,7 @@ def normalize(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
     for key in ("adresse", "forme_juridique", "site_web", "source", "commune", "departement", "region"):
         rec[key] = _text(raw.get(key))
     code = normalize_insee(raw.get("code_insee"))
-    if code is not None and not re.fullmatch(r"(\d{5}|2[AB]\d{3})", code):
+    if code is not None and not _INSEE.fullmatch(code):
         problems.append(("code_insee", f"code INSEE mal formé : {code!r} (5 caractères, ex. « 93039 »)."))
     rec["code_insee"] = code
 
@@ -284,15 +390,8 @@ def normalize(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
         membres = None
     rec["membres"] = membres
 
-    secteurs = []
-    for item in _split(raw.get("secteurs")):
-        canon = canonical_secteur(item)
-        if canon is None:
-            problems.append(("secteurs", f"secteur inconnu : {item!r}. Valeurs possibles : {', '.join(SECTEURS)} "
-                                         "(plusieurs secteurs : séparez-les par « ; » ou « , »)."))
-        elif canon not in secteurs:
-            secteurs.append(canon)
-    rec["secteurs"] = secteurs
+    rec["secteurs"], sector_problems = parse_secteurs(raw.get("secteurs"), warnings)
+    problems += sector_problems
 
     appel = _text(raw.get("appel"))
     if appel is not None:
@@ -305,9 +404,9 @@ def normalize(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
     perimetre = []
     for item in _split(raw.get("perimetre")):
         code_p = item.replace(" ", "").upper()
-        if re.fullmatch(r"\d{4}", code_p):
+        if len(code_p) == 4 and code_p.isdigit():
             code_p = "0" + code_p
-        if not re.fullmatch(r"(\d{5}|2[AB]\d{3}|\d{9})", code_p):
+        if not _PERIMETRE.fullmatch(code_p):
             problems.append(("perimetre", f"périmètre : {item!r} n'est ni un code INSEE de commune ni un SIREN d'EPCI."))
         elif code_p not in perimetre:
             perimetre.append(code_p)
@@ -435,53 +534,11 @@ def search(frame: pd.DataFrame, text: str) -> pd.DataFrame:
 MAX_DISTANCE_M = 2_000.0
 
 
-@lru_cache(maxsize=2)
-def _communes_indexed(key: str) -> gpd.GeoDataFrame:
-    from . import boundaries
-
-    com = boundaries.load("commune")[["code", "departement", "geometry"]].reset_index(drop=True)
-    com.sindex  # build once
-    return com
-
-
-def _distance_m(lat: float, lon: float, geom, departement: str) -> float:
-    crs = settings.get().crs_for_departement(departement)
-    pts = gpd.GeoSeries([shapely.Point(lon, lat), geom], crs=settings.WEB_CRS).to_crs(crs)
-    return float(pts.iloc[0].distance(pts.iloc[1]))
-
-
 def commune_at(lat: float, lon: float) -> str | None:
     """INSEE code of the commune holding (or within 2 km of) a point; None outside France."""
-    com = _communes_indexed(_boundaries_key())
-    point = shapely.Point(lon, lat)
-    hits = com.sindex.query(point, predicate="intersects")
-    if len(hits):
-        return str(com["code"].iloc[hits[0]])
-    pad = 0.05  # degrees, only to pick candidates; the distance is measured in metres
-    cand = com.sindex.query(shapely.box(lon - pad, lat - pad, lon + pad, lat + pad))
-    best = None
-    for i in cand:
-        d = _distance_m(lat, lon, com.geometry.iloc[i], com["departement"].iloc[i])
-        if d <= MAX_DISTANCE_M and (best is None or d < best[0]):
-            best = (d, str(com["code"].iloc[i]))
-    return best[1] if best else None
+    from . import _territory
 
-
-def _communes_by_name(table: pd.DataFrame, name: str, departement: str | None) -> list[str]:
-    key = fold(name)
-    folded = _folded_names(len(table), id(table))
-    codes = folded.get(key, [])
-    if departement:
-        codes = [c for c in codes if table.at[c, "departement"] == departement]
-    return codes
-
-
-@lru_cache(maxsize=2)
-def _folded_names(n: int, table_id: int) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for code, nom in _commune_table(_boundaries_key())["nom"].items():
-        out.setdefault(fold(nom), []).append(code)
-    return out
+    return _territory.communes_at(_territory.communes(_territory._key()), [lat], [lon])[0]
 
 
 def _name_key(name: str) -> str:
@@ -500,20 +557,32 @@ def same_commune_name(given: str, official: str) -> bool:
     return _name_key(given) == _name_key(official)
 
 
-def validate(raw: dict) -> tuple[dict, list[tuple[str, str]]]:
+def validate(raw: dict, warnings: list | None = None) -> tuple[dict, list[tuple[str, str]]]:
     """``normalize`` then ``check_territory``: every problem of a record at once.
 
     The place is checked even when other fields are wrong (a bad year does not hide an
     unknown INSEE code); it is skipped only when the code itself is malformed.
     """
-    rec, problems = normalize(raw)
-    if not any(f == "code_insee" for f, _ in problems):
-        place = dict(rec)
-        if any(f in ("latitude", "longitude") for f, _ in problems):
-            place["latitude"] = place["longitude"] = None  # an unreadable point is reported once
-        problems += check_territory(place)
-        rec = place
-    return rec, problems
+    return validate_many([raw], [warnings] if warnings is not None else None)[0]
+
+
+def validate_many(raws: list[dict], warnings: list[list] | None = None) -> list[tuple[dict, list[tuple[str, str]]]]:
+    """``validate`` of many records, their places checked in one vectorised pass (``_territory``)."""
+    from . import _territory
+
+    out, places, where = [], [], []
+    for i, raw in enumerate(raws):
+        rec, problems = normalize(raw, warnings[i] if warnings is not None else None)
+        out.append((rec, problems))
+        if not any(f == "code_insee" for f, _ in problems):
+            place = dict(rec)
+            if any(f in ("latitude", "longitude") for f, _ in problems):
+                place["latitude"] = place["longitude"] = None  # an unreadable point is reported once
+            places.append(place)
+            where.append(i)
+    for i, place, problems in zip(where, places, _territory.check_many(places)):
+        out[i] = (place, out[i][1] + problems)
+    return out
 
 
 def check_territory(rec: dict) -> list[tuple[str, str]]:
@@ -524,69 +593,12 @@ def check_territory(rec: dict) -> list[tuple[str, str]]:
       without a code, in a French commune (metropolitan or overseas);
     - a located record without a point gets its commune's representative point,
       ``geocodage = "commune"``; a record marked ``localise = False`` keeps no point.
+
+    One record through the vectorised ``_territory.check_many``.
     """
-    problems: list[tuple[str, str]] = []
-    table = _commune_table(_boundaries_key())
-    code = rec.get("code_insee")
-    if code is not None and code not in table.index:
-        problems.append(("code_insee", f"code INSEE inconnu dans le COG 2025 : {code!r} (vérifiez-le sur insee.fr)."))
-        return problems
-    if code is not None and rec.get("commune") and not same_commune_name(rec["commune"], table.at[code, "nom"]):
-        others = _communes_by_name(table, rec["commune"], None)
-        known = (f" ; {rec['commune']!r} a le code {', '.join(others)}" if len(others) <= 5 else "") if others else ""
-        problems.append(("commune", f"la commune {rec['commune']!r} ne correspond pas au code INSEE {code!r}, qui est "
-                                    f"celui de {table.at[code, 'nom']!r} ({table.at[code, 'departement']}){known}. "
-                                    "Corrigez le code ou le nom (ou laissez la commune vide : le code suffit)."))
-        return problems
-    if code is None and rec.get("commune"):
-        codes = _communes_by_name(table, rec["commune"], rec.get("departement"))
-        if not codes:
-            problems.append(("commune", f"commune introuvable dans le COG 2025 : {rec['commune']!r} (donnez son code INSEE)."))
-            return problems
-        if len(codes) > 1:
-            problems.append(("commune", f"commune ambiguë : {rec['commune']!r} correspond aux codes {', '.join(codes)} "
-                                        "(donnez le code INSEE ou le département)."))
-            return problems
-        code = codes[0]
-    lat, lon = rec.get("latitude"), rec.get("longitude")
-    has_point = lat is not None and lon is not None
-    if has_point:
-        if code is not None:
-            com = _communes_indexed(_boundaries_key())
-            geom = com.geometry.iloc[int(com.index[com["code"] == code][0])]
-            if not geom.is_empty:
-                d = _distance_m(lat, lon, geom, table.at[code, "departement"])
-                if d > MAX_DISTANCE_M:
-                    problems.append(("latitude", f"le point ({lat:g}, {lon:g}) est à {d / 1000:.0f} km de la commune "
-                                                 f"{table.at[code, 'nom']!r} ({code}) : vérifiez le code INSEE ou "
-                                                 "l'ordre latitude/longitude."))
-                    return problems
-        else:
-            code = commune_at(lat, lon)
-            if code is None:
-                problems.append(("latitude", f"point hors de France : ({lat:g}, {lon:g}) n'est dans aucune commune "
-                                             "française (métropole et outre-mer). Vérifiez l'ordre latitude/longitude."))
-                return problems
-        rec["geocodage"] = rec.get("geocodage") or "saisie"
-    if code is not None:
-        row = table.loc[code]
-        rec["code_insee"] = code
-        rec["commune"] = row["nom"]
-        rec["departement"] = row["departement"]
-        rec["region"] = row["region"]
-    if rec.get("localise") is False:
-        rec["latitude"] = rec["longitude"] = None
-        rec["geocodage"] = None
-        return problems
-    if code is not None and not has_point:
-        pt = commune_point(code)
-        if pt is not None:
-            rec["latitude"], rec["longitude"] = pt
-            rec["geocodage"] = "commune"
-    rec["localise"] = rec.get("latitude") is not None and rec.get("longitude") is not None
-    if not rec["localise"]:
-        rec["geocodage"] = None
-    return problems
+    from . import _territory
+
+    return _territory.check_many([rec])[0]
 
 
 def edit_changes(current: dict, raw: dict) -> dict:

@@ -40,6 +40,7 @@ import shapely
 
 from . import _cache, boundaries, settings
 from ._errors import PtceGeoError, UnknownChoiceError, ValidationError
+from ._text import plain_figure
 
 # --------------------------------------------------------------------------- choices
 
@@ -57,7 +58,7 @@ LAYERS: dict[str, str] = {
     "zonage": "Communes selon le classement FRR (FRR, FRR+)",
     "couverture": "Communes selon la couverture par un pôle",
     "territoires-industrie": "Territoires d'industrie",
-    "qpv": "Quartiers prioritaires (QPV)",
+    "qpv": "Quartiers prioritaires (QPV 2024)",
     "poles": "Pôles (PTCE)",
 }
 DEFAULT_LAYERS: tuple[str, ...] = ("departements", "epci", "zonage", "territoires-industrie", "qpv", "poles")
@@ -100,24 +101,34 @@ STYLE = {
     "uncovered": {"facecolor": "#E69F00", "hatch": "....", "label": "Commune prioritaire sans pôle à portée"},
     "not_priority": {"facecolor": "#ffffff", "label": "Commune non prioritaire"},
     "ti": {"edgecolor": "#56B4E9", "hatch": "////", "linewidth": 0.9, "label": "Territoire d'industrie"},
-    "qpv": {"color": "#D55E00", "label": "Quartier prioritaire (QPV)"},
+    "qpv": {"color": "#D55E00", "label": "Quartier prioritaire (QPV 2024)"},
+    "qpv_small": {"color": "#D55E00",
+                  "label": "Quartier prioritaire (QPV 2024), symbole là où son contour ferait moins de 1 mm"},
     "qpv_points": {"color": "#D55E00", "label": "Commune comptant au moins un QPV :"},
     "departement": {"edgecolor": "#1a1a1a", "linewidth": 1.1, "label": "Limites des départements"},
     "epci": {"edgecolor": "#6b6b6b", "linewidth": 0.45, "label": "Limite d'EPCI"},
     "territory": {"edgecolor": "#000000", "linewidth": 1.8},
     "coast": {"edgecolor": "#000000", "linewidth": 0.9, "label": "Contour de la France (littoral, frontières)"},
     "pole": {"color": "#000000", "label": "Pôle (PTCE)"},
+    "catchment": {"edgecolor": "#000000", "facecolor": (0.0, 0.0, 0.0, 0.035), "linewidth": 0.7,
+                  "linestyle": (0, (4, 2))},
 }
+#: Diameter of a pole's dot (points on A4): the subject of the map, its strongest symbol.
+POLE_SIZE = 7.0
+#: Side (points on A4) of the square standing for a QPV whose contour would be under 1 mm.
+QPV_SQUARE = 2.2
+QPV_MIN_MM = 1.0
 #: Locator map: the territory shown (not the vermilion of the QPV).
 LOCATOR_COLOUR = "#CC79A7"
-PRIORITY_NOTE = "Prioritaire : commune comptant un QPV, membre d'un Territoire d'industrie ou classée FRR"
+PRIORITY_NOTE = ("Prioritaire : commune comptant un QPV, membre d'un Territoire d'industrie ou classée FRR ; "
+                 "une commune qui ne compte qu'un QPV est couverte quand l'un de ses QPV l'est")
 #: QPV drawn as the point of their commune: classes of the number of QPV at one point
 #: (low, high, legend label, side of the square in points on A4 at regional scale).
 QPV_CLASSES = ((1, 1, "1 QPV", 2.8), (2, 4, "2 à 4 QPV", 3.8), (5, 9, "5 à 9 QPV", 5.0),
                (10, 10**9, "10 QPV ou plus", 6.4))
 #: Order of the legend entries (``handle.ptce_rank``).
 _RANK = {"frr_plus": 10, "frr": 11, "covered": 12, "uncovered": 13, "not_priority": 14, "priority_note": 15,
-         "other": 16, "commune": 16, "context": 18, "ti": 20, "qpv": 30, "qpv_points": 31, "pole": 40,
+         "other": 16, "commune": 16, "context": 18, "ti": 20, "qpv": 30, "qpv_points": 31, "pole": 40, "catchment": 41,
          "territory": 50, "coast": 50, "departement": 51, "epci": 52}
 
 def _choice(what: str, value, valid: dict):
@@ -368,9 +379,13 @@ def _poles():
     def build():
         from . import poles
 
-        gdf = poles.load(located_only=True)
+        from . import coverage
+
+        every = poles.load()
+        registry = coverage.registry_counts(every)
+        gdf = every[every["localise"].fillna(False).astype(bool)].reset_index(drop=True)
         gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-        return gdf, poles.vintage()
+        return gdf, poles.vintage(), coverage.registry_text(registry).rstrip(".")
 
     return _memo(f"poles-{_registry_stamp()}", lambda: _try("Pôles (registre)", build))
 
@@ -386,6 +401,8 @@ def _coverage():
             frame["priority"] = frame[flags].any(axis=1) if flags else False
         params = dict(result.params) if isinstance(result.params, dict) else {}
         params = {"radius_km": params.get("radius_km", 15.0), "use_perimeter": bool(params.get("use_perimeter"))}
+        if "zoning_covered" in frame:  # a commune that only holds QPV is covered when one of them is
+            frame["covered"] = frame["zoning_covered"] | (frame["covered"] & ~frame["priority"])
         return frame.set_index("code")[["priority", "covered"]], params, dict(result.vintages or {})
 
     return _memo(f"coverage-{_registry_stamp()}", lambda: _try("Couverture par les pôles", build))
@@ -810,11 +827,14 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
             if not national:
                 gdf = gdf[gdf["departement"].astype(str).isin(terr.departements)]
             xy = shapely.get_coordinates(gdf.geometry.values)
-            drawn.sources["Pôles"] = res[1]
+            drawn.sources["Pôles"] = res[1] + (f" ; {res[2]}" if len(res) > 2 and res[2] else "")
+            if len(xy) and not small_symbols:
+                _draw_catchments(ax, drawn, xy, k)
             if len(xy):
-                ax.scatter(xy[:, 0], xy[:, 1], s=22 * k**2, marker="o", facecolor="#000000", edgecolor="#ffffff",
-                           linewidth=0.8 * k, zorder=9).ptce_role = "poles"
-                drawn.legend(_legend_marker("o", "#000000", STYLE["pole"]["label"], 6 * k, k), "pole")
+                size = POLE_SIZE * symbol_k
+                ax.scatter(xy[:, 0], xy[:, 1], s=size**2, marker="o", facecolor="#000000", edgecolor="#ffffff",
+                           linewidth=1.0 * k, zorder=9).ptce_role = "poles"
+                drawn.legend(_legend_marker("o", "#000000", STYLE["pole"]["label"], size, k), "pole")
             elif not inset:  # say it rather than leave the reader wondering (this page only)
                 drawn.remarks.append("aucun pôle localisé dans ce territoire")
             drawn.hidden_labels += place_labels(ax, xy, list(gdf["nom"].astype(str)), fontsize=5.5 * k,
@@ -822,6 +842,34 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
     ax.ptce_drawn = drawn
     fig.ptce_drawn = drawn
     return fig
+
+
+def catchment_radius_km() -> float:
+    """The radius the coverage layer and the catchment circles use (``coverage.DEFAULT_RADIUS_KM``)."""
+    from . import coverage
+
+    return float(coverage.DEFAULT_RADIUS_KM)
+
+
+def _draw_catchments(ax, drawn: _Drawn, xy, k: float) -> None:
+    """Each pole's catchment: a circle of the coverage radius (metres in the map's metric CRS,
+    the distance coverage measures), so a reader sees what « couvert » means."""
+    from matplotlib.collections import PatchCollection
+    from matplotlib.patches import Circle
+
+    radius = catchment_radius_km()
+    style = STYLE["catchment"]
+    circles = [Circle((x, y), radius * 1000.0) for x, y in xy]
+    coll = PatchCollection(circles, facecolor=style["facecolor"], edgecolor=style["edgecolor"],
+                           linewidth=style["linewidth"] * k, linestyle=style["linestyle"], zorder=8)
+    coll.ptce_role = "catchments"
+    ax.add_collection(coll)
+    from matplotlib.patches import Patch
+
+    handle = Patch(facecolor=style["facecolor"], edgecolor=style["edgecolor"], linewidth=style["linewidth"] * k,
+                   linestyle=style["linestyle"],
+                   label=f"Rayon d'action d'un pôle ({radius:g}{NBSP}km) : zone où il couvre communes et QPV")
+    drawn.legend(handle, "catchment")
 
 
 def _draw_qpv(ax, drawn: _Drawn, terr: Territory, crs: str, res, scale_denominator, symbol_k: float,
@@ -837,20 +885,26 @@ def _draw_qpv(ax, drawn: _Drawn, terr: Territory, crs: str, res, scale_denominat
     points = qpv.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy() | kind.eq("point").to_numpy()
     polys = qpv[~points]
     boxes = []
-    # real contours: tiny at regional scale, outlined polygons when over 1.2 mm, else a square
+    # real contours: polygons at département and région scale; a small square only where the
+    # contour would be under QPV_MIN_MM on paper (and on the national map)
     small = np.zeros(len(polys), dtype=bool)
     if scale_denominator and len(polys):
-        small = np.sqrt(polys.area.to_numpy()) / scale_denominator * 1000 < 1.2
+        small = np.sqrt(polys.area.to_numpy()) / scale_denominator * 1000 < QPV_MIN_MM
+    if terr.kind == "france":
+        small[:] = True
     if _add_fill(ax, polys.geometry.values[~small], 7, "qpv", facecolor=colour, edgecolor="#000000", linewidth=0.2 * k):
         drawn.legend(_legend_patch({"facecolor": colour, "edgecolor": "#000000", "linewidth": 0.3},
                                    STYLE["qpv"]["label"], k), "qpv")
-    side = QPV_CLASSES[0][3] * symbol_k
+    side = QPV_SQUARE * symbol_k
     if small.any():
         xy = shapely.get_coordinates(shapely.point_on_surface(polys.geometry.values[small]))
-        ax.scatter(xy[:, 0], xy[:, 1], s=side**2, marker="s", facecolor=colour, edgecolor="#000000",
-                   linewidth=0.3 * k, zorder=7).ptce_role = "qpv"
+        ax.scatter(xy[:, 0], xy[:, 1], s=side**2, marker="s", facecolor=colour, edgecolor="none",
+                   linewidth=0, zorder=7).ptce_role = "qpv"
         boxes += [(x - side / 2, y - side / 2, x + side / 2, y + side / 2) for x, y in _to_points(ax, xy)]
-        drawn.legend(_legend_marker("s", colour, STYLE["qpv"]["label"], side, k), "qpv")
+        label = STYLE["qpv"]["label"] if terr.kind == "france" else STYLE["qpv_small"]["label"]
+        marker = _legend_marker("s", colour, label, side, k)
+        marker.set_markeredgecolor(colour)
+        drawn.legend(marker, "qpv")
     if points.any():
         pts = _qpv_points_in_crs(res[0], crs, qpv_all)
         if terr.kind != "france":
@@ -1416,6 +1470,7 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
         map_ax.set_xlim(*xlim)
         map_ax.set_ylim(*ylim)
         plot_layers(terr, layers, ax=map_ax, scale_denominator=scale)
+        fig.ptce_scale = scale
         insets, frame_box = [], map_box
     map_ax.patch.set_visible(False)
     # a thin neatline around the map (the national insets have their own frames, flush with it)
@@ -1462,7 +1517,7 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
                           "insets": insets, "scale": scale, "paper_mm": (pw, ph), "margin_mm": m,
                           "frame_mm": frame_box}
     fig.ptce_drawn = drawn
-    return fig
+    return plain_figure(fig)
 
 
 @lru_cache(maxsize=4096)
@@ -1624,17 +1679,37 @@ def _rc():
 
 
 def save(fig, output, format: str | None = None, dpi: int = DPI_PNG):  # noqa: A002 - matplotlib's name
-    """Write ``fig`` to a path or a binary file object as PDF, PNG (``dpi``) or SVG."""
+    """Write ``fig`` to a path or a binary file object as PDF, PNG (``dpi``) or SVG.
+
+    A path is written atomically and only over a regular file (a link, a device, a FIFO or a
+    folder is refused: ``_safefile.check_output``); every text is drawn as plain text
+    (``_text.plain_figure``: a ``$`` in a pole's name or a title is not mathematics)."""
+    from . import _safefile
+    from ._cache import atomic_write
+    from ._errors import file_error
+    from ._text import plain_figure, printable
+
     fmt = _fmt_from(output if not hasattr(output, "write") else "", format)
     if fmt == "png":
         dpi = check_dpi(dpi)
+    plain_figure(fig)
     meta = {"pdf": {"Title": _title_of(fig), "Creator": "ptce-geo"},
             "svg": {"Title": _title_of(fig)}, "png": {"Title": _title_of(fig), "Software": "ptce-geo"}}[fmt]
+
+    def draw(target):
+        fig.savefig(target, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=meta, facecolor="white")
+
     with _rc():
+        if hasattr(output, "write"):
+            draw(output)
+            return output
+        path = _safefile.check_output(Path(output))
+        if not path.parent.is_dir():
+            raise file_error("d'écrire la carte dans", printable(str(output)), FileNotFoundError(2, "absent"))
         try:
-            fig.savefig(output, format=fmt, dpi=dpi if fmt == "png" else 72, metadata=meta, facecolor="white")
+            atomic_write(path, draw)
         except OSError as exc:
-            raise PtceGeoError(f"Impossible d'écrire la carte dans {str(output)!r} : {exc}.") from exc
+            raise file_error("d'écrire la carte dans", printable(str(output)), exc) from exc
     return output
 
 
@@ -1719,7 +1794,7 @@ def render_cover(fig, terrs: Sequence[Territory], *, paper="a4", orientation="po
         page_artist = fig.text((pw - MARGIN_MM) / pw, MARGIN_MM / ph, page, fontsize=7.5 * k, va="bottom",
                                ha="right", color="#333333")
     fig.ptce_furniture = {"title": title, "page": page_artist}
-    return fig
+    return plain_figure(fig)
 
 
 def _add_outline(path: Path, titles: Sequence[str]) -> None:
@@ -1752,9 +1827,12 @@ def atlas(output, *, paper: str = "a4", orientation: str | None = None, layers: 
     from matplotlib.figure import Figure
     from tqdm import tqdm
 
+    from . import _safefile
+
     _fmt_from(output, "pdf")
     if Path(str(output)).suffix.lower() not in ("", ".pdf"):
         raise ValidationError(f"L'atlas est un PDF de plusieurs pages : utilisez un fichier .pdf, pas {str(output)!r}.")
+    _safefile.check_output(Path(str(output)))
     layers = check_layers(layers)
     orientation = orientation or ATLAS_ORIENTATION
     _choice("Sens de la page", orientation, ORIENTATIONS)

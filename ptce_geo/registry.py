@@ -15,7 +15,10 @@ French message saying who changed the pole and when) if it has moved since.
 A registry that cannot be used (damaged file, unreachable server, no permission, PostGIS
 missing) and a data dir that cannot be created (``PTCE_GEO_DATA`` naming a file…) raise French
 domain errors (``RegistryError``, ``FileAccessError``) saying which file or database and what to
-do (a database's password is never shown).
+do (a database's password is never shown); for the SQLite file, busy, disk full, permission
+refused, disk input/output error and damaged file are five different messages, and only the last
+advises setting the file aside; a failed write is rolled back without hiding its cause
+(``_store_sqlite``).
 
 ``stamp()`` changes with every write to the poles, on any server: it is the cache key of what
 pages build from the poles, and costs one query.
@@ -173,8 +176,6 @@ def _fetch_pole(con, pole_id: str) -> dict:
     if row is None:
         raise UnknownChoiceError("Pôle", pole_id, [r[0] for r in con.execute("SELECT id FROM poles ORDER BY id")])
     return _decode(row)
-
-
 @contextmanager
 def _open():
     """Connection to the registry (created from the seed if needed; migrated if it is older than

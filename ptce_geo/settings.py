@@ -22,6 +22,9 @@ http_timeout : float
     ``PTCE_GEO_HTTP_TIMEOUT``; seconds, default 30 (decimal comma accepted; > 0).
 http_retries : int
     ``PTCE_GEO_HTTP_RETRIES``; attempts per download, default 3 (exponential backoff; ≥ 1).
+http_deadline : float
+    ``PTCE_GEO_HTTP_DEADLINE``; seconds, default 900: the most one file's download may take,
+    all attempts together (a server trickling one byte a second is given up; > 0).
 
 A value that cannot be read (``PTCE_GEO_HTTP_TIMEOUT=abc``) raises ``ConfigurationError``
 naming the variable and the value. ``ensure_dir(path, variable)`` creates a settings folder
@@ -153,6 +156,7 @@ class Settings:
     http_retries: int = 3
     editing: str = "local"
     database_url: str | None = None
+    http_deadline: float = 900.0
     user_agent: str = "ptce-geo/0.1 (+https://github.com/ptce-geo)"
     geocoder_url: str = "https://api-adresse.data.gouv.fr"
     datagouv_api: str = "https://www.data.gouv.fr/api/1"
@@ -177,6 +181,7 @@ def get() -> Settings:
         http_retries=_env_number("PTCE_GEO_HTTP_RETRIES", "3", int, "un nombre entier de tentatives, au moins 1", "3"),
         editing=_env_choice("PTCE_GEO_EDITING", "local", EDITING_MODES),
         database_url=_env_database_url(),
+        http_deadline=_env_number("PTCE_GEO_HTTP_DEADLINE", "900", float, "un nombre de secondes positif", "900"),
         user_agent=os.environ.get("PTCE_GEO_USER_AGENT", Settings.user_agent),
         geocoder_url=os.environ.get("PTCE_GEO_GEOCODER_URL", Settings.geocoder_url).rstrip("/"),
         datagouv_api=os.environ.get("PTCE_GEO_DATAGOUV_API", Settings.datagouv_api).rstrip("/"),

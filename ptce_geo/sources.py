@@ -55,7 +55,8 @@ _CATALOGUE: tuple[Source, ...] = (
         licence=LICENCE_OUVERTE,
         vintage="QPV 2024 (métropole), 2025 (outre-mer)",
         filename="qpv_2024_contours.geojson",
-        aliases=("qpv_2024_contours.zip", "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson"),
+        aliases=("qpv_2024_polygones.geojson", "qpv_2024_contours.zip",
+                 "QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson"),
         format="geojson|zip",
         url="https://www.data.gouv.fr/api/1/datasets/r/942d4ee8-8142-4556-8ea1-335537ce1119",
         page="https://www.data.gouv.fr/fr/datasets/quartiers-prioritaires-de-la-politique-de-la-ville-qpv/",
@@ -63,6 +64,20 @@ _CATALOGUE: tuple[Source, ...] = (
         resource_title=r"QP.?2024.*WGS.?84",
         resource_formats=("geojson", "json", "zip"),
         zip_member="GEOJSON/QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson",
+        optional=True,
+    ),
+    Source(
+        id="qpv-2024-population",
+        title="Population des quartiers prioritaires 2024 (population municipale par QPV)",
+        publisher="INSEE",
+        licence=LICENCE_OUVERTE,
+        vintage="QPV 2024, population municipale de référence (recensement)",
+        filename="pop_QPV24.csv",
+        aliases=("pop_QPV24.xlsx", "pop_QPV24.zip", "pop_QPV24_csv.zip", "pop_qpv24.csv"),
+        format="csv|xlsx|zip",
+        # No stable file URL is known: INSEE serves its files from the statistics page below.
+        # The file is read from the mirror or the raw cache only (see qpv.read_population).
+        page="https://www.insee.fr/fr/statistiques/8210600",
         optional=True,
     ),
     Source(

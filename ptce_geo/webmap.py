@@ -5,9 +5,11 @@ to widgets and caches.
 
 Level of detail
     At national scale the map carries régions and départements (simplified again at 1-1.5 km),
-    Territoires d'industrie, poles and (for coverage) one value per département. Communes, EPCI,
-    QPV, FRR and ZRR are only drawn for a chosen département or région (``LOCAL_LAYERS``), from
-    ``boundaries.load(level, simplified=True)``.
+    Territoires d'industrie, poles, one light dot per QPV and (for coverage) one value per
+    département. Communes, EPCI, FRR and ZRR are only drawn for a chosen département or région
+    (``LOCAL_LAYERS``), from ``boundaries.load(level, simplified=True)``; there the QPV are their
+    contours (simplified at ``QPV_TOLERANCE_M``), drawn above the communes, with a popup giving
+    the nearest pole and its distance to the contour (``qpv_join``).
 
 Layer files
     Each (layer, territory) is written once as GeoJSON under ``static/layers`` (``publish_layer``),
@@ -63,7 +65,7 @@ LAYERS: dict[str, str] = {
 }
 DEFAULT_LAYERS = ("poles", "regions", "departements")
 # Layers drawn only inside a chosen département or région.
-LOCAL_LAYERS = ("epci", "communes", "qpv", "frr", "zrr")
+LOCAL_LAYERS = ("epci", "communes", "frr", "zrr")
 PRIORITY_LAYER = {"qpv": "qpv", "territoires-industrie": "territoires-industrie", "frr": "frr", "zrr": "zrr"}
 
 COLOUR_BY = {"secteur": "secteur", "appel": "appel"}
@@ -84,7 +86,9 @@ _ZONING_FLAG = {"all": "priority", "qpv": "in_qpv", "territoires-industrie": "in
                 "frr": "frr", "zrr": "zrr"}
 
 DEFAULT_RADIUS_KM = 15.0
-FRANCE_BOUNDS = ((41.3, -5.2), (51.1, 9.6))  # metropolitan France, (south, west), (north, east)
+FRANCE_BOUNDS = ((41.33, -5.15), (51.09, 9.56))  # metropolitan France, (south, west), (north, east)
+ZOOM_SNAP = 0.25  # fractional zooms: fitBounds fills the frame with France instead of a third of it
+QPV_TOLERANCE_M = 8.0  # web simplification of the QPV contours (the source is rounded to ~11 m)
 NATIONAL_CLASSES = 5
 
 OTHER_COLOUR = "#7f7f7f"
@@ -94,6 +98,7 @@ _PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#
 _CHORO = ["#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704"]  # light → dark
 _CHORO_RATE = ["#a50026", "#f46d43", "#fee08b", "#a6d96a", "#1a9850"]  # low rate (red) → high (green)
 NO_DATA_COLOUR = "#d9d9d9"
+NO_DATA_LABEL = "sans population prioritaire connue"
 
 FRR_COLOURS = {
     "FRR+": "#006d2c",
@@ -388,23 +393,20 @@ def priority_layer(name: str, frame: gpd.GeoDataFrame, key: str) -> gpd.GeoDataF
     """A priority layer (``priority.load(name)``) cut to the territory, with display geometry.
 
     FRR/ZRR communes take the simplified commune contour; Territoires d'industrie are
-    simplified (1 km) for the national view; QPV keep their points or polygons.
+    simplified (1 km) for the national view; QPV: see ``qpv_layer``.
     """
-    if name in ("qpv", "frr", "zrr") and not key:
+    if name in ("frr", "zrr") and not key:
         raise PtceGeoError(
             f"La couche {LAYERS[name]!r} n'est affichée que pour un département ou une région : "
             "choisissez un territoire."
         )
+    if name == "qpv":
+        return qpv_layer(frame, key)
     codes = set(territory_communes(key).index)
     if name in ("frr", "zrr"):
         sub = frame[frame["code"].isin(codes)][["code", "nom", "classement"]]
         com = boundaries.load("commune", simplified=True)[["code", "geometry"]]
         return gpd.GeoDataFrame(sub.merge(com, on="code"), geometry="geometry", crs=settings.WEB_CRS)
-    if name == "qpv":
-        sub = frame[frame["communes"].map(lambda cs: any(c in codes for c in list(cs)))]
-        out = sub[["code", "nom", "geometry"]].copy()
-        out["communes"] = sub["communes"].map(lambda cs: ", ".join(cs))
-        return out
     # territoires-industrie
     sub = frame
     if key:
@@ -415,6 +417,47 @@ def priority_layer(name: str, frame: gpd.GeoDataFrame, key: str) -> gpd.GeoDataF
     return sub.set_geometry(gpd.GeoSeries(simple, crs=settings.METRIC_CRS).to_crs(settings.WEB_CRS).values)
 
 
+def qpv_layer(frame: gpd.GeoDataFrame, key: str) -> gpd.GeoDataFrame:
+    """QPV for the explorer: one dot per QPV (its representative point) for the whole country; in a
+    département or région, the contours touching it, simplified for the web (``QPV_TOLERANCE_M``
+    in the metric CRS of each part of France), with their communes' names."""
+    from . import qpv as qpv_mod
+
+    if not key:
+        return gpd.GeoDataFrame(frame[["code", "nom"]].copy(), geometry=frame.geometry.representative_point().values,
+                                crs=settings.WEB_CRS)
+    codes = set(territory_communes(key).index)
+    sub = frame[frame["communes"].map(lambda cs: any(c in codes for c in list(cs)))]
+    out = sub[["code", "nom", "departement", "geometry"]].copy()
+    names = boundaries.commune_table()["nom"]
+    out["communes"] = sub["communes"].map(lambda cs: ", ".join(f"{names.get(c, c)} ({c})" for c in cs))
+    geoms = np.asarray(out.geometry.values, dtype=object)
+    groups = np.array([qpv_mod.group_of(d) for d in out["departement"]], dtype=object)
+    for g in np.unique(groups) if len(groups) else []:
+        idx = np.flatnonzero(groups == g)
+        metric = gpd.GeoSeries(geoms[idx], crs=settings.WEB_CRS).to_crs(qpv_mod.crs_of(g))
+        simple = shapely.simplify(metric.values, QPV_TOLERANCE_M, preserve_topology=True)
+        geoms[idx] = gpd.GeoSeries(simple, crs=qpv_mod.crs_of(g)).to_crs(settings.WEB_CRS).values
+    return gpd.GeoDataFrame(out[["code", "nom", "communes"]], geometry=geoms, crs=settings.WEB_CRS)
+
+
+def qpv_join(districts: pd.DataFrame, key: str, radius_km: float) -> dict[str, dict]:
+    """Per QPV of the territory: nearest pole (escaped) and distance to its contour, and whether it
+    is covered at ``radius_km`` — what the QPV popup adds to the published contours file."""
+    codes = set(territory_communes(key).index)
+    sub = districts[districts["communes"].map(lambda cs: any(c in codes for c in list(cs)))]
+    out = {}
+    for r in sub.itertuples():
+        if isinstance(r.nearest_pole_nom, str):
+            km = "dans le quartier" if r.distance_km == 0 else f"{r.distance_km:.1f}".replace(".", ",") + "\u202fkm"
+            pole, dist = esc(r.nearest_pole_nom), km
+        else:
+            pole, dist = "aucun pôle localisé dans cette partie de la France", "—"
+        state = (f"couvert ({esc(r.covered_by)})" if r.covered else f"non couvert à {radius_km:g}\u202fkm")
+        out[str(r.code)] = {"pole": pole, "distance": dist, "couvert": state}
+    return out
+
+
 LAYER_PROPS = {"regions": ["code", "nom"], "departements": ["code", "nom"], "epci": ["code", "nom"],
                "communes": ["code", "nom", "population"], "qpv": ["code", "nom", "communes"],
                "territoires-industrie": ["code", "nom"]}
@@ -423,8 +466,8 @@ LAYER_PROPS = {"regions": ["code", "nom"], "departements": ["code", "nom"], "epc
 JOIN_LAYERS = {"frr": "communes", "zrr": "communes"}
 # Drawn whole in every view: one coarse file for the national view, one for all territory views.
 NATION_WIDE = ("regions", "departements")
-NATIONAL_LAYERS = ("regions", "departements", "territoires-industrie")
-LAYER_FORMAT = "3"  # bump when layer_geojson's output changes: every published file is renamed
+NATIONAL_LAYERS = ("regions", "departements", "territoires-industrie", "qpv")
+LAYER_FORMAT = "4"  # bump when layer_geojson's output changes: every published file is renamed
 
 
 def layer_precision(key: str) -> int:
@@ -443,7 +486,8 @@ def layer_geojson(layer: str, key: str) -> str:
         from . import priority
 
         frame = priority_layer(layer, priority.load(layer), key)
-    return to_geojson(frame, LAYER_PROPS[layer], precision=layer_precision(key))
+    props = ["code", "nom"] if layer == "qpv" and not key else LAYER_PROPS[layer]
+    return to_geojson(frame, props, precision=layer_precision(key))
 
 
 def priority_join(name: str, frame: pd.DataFrame, key: str) -> dict[str, dict]:
@@ -674,8 +718,8 @@ def _coverage_frame(table: pd.DataFrame, indicator: str) -> tuple[pd.DataFrame, 
     classes = classify(frame["valeur"], percent=indicator == "taux",
                        palette=_CHORO_RATE if indicator == "taux" else _CHORO)
     frame["couleur"] = [classes.colours[i] if i >= 0 else NO_DATA_COLOUR for i in classes.index]
-    fmt = (lambda v: "sans population prioritaire" if pd.isna(v) else f"{v * 100:.0f} %") if indicator == "taux" \
-        else (lambda v: "sans population prioritaire" if pd.isna(v) else f"{_fmt_int(round(v))} hab.")
+    fmt = (lambda v: NO_DATA_LABEL if pd.isna(v) else f"{v * 100:.0f} %") if indicator == "taux" \
+        else (lambda v: NO_DATA_LABEL if pd.isna(v) else f"{_fmt_int(round(v))} hab.")
     frame["valeur_texte"] = frame["valeur"].map(fmt)
     return frame, classes
 
@@ -708,13 +752,20 @@ def coverage_join(table: pd.DataFrame, key: str, indicator: str) -> tuple[str, d
 
 
 def commune_coverage_table(communes: pd.DataFrame) -> pd.DataFrame:
-    """Per-commune coverage rows (same columns as ``by_territory``) from ``CommuneCoverage.communes``."""
-    pop = communes["population"].astype("Float64").fillna(0).to_numpy(dtype=float)
-    zon = communes["in_zoning"].to_numpy(dtype=bool)
-    cov = communes["covered"].to_numpy(dtype=bool)
-    prio = np.where(zon, pop, 0.0)
-    covered = np.where(zon & cov, pop, 0.0)
-    rate = np.where(prio > 0, covered / np.where(prio > 0, prio, 1), np.nan)
+    """Per-commune coverage rows (same columns as ``by_territory``) from ``CommuneCoverage.communes``:
+    the priority population in the unit of the zoning (``priority_population``: QPV residents for
+    ``qpv`` — unknown without INSEE's file —, never a QPV commune's whole population)."""
+    if "priority_population" in communes:
+        prio = pd.to_numeric(communes["priority_population"], errors="coerce").astype(float).to_numpy()
+        covered = pd.to_numeric(communes["priority_population_covered"], errors="coerce").astype(float).to_numpy()
+    else:  # a hand-made table: commune populations of the flagged communes
+        pop = communes["population"].astype("Float64").fillna(0).to_numpy(dtype=float)
+        zon = communes["in_zoning"].to_numpy(dtype=bool)
+        cov = communes["covered"].to_numpy(dtype=bool)
+        prio = np.where(zon, pop, 0.0)
+        covered = np.where(zon & cov, pop, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(prio > 0, covered / np.where(prio > 0, prio, 1), np.nan)
     return pd.DataFrame({"code": communes["code"].to_numpy(), "nom": communes["nom"].to_numpy(),
                          "priority_population": prio, "priority_population_covered": covered,
                          "coverage_rate": rate})
@@ -908,7 +959,8 @@ class GeoLayer(_OnMap, MacroElement):
   var map = {{ this.map_name() }};
   var target = {{ this._parent.get_name() }};
   var spec = {{ this.spec|tojson }};
-  function tip(p) { return spec.tooltip.replace(/\\{(\\w+)\\}/g, function(_, k) { return p[k] == null ? '' : String(p[k]); }); }
+  function fill_in(t, p) { return t.replace(/\\{(\\w+)\\}/g, function(_, k) { return p[k] == null ? '' : String(p[k]); }); }
+  function tip(p) { return fill_in(spec.tooltip, p); }
   function fill(p) {
     if (spec.fill_prop) { return p[spec.fill_prop] || spec.style.fillColor; }
     if (spec.colour_prop) { var c = spec.colours[p[spec.colour_prop]]; return c || spec.style.fillColor; }
@@ -923,7 +975,10 @@ class GeoLayer(_OnMap, MacroElement):
       return s;
     },
     pointToLayer: function(f, latlng) { return L.circleMarker(latlng, {radius: spec.point_radius}); },
-    onEachFeature: function(f, l) { if (spec.tooltip) { l.bindTooltip(tip(f.properties), {sticky: true}); } }
+    onEachFeature: function(f, l) {
+      if (spec.tooltip) { l.bindTooltip(tip(f.properties), {sticky: true}); }
+      if (spec.popup) { l.bindPopup(fill_in(spec.popup, f.properties), {maxWidth: 320}); }
+    }
   });
   layer.options.ptceLayer = spec.key;
   if (!window.ptceFetch) {
@@ -958,7 +1013,7 @@ class GeoLayer(_OnMap, MacroElement):
     def __init__(self, key: str, data: str | None, style: dict, tooltip: str = "", colour_prop: str | None = None,
                  colours: dict | None = None, fill_prop: str | None = None, point_radius: int = 5,
                  url: str | None = None, label: str | None = None, join: dict[str, dict] | None = None,
-                 outline: bool = False):
+                 outline: bool = False, popup: str = ""):
         super().__init__()
         if (data is None) == (url is None):
             raise ValueError(f"GeoLayer {key!r}: give either data or url")
@@ -968,7 +1023,7 @@ class GeoLayer(_OnMap, MacroElement):
         base.update(style)
         self.spec = {"key": key, "style": base, "tooltip": tooltip, "colour_prop": colour_prop,
                      "colours": colours or {}, "fill_prop": fill_prop, "point_radius": point_radius,
-                     "url": url, "label": label or key, "join": join, "outline": outline}
+                     "url": url, "label": label or key, "join": join, "outline": outline, "popup": popup}
 
 
 class PoleCluster(_OnMap, JSCSSMixin, MacroElement):
@@ -1077,6 +1132,8 @@ def base_map(fond: str | None = None, urls: dict[str, str] | None = None, **kwar
     urls = urls or asset_urls()
     kwargs.setdefault("location", [46.6, 2.4])
     kwargs.setdefault("zoom_start", 6)
+    kwargs.setdefault("zoom_snap", ZOOM_SNAP)
+    kwargs.setdefault("zoom_delta", 0.5)
     m = folium.Map(tiles="OpenStreetMap" if fond == "osm" else None, prefer_canvas=True, **kwargs)
     # Only Leaflet itself (no jQuery/Bootstrap/awesome-markers): served locally when available.
     m.default_js = [("leaflet", urls["leaflet_js"])]
@@ -1225,7 +1282,8 @@ STYLES = {
     "departements": {"color": "#2171b5", "weight": 1.0, "fillOpacity": 0.0, "dashArray": "4 3"},
     "epci": {"color": "#6a51a3", "weight": 1.2, "fillOpacity": 0.0},
     "communes": {"color": "#737373", "weight": 0.5, "fillOpacity": 0.0},
-    "qpv": {"color": "#c51b8a", "weight": 1.0, "fillColor": "#f768a1", "fillOpacity": 0.7},
+    "qpv": {"color": "#ae017e", "weight": 1.2, "fillColor": "#f768a1", "fillOpacity": 0.5},
+    "qpv-points": {"color": "#ae017e", "weight": 0.6, "fillColor": "#f768a1", "fillOpacity": 0.55, "opacity": 0.7},
     "territoires-industrie": {"color": "#b35806", "weight": 1.0, "fillColor": "#fdb863", "fillOpacity": 0.35},
     "frr": {"color": "#238b45", "weight": 0.3, "fillColor": "#31a354", "fillOpacity": 0.55},
     "zrr": {"color": "#6a51a3", "weight": 0.3, "fillColor": "#8c6bb1", "fillOpacity": 0.45},
@@ -1236,11 +1294,17 @@ TOOLTIPS = {
     "departements": "<b>{nom}</b> ({code})",
     "epci": "<b>{nom}</b><br>EPCI {code}",
     "communes": "<b>{nom}</b> ({code})<br>{population} hab.",
-    "qpv": "<b>{nom}</b><br>QPV {code}<br>Communes : {communes}",
+    "qpv": "<b>{nom}</b><br>QPV {code}",
     "territoires-industrie": "<b>{nom}</b><br>Territoire d'industrie {code}",
     "frr": "<b>{nom}</b> ({code})<br>{classement}",
     "zrr": "<b>{nom}</b> ({code})<br>{classement}",
     "couverture": "<b>{nom}</b> ({code})<br>{valeur_texte}",
+}
+
+
+POPUPS = {
+    "qpv": "<b>{nom}</b><br>Quartier prioritaire {code}<br>Communes : {communes}<br>Pôle le plus proche : {pole}"
+           "<br>Distance au contour : {distance}<br>{couvert}",
 }
 
 
@@ -1289,14 +1353,19 @@ def legend_html(state: MapState, layers: MapLayers) -> str:
             parts.append(f"<b>{esc(title)}</b>" + "".join(
                 item(c, k) for k, c in colours.items() if k != "FRR bénéficiaire partiellement"))
         elif key == "qpv":
-            parts.append(_swatch(STYLES["qpv"]["fillColor"], LAYERS["qpv"] + " (point : commune du quartier)", "circle"))
+            if state.territoire:
+                parts.append(_swatch(STYLES["qpv"]["fillColor"], "Quartier prioritaire (QPV 2024) — contour ; "
+                                                                  "cliquer pour le pôle le plus proche"))
+            else:
+                parts.append(_swatch(STYLES["qpv"]["fillColor"], "Quartier prioritaire (QPV 2024) — un point "
+                                     "par quartier ; choisir un territoire pour les contours", "circle"))
         elif key == "territoires-industrie":
             parts.append(_swatch(STYLES[key]["fillColor"], LAYERS[key]))
         elif key == "couverture" and layers.classes is not None:
             cl = layers.classes
             title = f"{INDICATORS[layers.indicator]} ({'départements' if not state.territoire else 'communes'}, rayon {state.rayon:g} km)"
             parts.append(f"<b>{esc(title)}</b>" + "".join(_swatch(c, lab) for c, lab in zip(cl.colours, cl.labels))
-                         + _swatch(NO_DATA_COLOUR, "sans population prioritaire")
+                         + _swatch(NO_DATA_COLOUR, NO_DATA_LABEL)
                          + f"<div style='color:#555'>Classes : {esc(cl.method)}</div>")
     return "".join(f"<div style='margin-bottom:4px'>{p}</div>" for p in parts)
 
@@ -1333,7 +1402,13 @@ def explorer_layers(state: MapState, layers: MapLayers, urls: dict[str, str] | N
                 kw.update(colour_prop="classement", colours=ZRR_COLOURS, outline=_outlined(state, layers, key))
             elif key == "couverture":
                 kw.update(fill_prop="couleur")
-            GeoLayer(key, layers.geojson.get(key), STYLES[key], TOOLTIPS[key], label=LAYERS[key], **kw).add_to(fg)
+            elif key == "qpv":
+                if state.territoire:
+                    kw.update(popup=POPUPS["qpv"] if kw["join"] else "")
+                else:
+                    kw.update(point_radius=3)
+            style = STYLES["qpv-points"] if key == "qpv" and not state.territoire else STYLES[key]
+            GeoLayer(key, layers.geojson.get(key), style, TOOLTIPS[key], label=LAYERS[key], **kw).add_to(fg)
     if layers.highlight:
         GeoLayer("recherche", layers.highlight, {"color": "#e31a1c", "weight": 3, "fillOpacity": 0.05,
                                                   "fillColor": "#e31a1c"}, "<b>{nom}</b> ({code})").add_to(fg)

@@ -114,3 +114,14 @@ def snapshot():
             return database.dump(con)
 
     return take
+
+
+@pytest.fixture
+def local_browser(monkeypatch):
+    """The visitor is a browser on the server's machine in ``local`` mode (may edit):
+    ``st.context.ip_address`` is None, as a real loopback client gets it; AppTest's own mock
+    runtime would otherwise give a non-loopback address (read-only visitor)."""
+    from streamlit.runtime.context import ContextProxy
+
+    monkeypatch.delenv("PTCE_GEO_EDITING", raising=False)
+    monkeypatch.setattr(ContextProxy, "ip_address", property(lambda self: None))

@@ -11,7 +11,14 @@ C 5, D 5, B 15, E 15 (exactly the radius), A 25, F 25 km. P2 stands in G and dec
 perimeter {A, F} (across departments 01 and 02). Overseas: R 97401 in Réunion (no pole),
 M 97101 in Guadeloupe; a pole in Martinique (same CRS as Guadeloupe) is only used in one test.
 
-Flags: A QPV, B FRR, D Territoire d'industrie, E ZRR only (not a priority for "all"), F FRR, R QPV.
+Flags: A QPV, B FRR, D Territoire d'industrie, E ZRR only (not a priority for "all"), F FRR and QPV,
+R QPV, M QPV.
+
+QPV (``qpv_layer``), contours in Lambert-93 / local UTM:
+    QN00101M in A, x ∈ [8, 9.5] km, y ∈ [4, 6]: 20.5 km from P1's point, A's town hall 25 km.
+    QN00201M in F, x ∈ [58, 59.5] km: 28 km from P1, F's town hall 25 km.
+    QN97401M in R, QN97101M in M (around their town halls).
+With ``population=True`` the layer carries INSEE-like residents: 600, 50, 300, 100.
 """
 
 from __future__ import annotations
@@ -37,7 +44,7 @@ FLAGS = {  # code: (qpv, ti, frr, zrr)
     "01002": (False, False, True, False),
     "02001": (False, True, False, False),
     "02002": (False, False, False, True),
-    "02003": (False, False, True, False),
+    "02003": (True, False, True, False),
     "97401": (True, False, False, False),
     "97101": (True, False, False, False),
 }
@@ -105,9 +112,18 @@ def poles(*extra) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
 
 
-def qpv_layer() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"code": ["QN001", "QN974"], "nom": ["Quartier A", "Quartier R"], "communes": [["01001"], ["97401"]],
-         "departement": ["01", "974"], "geometry_kind": ["point", "point"]},
-        geometry=[shapely.Point(2.0, 46.0), shapely.Point(55.5, -21.0)], crs="EPSG:4326",
+def qpv_layer(population: bool = False) -> gpd.GeoDataFrame:
+    metro = _to4326([shapely.box(X0 + 8 * KM, Y0 + 4 * KM, X0 + 9.5 * KM, Y0 + 6 * KM),
+                     shapely.box(X0 + 58 * KM, Y0 + 4 * KM, X0 + 59.5 * KM, Y0 + 6 * KM)], "EPSG:2154")
+    reunion = _to4326([shapely.box(344_000, 7_654_000, 346_000, 7_656_000)], "EPSG:2975")
+    guadeloupe = _to4326([shapely.box(654_000, 1_784_000, 656_000, 1_786_000)], "EPSG:5490")
+    out = gpd.GeoDataFrame(
+        {"code": ["QN00101M", "QN00201M", "QN97401M", "QN97101M"],
+         "nom": ["Quartier A", "Quartier F", "Quartier R", "Quartier M"],
+         "communes": [["01001"], ["02003"], ["97401"], ["97101"]],
+         "departement": ["01", "02", "974", "971"], "geometry_kind": "polygon"},
+        geometry=[*metro, *reunion, *guadeloupe], crs="EPSG:4326",
     )
+    if population:
+        out["population"] = [600, 50, 300, 100]
+    return out

@@ -19,9 +19,14 @@ from ptce_geo import coverage as cv
 from ptce_geo._errors import ParameterError, UnknownChoiceError
 
 
-def run(radius=15.0, use_perimeter=False, zoning="all", poles=None):
+def run(radius=15.0, use_perimeter=False, zoning="all", poles=None, population=False):
     return cv.compute(radius, use_perimeter=use_perimeter, zoning=zoning,
-                      poles=F.poles() if poles is None else poles, flags=F.flags(), communes=F.communes())
+                      poles=F.poles() if poles is None else poles, flags=F.flags(), communes=F.communes(),
+                      qpv_layer=F.qpv_layer(population))
+
+
+def district(result, code):
+    return result.qpv.set_index("code").loc[code]
 
 
 def row(result, code):
@@ -52,17 +57,60 @@ def test_commune_exactly_at_radius_is_covered_and_just_beyond_is_not():
 def test_hand_computed_figures_without_perimeter():
     r = run(15.0, use_perimeter=False)
     dep = cv.by_territory(r, "departement").set_index("code")
-    # 01: A 1000 (QPV, 25 km), B 200 (FRR, 15 km), C 300 (not priority)
+    # 01: A 1000 (QPV only: its population is not priority population), B 200 (FRR, 15 km), C 300
     assert dep.loc["01", ["communes", "population", "priority_communes", "priority_population",
-                          "priority_population_covered"]].tolist() == [3, 1500, 2, 1200, 200]
-    assert dep.loc["01", "coverage_rate"] == pytest.approx(200 / 1200)
-    # 02: D 5000 (TI, covered), E 50 (ZRR only: not a priority of "all"), F 70 (FRR, 25 km)
+                          "priority_population_covered"]].tolist() == [3, 1500, 2, 200, 200]
+    assert dep.loc["01", "coverage_rate"] == pytest.approx(1.0)
+    assert dep.loc["01", ["qpv_count", "qpv_covered", "qpv_without_population"]].tolist() == [1, 0, 1]
+    assert pd.isna(dep.loc["01", "qpv_population"])  # no INSEE population: empty, never a commune's
+    # 02: D 5000 (TI, covered), E 50 (ZRR only: not a priority of "all"), F 70 (FRR + QPV, 25 km)
     assert dep.loc["02", ["priority_communes", "priority_population", "priority_population_covered"]].tolist() == [2, 5070, 5000]
     assert math.isnan(dep.loc["03", "coverage_rate"])  # no priority population
     assert dep.loc["02", "zrr_population"] == 50 and dep.loc["02", "zrr_population_covered"] == 50
     nat = cv.national(r)
-    assert nat["priority_population"] == 1000 + 200 + 5000 + 70 + 800 + 400
+    assert nat["priority_population"] == 200 + 5000 + 70  # TI or FRR communes; QPV residents unknown
     assert nat["priority_population_covered"] == 5200
+    assert nat["qpv_total"] == 4 and nat["qpv_covered"] == 0
+    assert nat["qpv_metro"] == 2 and nat["qpv_outre_mer"] == 2 and nat["qpv_metro_population"] is None
+
+
+def test_qpv_population_from_insee_counts_residents_not_communes():
+    r = run(15.0, population=True)
+    dep = cv.by_territory(r, "departement").set_index("code")
+    # 01: B 200 (FRR) + the 600 residents of QN00101M (A holds only a QPV): never A's 1000
+    assert dep.loc["01", ["priority_population", "priority_population_covered", "qpv_population"]].tolist() == [800, 200, 600]
+    # 02: QN00201M lies in F, an FRR commune already counted whole: its 50 residents are not added twice
+    assert dep.loc["02", ["priority_population", "qpv_population"]].tolist() == [5070, 50]
+    nat = cv.national(r)
+    assert nat["priority_population"] == 200 + 5000 + 70 + 600 + 300 + 100
+    rq = cv.recompute(r, 15.0, zoning="qpv")
+    assert cv.national(rq)["priority_population"] == 600 + 50 + 300 + 100
+    assert cv.national(rq)["priority_population_covered"] == 0
+    rq30 = cv.recompute(r, 30.0, zoning="qpv")  # P1 reaches both metropolitan contours (20.5 and 28 km)
+    assert cv.national(rq30)["priority_population_covered"] == 650
+    q = cv.by_territory(rq30, "qpv").set_index("code")
+    assert q.loc["QN00101M", ["qpv_population", "qpv_covered"]].tolist() == [600, 1]
+
+
+def test_qpv_covered_by_its_contour_not_its_town_hall_and_the_reverse():
+    # QN00101M: contour 20.5 km from P1, A's town hall 25 km → radius 22 covers the district, not the commune
+    r = run(22.0, zoning="qpv")
+    assert district(r, "QN00101M").distance_km == pytest.approx(20.5, abs=1e-3)
+    assert district(r, "QN00101M").covered and district(r, "QN00101M").covered_by == "rayon"
+    assert not row(r, "01001").covered and row(r, "01001").nearest_distance_km == pytest.approx(25.0, abs=1e-6)
+    assert row(r, "01001").zoning_covered  # the commune's QPV is reached
+    # QN00201M: F's town hall 25 km from P1, contour 28 km → radius 26 covers the commune, not the district
+    r = run(26.0, zoning="qpv")
+    assert row(r, "02003").covered and not district(r, "QN00201M").covered
+    assert district(r, "QN00201M").distance_km == pytest.approx(28.0, abs=1e-3)
+    assert "02003" in set(cv.gaps(r, "commune")["code"]) and "QN00201M" in set(cv.gaps(r, "qpv")["code"])
+    # a pole inside the district covers it whatever the radius, and its declared perimeter too
+    inside = F.pole("PQ", "Pôle dans le quartier", F.X0 + 9 * F.KM, F.Y0 + 5 * F.KM, code_insee="01001")
+    r = run(0.0, zoning="qpv", poles=F.poles(inside))
+    assert district(r, "QN00101M").covered_by == "pôle dans le quartier"
+    assert district(r, "QN00101M").distance_km == 0
+    r = run(0.0, zoning="qpv", use_perimeter=True)  # P2 declares A and F
+    assert district(r, "QN00101M").covered_by == "périmètre" and district(r, "QN00201M").covered
 
 
 def test_perimeter_crossing_departments():
@@ -108,21 +156,31 @@ def test_zoning_changes_priority_definition():
         run(-1)
 
 
-def test_qpv_level_uses_the_qpv_communes():
+def test_qpv_level_lists_districts_by_population_else_by_distance():
     r = run(15.0)
-    q = cv.by_territory(r, "qpv", layer=F.qpv_layer()).set_index("code")
-    assert q.loc["QN001", ["communes", "priority_population", "priority_population_covered"]].tolist() == [1, 1000, 0]
-    g = cv.gaps(r, "qpv", layer=F.qpv_layer())
-    assert g["code"].tolist() == ["QN001", "QN974"]
-    assert g["nearest_distance_km"].iloc[0] == pytest.approx(25.0, abs=1e-6)
+    q = cv.by_territory(r, "qpv").set_index("code")
+    assert q.loc["QN00101M", ["communes", "qpv_count", "qpv_covered"]].tolist() == [1, 1, 0]
+    assert pd.isna(q.loc["QN00101M", "qpv_population"])
+    g = cv.gaps(r, "qpv")
+    # no population known: farthest from a pole first; no pole in their group (overseas) last
+    assert g["code"].tolist() == ["QN00201M", "QN00101M", "QN97101M", "QN97401M"]
+    assert g["nearest_distance_km"].iloc[0] == pytest.approx(28.0, abs=1e-3)
+    assert g["priority_population"].isna().all()
+    gp = cv.gaps(run(15.0, population=True), "qpv")
+    assert gp["code"].tolist() == ["QN00101M", "QN97401M", "QN97101M", "QN00201M"]
+    assert gp["priority_population"].tolist() == [600, 300, 100, 50]
+    assert cv.gaps(r, "qpv", within=("departement", "02"))["code"].tolist() == ["QN00201M"]
 
 
 def test_gaps_ranked_by_priority_population_and_shrink_with_radius():
     r = run(15.0)
     g = cv.gaps(r)
-    assert g["code"].tolist() == ["01001", "97401", "97101", "02003"]
+    # F (FRR, 70) has a known population; A, M, R count only by their QPV, population unknown
+    assert g["code"].tolist() == ["02003", "01001", "97101", "97401"]
     assert g["rang"].tolist() == [1, 2, 3, 4]
     assert g.set_index("code").loc["01001", "nearest_distance_km"] == pytest.approx(25.0, abs=1e-6)
+    assert pd.isna(g.set_index("code").loc["01001", "priority_population"])
+    assert cv.gaps(run(15.0, population=True))["code"].tolist() == ["01001", "97401", "97101", "02003"]
     previous = None
     for radius in (0, 5, 15, 25, 100):
         codes = set(cv.gaps(run(radius))["code"])
@@ -130,23 +188,31 @@ def test_gaps_ranked_by_priority_population_and_shrink_with_radius():
             assert codes <= previous
         previous = codes
     assert previous == {"97401", "97101"}
-    assert cv.gaps(r, top=2)["code"].tolist() == ["01001", "97401"]
+    assert cv.gaps(r, top=2)["code"].tolist() == ["02003", "01001"]
     assert cv.gaps(r, within=("departement", "02"))["code"].tolist() == ["02003"]
 
 
 def test_suggest_by_hand_and_gain_equals_recomputed_coverage():
-    r = run(15.0)
+    r = run(15.0, population=True)
     s = cv.suggest(r, 3)
-    # A (1000) then R (800) then M (400); A's gain ties with B (15 km away): smallest code wins
+    # QN00101M (600) from A's town hall (3 km off; ties with B go to the smallest code), then R, then M
     assert s["code"].tolist() == ["01001", "97401", "97101"]
-    assert s["gain_population"].tolist() == [1000, 800, 400]
-    assert s["cumulative_gain"].iloc[-1] == 2200
+    assert s["gain_population"].tolist() == [600, 300, 100] and s["gain_qpv"].tolist() == [1, 1, 1]
+    assert s["cumulative_gain"].iloc[-1] == 1000
     after = cv.with_poles(r, cv.suggested_poles(s))
     gain = cv.national(after)["priority_population_covered"] - cv.national(r)["priority_population_covered"]
     assert gain == s["gain_population"].sum()
-    # restricted to a region: only metropolitan region 32 (D, E, F): F's 70 from E? E is 10 km from F
+    # without INSEE's population the QPV weigh nothing in "all": only F's 70 FRR inhabitants remain
+    s0 = cv.suggest(run(15.0), 3)
+    assert s0["gain_population"].tolist() == [70] and s0.attrs["params"]["objective"] == "population"
+    # zoning qpv without population: the objective is a number of QPV, never a commune's population
+    rq = run(15.0, zoning="qpv")
+    sq = cv.suggest(rq, 4)
+    assert sq.attrs["params"]["objective"] == "qpv" and sq["gain_population"].isna().all()
+    assert sq["gain_qpv"].sum() == 4 == cv.national(cv.with_poles(rq, cv.suggested_poles(sq)))["qpv_covered"]
+    # restricted to a region: only metropolitan region 32 (D, E, F): from E, F's 70 (10 km away)
     s32 = cv.suggest(r, 2, region="32")
-    assert s32["code"].tolist() == ["02002"] and s32["gain_population"].tolist() == [70]
+    assert s32["code"].tolist()[0] == "02002" and s32["gain_population"].tolist()[0] == 70
     with pytest.raises(ParameterError):
         cv.suggest(r, 0)
     with pytest.raises(UnknownChoiceError):
@@ -176,12 +242,15 @@ def test_results_carry_params_and_vintages_and_export(tmp_path):
     back = pd.read_csv(io.BytesIO(raw), sep=";", encoding="utf-8-sig", dtype={"code": str})
     assert back.columns.tolist()[:9] == cv.TERRITORY_COLUMNS
     assert back["priority_population"].sum() == dep["priority_population"].sum()
+    assert back["registre"].iloc[0].startswith("2 pôles connus, dont 2 localisés")
+    assert "peut en avoir un que le registre ne connaît pas encore" in back["registre"].iloc[0]
     xlsx = tmp_path / "dep.xlsx"
     cv.write(dep, "xlsx", xlsx)
     sheets = pd.read_excel(xlsx, sheet_name=None)
     assert set(sheets) == {"donnees", "parametres"}
+    assert "Registre des pôles" in sheets["parametres"].iloc[:, 0].tolist()
     assert sheets["donnees"].columns.tolist() == back.columns.tolist()
-    s = cv.suggest(r, 2)
+    s = cv.suggest(run(15.0, population=True), 2)
     gj = json.loads(cv.to_bytes(s, "geojson"))
     assert len(gj["features"]) == 2 and gj["features"][0]["geometry"]["type"] == "Point"
     assert set(gj["features"][0]["properties"]) == set(s.columns) - {"geometry"}

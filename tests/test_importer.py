@@ -24,10 +24,9 @@ EXCEL_CSV = (
     "Cité Phares (Le PHARES);93039;;;;;;\r\n"  # 8 duplicate of a seed pole
     "Pôle saisi à Figeac;46102;;44,6080;2,0310;;;AAP 2015\r\n"  # 9 ok
     "Pôle loin de sa commune;46102;;48,85;2,35;;;\r\n"  # 10 point far from its commune
-    "Pôle à secteur inconnu;75056;;;;;astrologie;\r\n"  # 11 unknown sector
+    "Pôle à secteur inconnu;75056;;;;;astrologie;\r\n"  # 11 ok: a free sector, with a warning
 )
-BAD = {(4, "nom"), (5, "code_insee"), (6, "annee_creation"), (7, "latitude"), (8, "nom"), (10, "latitude"),
-       (11, "secteurs")}
+BAD = {(4, "nom"), (5, "code_insee"), (6, "annee_creation"), (7, "latitude"), (8, "nom"), (10, "latitude")}
 
 
 def digest(reg):
@@ -61,8 +60,10 @@ def test_dry_run_reports_each_bad_row_and_field(reg, excel_csv, capsys):
     errors = {(i.ligne, i.champ) for i in report.issues if i.gravite == "erreur"}
     assert errors == BAD
     assert "Windows-1252" in report.detail and "« ; »" in report.detail
-    assert len(report.valid_records) == 3
+    assert len(report.valid_records) == 4
     rec = {r["nom"]: r for r in report.valid_records}
+    assert rec["Pôle à secteur inconnu"]["secteurs"] == ["astrologie"]
+    assert (11, "secteurs") in {(i.ligne, i.champ) for i in report.issues if i.gravite == "avertissement"}
     assert rec["Ressourcerie des Côteaux"]["latitude"] == pytest.approx(43.5449)
     assert rec["Ressourcerie des Côteaux"]["secteurs"] == ["déchets/réemploi"]
     assert rec["Pôle Léman"]["code_insee"] == "74119" and rec["Pôle Léman"]["geocodage"] == "commune"
@@ -91,16 +92,16 @@ def test_import_skip_invalid_imports_valid_rows_and_writes_rejects(reg, excel_cs
     rejects = tmp_path / "rejets.csv"
     assert cli.main(["poles", "import", str(excel_csv), "--skip-invalid", "--rejects", str(rejects), "--who", "Bob"]) == 0
     after = poles.load()
-    assert len(after) == n_before + 3
+    assert len(after) == n_before + 4
     added = after[after["nom"].isin(["Ressourcerie des Côteaux", "Pôle Léman", "Pôle saisi à Figeac"])]
     assert len(added) == 3 and added["localise"].all()
     assert set(added["geocodage"]) == {"saisie", "commune"}
     table = pd.read_csv(rejects, sep=";", dtype=str, encoding="utf-8-sig")
-    assert list(table["ligne"].astype(int)) == [4, 5, 6, 7, 8, 10, 11]
+    assert list(table["ligne"].astype(int)) == [4, 5, 6, 7, 8, 10]
     assert table["motifs"].str.len().gt(10).all()
     assert "code INSEE inconnu" in table.set_index("ligne").loc["5", "motifs"]
     hist = registry.history()
-    assert (hist["action"] == "import").sum() == 3 and set(hist.loc[hist["action"] == "import", "auteur"]) == {"Bob"}
+    assert (hist["action"] == "import").sum() == 4 and set(hist.loc[hist["action"] == "import", "auteur"]) == {"Bob"}
     # importing the same file again: every valid row is now a duplicate
     again = importer.check(excel_csv)
     assert {(i.ligne, i.champ) for i in again.issues if i.gravite == "erreur"} >= {(2, "nom"), (3, "nom"), (9, "nom")}
@@ -171,7 +172,8 @@ def test_every_problem_of_a_row_is_reported_at_once(reg_sqlite, tmp_path):
     path = tmp_path / "multi.csv"
     path.write_text("nom;code_insee;annee;secteurs\nPôle double faute;99999;2999;astrologie\n", encoding="utf-8")
     report = importer.check(path)
-    assert {i.champ for i in report.issues if i.gravite == "erreur"} == {"code_insee", "annee_creation", "secteurs"}
+    assert {i.champ for i in report.issues if i.gravite == "erreur"} == {"code_insee", "annee_creation"}
+    assert {i.champ for i in report.issues if i.gravite == "avertissement"} == {"secteurs"}
 
 
 def test_commune_name_must_match_the_code(reg_sqlite, tmp_path):
@@ -193,8 +195,9 @@ def test_sectors_separated_by_commas_or_semicolons(reg_sqlite, tmp_path):
     report = importer.check(path)
     recs = {r["nom"]: r for r in report.valid_records}
     assert recs["A"]["secteurs"] == ["insertion", "culture"] and recs["B"]["secteurs"] == ["mobilité", "numérique"]
-    [bad] = [i for i in report.issues if i.gravite == "erreur"]
-    assert bad.ligne == 4 and "« ; »" in bad.message
+    assert report.ok and recs["C"]["secteurs"] == ["insertion", "culture"]  # « et » understood, and said
+    [warned] = [i for i in report.issues if i.gravite == "avertissement"]
+    assert warned.ligne == 4 and "« ; »" in warned.message
 
 
 def test_default_rejects_file_is_never_overwritten(reg_sqlite, tmp_path, capsys):

@@ -105,3 +105,20 @@ def test_offline_without_mirror_or_cache(monkeypatch, fresh_cache, fresh_data):
         assert label in text, label
     assert "PTCE_GEO_MIRROR" in text or "ptce-geo" in text
     assert at.metric  # the panel still shows the territory's figures
+
+
+def test_panel_counts_qpv_in_districts_and_states_the_registry(mirror_dir):
+    """Réunion (974): QPV counted in districts, never a commune population under a QPV label; the
+    poles known only by the département are counted there; the registry's size is said."""
+    from ptce_geo import coverage
+
+    at = _app({"territoire": "dep-974", "couches": "poles,qpv", "zonage": "qpv", "fond": "aucun"}, timeout=300)
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    row = coverage.by_territory(coverage.compute(15.0, zoning="qpv"), "departement").set_index("code").loc["974"]
+    assert metrics["QPV couverts"] == f"{row['qpv_covered']} sur {row['qpv_count']}"
+    text = _texts(at)
+    assert "Habitants des QPV : inconnus sans le fichier de population de l'INSEE" in text
+    assert f"Pôles connus, non localisés : {row['poles_non_localises']}" in text and row["poles_non_localises"] >= 1
+    assert "pôles connus, dont" in text and "ne connaît pas encore" in text
+    assert "toute sa population" not in text  # the old proxy's wording is gone

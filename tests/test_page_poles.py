@@ -7,7 +7,6 @@ gets it; AppTest's own mock runtime would otherwise give a non-loopback value)."
 from pathlib import Path
 
 import pytest
-from streamlit.runtime.context import ContextProxy
 from streamlit.testing.v1 import AppTest
 
 from ptce_geo import poles, registry
@@ -17,9 +16,8 @@ EVIL = "<script>alert('x')</script><b>gras</b>"
 
 
 @pytest.fixture(autouse=True)
-def local_browser(monkeypatch):
-    monkeypatch.delenv("PTCE_GEO_EDITING", raising=False)
-    monkeypatch.setattr(ContextProxy, "ip_address", property(lambda self: None))
+def _local(local_browser):
+    """Every test of this file runs as a loopback browser (conftest.local_browser)."""
 
 
 def open_page(timeout: float = 120) -> AppTest:
@@ -61,7 +59,7 @@ def test_html_in_a_name_is_shown_as_text(fresh_data):
     at.selectbox(key="poles-selected").set_value(pid).run()
     assert not at.exception
     shown = "\n".join(m.value for m in at.markdown)
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;&lt;b&gt;gras&lt;/b&gt;" in shown
+    assert "\\<script\\>alert\\(\\'x\\'\\)\\<\\/script\\>\\<b\\>gras\\<\\/b\\>" in shown  # Markdown-escaped
     assert "<script>" not in shown and "<b>" not in shown
     # the table shows the raw text (a dataframe cell is never interpreted as HTML)
     assert EVIL in list(at.dataframe[0].value["Nom"])
@@ -98,3 +96,27 @@ def test_history_names_who_edited(fresh_data):
     assert not at.exception
     authors = list(registry.history("figeacteurs")["auteur"])
     assert "application (nom non saisi)" in authors and "Marie Dupont (RTES)" in authors
+
+
+def test_upload_is_checked_once_when_asked_and_that_check_is_imported(fresh_data, monkeypatch):
+    """Nothing is read on arrival; « Vérifier le fichier » checks once; « Importer » writes that check."""
+    from ptce_geo import importer
+
+    calls = []
+    real_check = importer.check
+    monkeypatch.setattr(importer, "check", lambda *a, **k: calls.append(a) or real_check(*a, **k))
+    data = "Nom du pôle;Code INSEE;Secteurs\r\nPôle téléversé;46102;emploi\r\n".encode("cp1252")
+    at = open_page()
+    at.file_uploader(key="poles-upload").set_value(("poles.csv", data, "text/csv")).run()
+    assert not at.exception and calls == []  # not on arrival
+    assert not [b for b in at.button if b.label == "Importer dans le registre"]
+    [check] = [b for b in at.button if b.label == "Vérifier le fichier"]
+    check.click().run()
+    assert not at.exception and len(calls) == 1
+    assert any("1 valide(s)" in s.value for s in [*at.warning, *at.success])
+    [go] = [b for b in at.button if b.label == "Importer dans le registre"]
+    go.click().run()
+    assert not at.exception and len(calls) == 1  # imported from the same check
+    assert any("1 pôle(s) ajouté(s)" in s.value for s in at.success)
+    rec = next(r for r in registry.records() if r["nom"] == "Pôle téléversé")
+    assert rec["secteurs"] == ["insertion"]

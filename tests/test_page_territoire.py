@@ -4,6 +4,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+import pandas as pd
+
 from ptce_geo import coverage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,11 +32,17 @@ def test_territoire_departement_epci_commune(mirror_dir):
     assert any("Seine-Saint-Denis (93)" in s.value for s in at.subheader)
     expected = coverage.by_territory(coverage.compute(15.0), "departement").set_index("code").loc["93"]
     shown = metrics(at)
-    assert int(shown["Population prioritaire"]) == expected["priority_population"]
+    assert int(shown["Population prioritaire (toutes zones)"]) == expected["priority_population"]
     assert int(shown["dont couverte"]) == expected["priority_population_covered"]
     assert int(shown["Pôles localisés"]) == expected["poles"] >= 2  # Cité Phares, POPE are in 93
     zonings = at.dataframe[0].value
-    assert zonings["Zonage"].tolist()[0] == "QPV" and len(zonings) == 5
+    assert zonings["Zonage"].tolist()[0] == "QPV (quartiers)" and len(zonings) == 5
+    assert zonings["Unités"].iloc[0] == expected["qpv_count"] > 0 and pd.isna(zonings["Population"].iloc[0])
+    # the table of the département's QPV, covered or not
+    [qpv] = [d.value for d in at.dataframe if "Distance au contour (km)" in d.value.columns]
+    assert len(qpv) == expected["qpv_count"] and set(qpv["Couvert"]) <= {"oui", "non"}
+    assert (qpv["Couvert"] == "oui").sum() == expected["qpv_covered"]
+    assert qpv["Habitants (INSEE)"].isna().all()
     assert not at.error
     at.slider(key="territoire_rayon").set_value(60).run()
     assert int(metrics(at)["dont couverte"]) >= expected["priority_population_covered"]

@@ -20,6 +20,11 @@ pypdf = pytest.importorskip("pypdf")
 
 
 QPV_POINTS = "Commune comptant au moins un QPV :"
+QPV_POLY = "Quartier prioritaire (QPV 2024)"
+
+
+def has_qpv(labels) -> bool:
+    return QPV_POINTS in labels or any(str(l).startswith(QPV_POLY) for l in labels)
 
 
 def legend_labels(fig) -> list[str]:
@@ -98,7 +103,7 @@ def test_png_furniture_inside_paper_margins(hdf, output_dir, paper, orientation)
     assert not legend_box.overlaps(furniture["locator"].get_window_extent(renderer))
     labels = legend_labels(fig)
     assert "Pôle (PTCE)" in labels and "Territoire d'industrie" in labels and "Limites des départements" in labels
-    assert QPV_POINTS in labels or "Quartier prioritaire (QPV)" in labels
+    assert has_qpv(labels)
     # what the map draws besides the layers: the territory's outline, the grey context, the white communes
     assert {"Contour de la région", "Autres régions", "Commune non classée FRR"} <= set(labels)
     path = output_dir / f"hdf-{paper}-{orientation}.png"
@@ -233,7 +238,7 @@ def test_missing_layer_is_left_out_of_legend_and_footer_and_noted(hdf, monkeypat
     fig = printing.render(hdf, layers=["departements", "poles", "qpv"])
     labels = legend_labels(fig)
     assert "Pôle (PTCE)" not in labels
-    assert QPV_POINTS in labels or "Quartier prioritaire (QPV)" in labels
+    assert has_qpv(labels)
     footer = flat(fig.ptce_furniture["footer"].get_text())
     assert "registre ptce-geo" not in footer
     assert "Non représenté : Pôles (registre) : registre introuvable" in footer
@@ -450,13 +455,16 @@ def test_qpv_points_are_counted_per_commune():
     assert len(printing.qpv_points(gdf.iloc[:1])) == 1
 
 
-def test_qpv_points_are_graduated_and_say_they_are_communes(hdf):
-    qpv = priority.load("qpv")
-    if not qpv["geometry_kind"].eq("point").all():
-        pytest.skip("contours des QPV disponibles : polygones")
+def test_qpv_points_are_graduated_and_say_they_are_communes(hdf, mirror_dir, monkeypatch):
+    """Without contours (the fallback), QPV are the ANCT point of their commune: graduated squares."""
+    qpv, _ = priority._build_qpv({"qpv-2024-liste": mirror_dir / "qpv_2024_communes.csv",
+                                  "qpv-2024-centroides": mirror_dir / "qpv_2024_centroids.geojson"})
+    assert qpv["geometry_kind"].eq("point").all()
+    monkeypatch.setattr(printing, "_priority_layer", lambda name: ((qpv, "QPV essai"), None))
+    monkeypatch.setattr(printing, "_projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
     fig = printing.render(hdf, layers=["qpv"])
     labels = legend_labels(fig)
-    assert QPV_POINTS in labels and "Quartier prioritaire (QPV)" not in labels
+    assert QPV_POINTS in labels and QPV_POLY not in labels
     classes = [label for _, _, label, _ in printing.QPV_CLASSES]
     shown = [label for label in labels if label in classes]
     assert len(shown) >= 2 and shown == [c for c in classes if c in shown]  # in order, after the heading
@@ -482,7 +490,7 @@ def test_qpv_polygons_keep_the_qpv_label(hdf, monkeypatch):
     monkeypatch.setattr(printing, "_projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
     fig = printing.render(printing.territory("departement", "59"), layers=["qpv"])
     labels = legend_labels(fig)
-    assert "Quartier prioritaire (QPV)" in labels and QPV_POINTS not in labels
+    assert QPV_POLY in labels and QPV_POINTS not in labels
 
 
 @pytest.mark.parametrize("kind,code", [("region", "32"), ("departement", "59")])
@@ -639,3 +647,40 @@ def test_cli_orientation_in_french(tmp_path, mirror_dir):
                      "-o", str(out)]) == 0
     width, height = Image.open(out).size
     assert width > height
+
+
+def test_qpv_polygons_poles_strongest_and_catchments_at_departement_scale(output_dir, mirror_dir):
+    """Seine-Saint-Denis: QPV drawn as their contours (legend « Quartier prioritaire (QPV 2024) »), each
+    pole's catchment circle of the radius coverage uses, poles above everything, the registry's size."""
+    dep = printing.territory("departement", "93")
+    fig = printing.render(dep, layers=["departements", "couverture", "qpv", "poles"])
+    printing.save(fig, output_dir / "print_93_qpv.png", dpi=110)
+    ax = fig.ptce_furniture["map"]
+    labels = legend_labels(fig)
+    assert QPV_POLY in labels and QPV_POINTS not in labels
+    assert any(label.startswith("Rayon d'action d'un pôle (15") for label in labels)
+    [polys] = role_artists(ax, "qpv")[:1] or [None]
+    assert polys is not None
+    [circles] = role_artists(ax, "catchments")
+    assert len(circles.get_paths()) == len(role_artists(ax, "poles")[0].get_offsets()) >= 2
+    # each circle is the coverage radius in the map's metres: its extent is 30 km across
+    ext = circles.get_paths()[0].get_extents()  # a PatchCollection keeps its paths in data units
+    assert abs(ext.width - 30_000) < 50 and abs(ext.height - 30_000) < 50
+    # poles: the strongest symbol — largest, drawn last
+    [poles_art] = role_artists(ax, "poles")
+    assert poles_art.get_zorder() > max(a.get_zorder() for a in role_artists(ax, "qpv") + [circles])
+    assert poles_art.get_sizes()[0] ** 0.5 >= 2.5 * printing.QPV_SQUARE
+    footer = flat(fig.ptce_furniture["footer"].get_text())
+    assert "pôles connus, dont" in footer and "que le registre ne connaît pas encore" in footer
+    assert ".." not in footer
+
+
+def test_qpv_become_symbols_only_where_their_contour_is_sub_millimetre(hdf):
+    fig = printing.render(hdf, layers=["qpv"])
+    ax = fig.ptce_furniture["map"]
+    scale = fig.ptce_scale
+    qpv = priority.load("qpv")
+    inside = qpv[qpv["departement"].isin(hdf.departements)].to_crs(hdf.crs)
+    big = (inside.area ** 0.5 / scale * 1000 >= printing.QPV_MIN_MM).sum()
+    squares = sum(len(a.get_offsets()) for a in role_artists(ax, "qpv") if hasattr(a, "get_offsets"))
+    assert squares == len(inside) - big > 0 and big > 0

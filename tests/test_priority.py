@@ -46,23 +46,25 @@ def test_labels_and_layers_match_the_contract():
         priority.load("qpv2015")
 
 
-def test_qpv_counts_and_points(layers):
+def test_qpv_counts_and_contours(layers):
     qpv = layers["qpv"]
-    assert list(qpv.columns) == ["code", "nom", "communes", "departement", "geometry_kind", "geometry"]
+    assert list(qpv.columns) == ["code", "nom", "communes", "departement", "geometry_kind", "hors_communes_cog",
+                                 "geometry"]
     assert qpv.crs.to_epsg() == 4326
-    assert qpv["code"].is_unique and len(qpv) == 1_493
-    metro = qpv[~qpv["departement"].str.startswith("97")]
+    # the 1,493 codes of the list + 3 in Saint-Martin + 88 in French Polynesia (contours only)
+    assert qpv["code"].is_unique and len(qpv) == 1_584
+    metro = qpv[~qpv["departement"].str.startswith(("97", "98"))]
     assert len(metro) == 1_362  # the official metropolitan count
-    assert set(qpv["geometry_kind"]) == {"point"}  # the mirror has no contours
-    assert set(qpv.geom_type) == {"Point", "MultiPoint"}
+    assert set(qpv["geometry_kind"]) == {"polygon"}  # the mirror has the contours now
+    assert set(qpv.geom_type) <= {"Polygon", "MultiPolygon"}
     row = qpv.set_index("code").loc["QN09301I"]
     assert row.communes == ["93013"] and row.departement == "93" and row.nom == "Secteur Gare - Aviatic"
     multi = qpv.set_index("code").loc["QN05969M"]
-    assert len(multi.communes) == 3 and multi.geometry.geom_type == "MultiPoint"
-    assert len(multi.geometry.geoms) == 3
-    # a point lies in (or very near) its commune
+    assert len(multi.communes) == 3
+    # a contour lies in its commune
     communes = priority.boundaries.load("commune").set_index("code")
     assert communes.geometry["93013"].buffer(0.002).contains(row.geometry)
+    assert qpv.set_index("code").loc["QN98701M", ["departement", "hors_communes_cog"]].tolist() == ["987", True]
 
 
 def test_territoires_industrie(layers):
@@ -149,7 +151,8 @@ def test_flags_one_row_per_commune(layers):
         assert flags[col].dtype == bool, col
     assert flags["frr"].sum() == 19_934
     assert flags["in_qpv"].sum() == 824  # communes holding at least one QPV
-    assert flags["qpv_count"].sum() == sum(len(c) for c in layers["qpv"]["communes"])
+    in_cog = layers["qpv"][~layers["qpv"]["hors_communes_cog"]]  # Saint-Martin, Polynesia: no COG commune
+    assert flags["qpv_count"].sum() == sum(len(c) for c in in_cog["communes"]) == 1_684
     assert flags["in_territoire_industrie"].sum() == layers["territoires-industrie"]["communes"].explode().nunique()
     assert (flags["priority"] == (flags["in_qpv"] | flags["in_territoire_industrie"] | flags["frr"])).all()
     by = flags.set_index("code")
@@ -219,7 +222,9 @@ def test_qpv_polygons_from_official_contours(packaging, tmp_path, mirror_dir, mo
         data, name = buf.getvalue(), "qpv_2024_contours.zip"
     else:
         name = "qpv_2024_contours.geojson"
-    monkeypatch.setenv("PTCE_GEO_MIRROR", str(_mirror_with(tmp_path, mirror_dir, name, data)))
+    mirror = _mirror_with(tmp_path, mirror_dir, name, data)
+    (mirror / "qpv_2024_polygones.geojson").unlink()  # the fixture's contours only
+    monkeypatch.setenv("PTCE_GEO_MIRROR", str(mirror))
     qpv = priority.load("qpv").set_index("code")
     assert qpv.loc["QN09301I", "geometry_kind"] == "polygon"
     assert qpv.loc["QN09301I"].geometry.geom_type == "Polygon"
@@ -294,7 +299,10 @@ def test_cli_with_mirror(mirror_dir, tmp_path):
     assert len(table) == 183 and table.loc[0, "epci"] == "249710062;249710070"
     gj = tmp_path / "qpv.geojson"
     assert _cli("layer", "qpv", "--format", "geojson", "-o", str(gj)).returncode == 0
-    assert len(json.loads(gj.read_text())["features"]) == 1_493
+    features = json.loads(gj.read_text())["features"]
+    assert len(features) == 1_584
+    assert {f["geometry"]["type"] for f in features} <= {"Polygon", "MultiPolygon"}
+    assert {"code", "nom", "communes", "departement", "geometry_kind"} <= set(features[0]["properties"])
     gpkg = tmp_path / "frr.gpkg"
     assert _cli("layer", "frr", "--format", "gpkg", "-o", str(gpkg)).returncode == 0
     assert len(gpd.read_file(gpkg)) == 19_934
@@ -329,6 +337,7 @@ def test_sync_downloads_then_keeps_last_good_copy(httpserver, mirror_dir, tmp_pa
 
 def test_unusable_contours_fall_back_to_points(tmp_path, mirror_dir, monkeypatch):
     mirror = _mirror_with(tmp_path, mirror_dir, "qpv_2024_contours.geojson", b'{"type": "Feature"')
+    (mirror / "qpv_2024_polygones.geojson").unlink()  # only the damaged copy is left
     monkeypatch.setenv("PTCE_GEO_MIRROR", str(mirror))
     qpv = priority.load("qpv")
     assert len(qpv) == 1_493 and set(qpv["geometry_kind"]) == {"point"}

@@ -58,9 +58,12 @@ def leftovers(cache):
 def test_catalogue_is_complete_data():
     for src in sources.SOURCES.values():
         assert src.title and src.publisher and src.licence and src.vintage and src.filename
-        assert src.url or src.datagouv_dataset
-        assert src.format in ("csv", "geojson", "geojson|zip")
+        # INSEE's QPV population has no stable file URL: optional, read from the mirror or the cache only
+        assert src.url or src.datagouv_dataset or (src.optional and src.page)
+        assert src.format in ("csv", "geojson", "geojson|zip", "csv|xlsx|zip")
     assert sources.get("qpv-2024-contours").datagouv_dataset == "5a561801c751df42d7fca9b6"
+    assert "qpv_2024_polygones.geojson" in sources.get("qpv-2024-contours").local_names()
+    assert sources.get("qpv-2024-population").page == "https://www.insee.fr/fr/statistiques/8210600"
 
 
 def test_unknown_source_lists_valid_ids():
@@ -164,6 +167,15 @@ def _slow(request):
     return Response(GOOD_V2)
 
 
+def _trickle(request):
+    """One byte every 0.2 s for a minute: no single read ever times out."""
+    def body():
+        for i in range(300):
+            time.sleep(0.2)
+            yield GOOD_V2[i % len(GOOD_V2):i % len(GOOD_V2) + 1]
+    return Response(body(), headers={"Content-Length": "300"}, direct_passthrough=True)
+
+
 FAULTS = {
     "http-500": (lambda s: s.expect_request("/frr.csv").respond_with_data("down", status=500), {}, "HTTP 500"),
     "timeout": (lambda s: s.expect_request("/frr.csv").respond_with_handler(_slow), {}, "délai d'attente dépassé"),
@@ -183,6 +195,27 @@ FAULTS = {
         {"format": "geojson|zip", "zip_member": "GEOJSON/QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson"},
         "ne contient pas le fichier attendu",
     ),
+    "redirect-loop": (
+        lambda s: s.expect_request("/frr.csv").respond_with_response(
+            Response("", status=302, headers={"Location": "/frr.csv"})), {}, "boucle de redirections",
+    ),
+    "bad-gzip": (
+        lambda s: s.expect_request("/frr.csv").respond_with_response(
+            Response(b"ceci n'est pas du gzip", headers={"Content-Encoding": "gzip"})), {}, "compressé illisible",
+    ),
+    "json-200": (
+        lambda s: s.expect_request("/frr.csv").respond_with_json({"message": "quota dépassé"}), {}, "du JSON",
+    ),
+    "xml-200": (
+        lambda s: s.expect_request("/frr.csv").respond_with_data(
+            '<?xml version="1.0"?><Error><Code>NoSuchKey</Code></Error>', content_type="application/xml"),
+        {}, "du XML",
+    ),
+    "geojson-error-body": (
+        lambda s: s.expect_request("/frr.csv").respond_with_json({"error": "resource not found", "status": 404}),
+        {"format": "geojson", "filename": "qpv_test.geojson"}, "pas du GeoJSON",
+    ),
+    "trickle": (lambda s: s.expect_request("/frr.csv").respond_with_handler(_trickle), {}, "délai total"),
     "html-200": (
         lambda s: s.expect_request("/frr.csv").respond_with_data(
             "<!DOCTYPE html><html><body>Maintenance en cours</body></html>", content_type="text/html"
@@ -198,6 +231,9 @@ def test_fault_keeps_last_good_cache(fault, online, httpserver, monkeypatch):
     if fault == "timeout":
         monkeypatch.setenv("PTCE_GEO_HTTP_TIMEOUT", "0.3")
         monkeypatch.setenv("PTCE_GEO_HTTP_RETRIES", "2")
+    if fault == "trickle":
+        monkeypatch.setenv("PTCE_GEO_HTTP_DEADLINE", "1")
+    started = time.monotonic()
     serve(httpserver)
     src = make_source(httpserver, **extra)
     good = seed_cache(src, GOOD)
@@ -207,7 +243,10 @@ def test_fault_keeps_last_good_cache(fault, online, httpserver, monkeypatch):
     assert good.read_bytes() == GOOD  # untouched
     assert words in got.message, got.message
     assert "2025-09-01" in got.message and "conservée" in got.message
+    assert "disque" not in got.message
     assert leftovers(online) == []
+    if fault == "trickle":
+        assert time.monotonic() - started < 10  # given up at the deadline, not after 60 s
 
     # the same fault without any cache: an error naming the source and the fault
     good.unlink()
@@ -259,3 +298,20 @@ def test_offline_without_anything_names_layer_url_and_mirror(online, monkeypatch
     assert "France Ruralités Revitalisation" in msg
     assert sources.get("frr-2025").url in msg
     assert "PTCE_GEO_MIRROR" in msg and "ptce-geo data sync" in msg and "frr_communes_2025.csv" in msg
+
+
+def test_a_large_geojson_is_checked_by_its_head_and_end(tmp_path, monkeypatch):
+    """Over ``_PARSE_LIMIT`` a GeoJSON is not parsed whole (memory): its head must hold features and
+    its end close the document, so an error body or a truncated file is still refused."""
+    monkeypatch.setattr(_http, "_PARSE_LIMIT", 10)
+    src = sources.Source(id="t", title="t", publisher="p", licence="l", vintage="v", filename="t.geojson",
+                         format="geojson")
+    good = tmp_path / "good.geojson"
+    good.write_bytes(b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, '
+                     b'"geometry": null}]}\n')
+    _http.check_file(good, src)
+    for body in (b'{"error": "not found", "status": 404}', b'{"type": "FeatureCollection", "features": [{"type": "Fe'):
+        bad = tmp_path / "bad.geojson"
+        bad.write_bytes(body)
+        with pytest.raises(DownloadError, match="structure d'un GeoJSON"):
+            _http.check_file(bad, src)

@@ -144,7 +144,38 @@ def test_priority_layers_cut_to_territory():
     out = webmap.priority_layer("frr", frr, "dep-48")
     assert list(out["code"]) == ["48095"] and not out.geometry.iloc[0].is_empty
     with pytest.raises(PtceGeoError):
-        webmap.priority_layer("qpv", frr, "")
+        webmap.priority_layer("frr", frr, "")
+
+
+def test_qpv_dots_nationally_contours_in_a_territory_with_the_nearest_pole(mirror_dir):
+    import json
+
+    from ptce_geo import coverage, priority
+
+    layer = priority.load("qpv")
+    france = json.loads(webmap.layer_geojson("qpv", ""))
+    assert len(france["features"]) == 1_584
+    assert {f["geometry"]["type"] for f in france["features"]} == {"Point"}
+    assert set(france["features"][0]["properties"]) == {"code", "nom"}  # light: no communes nationally
+    idf = json.loads(webmap.layer_geojson("qpv", "reg-11"))
+    assert {f["geometry"]["type"] for f in idf["features"]} <= {"Polygon", "MultiPolygon"}
+    aviatic = next(f for f in idf["features"] if f["properties"]["code"] == "QN09301I")
+    assert aviatic["properties"]["communes"] == "Le Bourget (93013)"
+    # simplified for the web but still the district: within 20 m of the official contour
+    official = layer.set_index("code").geometry["QN09301I"]
+    web = shapely.geometry.shape(aviatic["geometry"])
+    assert web.hausdorff_distance(official) < 0.0003 and web.is_valid
+    result = coverage.compute(15.0)
+    join = webmap.qpv_join(result.qpv, "reg-11", 15.0)
+    assert set(join) == {f["properties"]["code"] for f in idf["features"]}
+    row = result.qpv.set_index("code").loc["QN09301I"]
+    assert join["QN09301I"]["pole"] == webmap.esc(row["nearest_pole_nom"])
+    assert join["QN09301I"]["couvert"].startswith("couvert" if row["covered"] else "non couvert")
+    state = webmap.MapState(territoire="reg-11", couches=("qpv",))
+    html_text = webmap.build_map(state, webmap.MapLayers(urls={"qpv": "/x.geojson"}, joins={"qpv": join}))\
+        .get_root().render()
+    assert "Distance au contour" in html_text and "bindPopup" in html_text
+    assert "zoomSnap" in html_text  # fractional zoom: metropolitan France fills the frame
 
 
 # ----------------------------------------------------------------- poles
