@@ -21,6 +21,7 @@ import sys
 from contextlib import contextmanager
 
 from . import boundaries, export
+from ._cli_shared import add_db as _add_db, prepare_territories as _prepare_territories
 from ._errors import DataUnavailableError, PtceGeoError, os_error_fr
 
 # argparse (Python 3.11) messages → French.
@@ -509,15 +510,6 @@ def _prepare_webmap() -> None:
         print(f"Avertissement : fichiers de la carte web non préparés ({exc})", file=sys.stderr)
 
 
-def _prepare_territories() -> None:
-    from . import territory_layers
-
-    done = territory_layers.publish_all(lambda msg: print(f"  couches des territoires : {msg}", file=sys.stderr))
-    print(f"Couches des territoires publiées : {done['fichiers']} fichiers pour {done['territoires']} territoires.")
-    for layer, msg in done["indisponibles"].items():
-        print(f"Attention : couche {layer} non publiée — {msg}", file=sys.stderr)
-
-
 def _add_print(sub) -> None:
     p = sub.add_parser("print", help="Carte imprimable (PDF, PNG, SVG) ou atlas régional (PDF)")
     where = p.add_mutually_exclusive_group(required=True)
@@ -581,12 +573,6 @@ def _add_print(sub) -> None:
 
 
 # Each later command group adds its registration function here.
-def _add_db(sub) -> None:
-    from ._cli_db import add_db
-
-    add_db(sub)
-
-
 _GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_roles, _add_db, _add_coverage,
            _add_print]
 

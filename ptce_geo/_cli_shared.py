@@ -1,4 +1,5 @@
-"""``ptce-geo db status|upgrade|copy``: where the registry lives, its schema, and moving it (``database``)."""
+"""Commands of a shared deployment: ``ptce-geo db status|upgrade|copy`` (where the registry lives, its
+schema, moving it: ``database``) and the territory layers of ``prepare --territoires``."""
 
 from __future__ import annotations
 
@@ -55,3 +56,13 @@ def add_db(sub) -> None:
             "renommé poles.sqlite)."))
 
     cp.set_defaults(func=run_copy)
+
+
+def prepare_territories() -> None:
+    """``prepare --territoires``: every territory's layer files (``territory_layers``), with progress."""
+    from . import territory_layers
+
+    done = territory_layers.publish_all(lambda msg: print(f"  couches des territoires : {msg}", file=sys.stderr))
+    print(f"Couches des territoires publiées : {done['fichiers']} fichiers pour {done['territoires']} territoires.")
+    for layer, msg in done["indisponibles"].items():
+        print(f"Attention : couche {layer} non publiée — {msg}", file=sys.stderr)
