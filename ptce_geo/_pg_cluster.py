@@ -3,8 +3,8 @@
 ``Cluster().start()`` runs ``initdb`` into a temporary folder and ``pg_ctl start`` on a free port
 (127.0.0.1 only, a password for TCP connections as a real server would ask — so every test
 URL carries a password that messages must mask —, no fsync: nothing here is worth keeping), creates a
-template database holding the PostGIS extension, and ``new_database()`` copies it in a tenth of a
-second. ``stop()`` stops the server and deletes the folder. PostgreSQL refuses to run as root:
+template database holding the PostGIS extension (with a French ICU collation, as a server in France
+would sort text), and ``new_database()`` copies it in a tenth of a second. ``stop()`` stops the server and deletes the folder. PostgreSQL refuses to run as root:
 under root the commands run as the Debian ``postgres`` user (``runuser``), which owns the folder.
 
 ``missing()`` says (in French and English) which Debian packages are needed when the binaries
@@ -111,7 +111,11 @@ class Cluster:
                         "-t", "120", "start")
         if out.returncode != 0:
             raise RuntimeError(f"pg_ctl start a échoué : {out.stderr[-800:]}\n{self._log_tail()}")
-        self.admin(f"CREATE DATABASE {TEMPLATE}")
+        try:  # French collation, as a server in France would have: text is not ordered as in SQLite
+            self.admin(f"CREATE DATABASE {TEMPLATE} TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'fr-FR' "
+                       "LOCALE 'C.UTF-8'")
+        except Exception:  # noqa: BLE001 - PostgreSQL built without ICU
+            self.admin(f"CREATE DATABASE {TEMPLATE}")
         self.admin("CREATE EXTENSION postgis", database=TEMPLATE)
         return self
 

@@ -54,7 +54,7 @@ _HISTORY_V2 = [("author_sub", "text", ""), ("validator", "text", ""), ("validato
 # Tables added by version 2, in creation order.
 V2_TABLES = ("roles", "role_history", "proposals", "identities")
 
-# Ordering key of each table (dumps and copies compare rows in this order).
+# Key of each table (dumps and copies compare rows sorted by it).
 KEYS = {"poles": "id", "history": "seq", "meta": "key", "roles": "email", "role_history": "seq",
         "proposals": "id", "identities": "issuer, sub"}
 

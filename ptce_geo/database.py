@@ -95,9 +95,12 @@ def dump(con) -> dict[str, list[tuple]]:
     stores, so two dumps compare equal exactly when the registries hold the same data)."""
     out = {}
     for table, cols in schema.tables().items():
-        names = ", ".join(c for c, _k, _e in cols)
-        rows = con.execute(f"SELECT {names} FROM {table} ORDER BY {schema.KEYS[table]}").fetchall()
-        out[table] = [tuple(_norm(k, v) for (_c, k, _e), v in zip(cols, row)) for row in rows]
+        names = [c for c, _k, _e in cols]
+        rows = con.execute(f"SELECT {', '.join(names)} FROM {table}").fetchall()
+        rows = [tuple(_norm(k, v) for (_c, k, _e), v in zip(cols, row)) for row in rows]
+        # sorted here, not by ORDER BY: a PostgreSQL collation (fr_FR, en_US) orders text unlike SQLite
+        keys = [names.index(k.strip()) for k in schema.KEYS[table].split(",")]
+        out[table] = sorted(rows, key=lambda row: tuple(row[i] for i in keys))
     return out
 
 

@@ -336,7 +336,10 @@ def stamp() -> str:
     store.ensure(seed_filler)
     with store.connection() as con:
         meta = _meta(con, "schema", "updated_at", "data_version")
-    found = int(meta.get("schema") or 1)
+    try:
+        found = int(meta.get("schema") or 1)
+    except ValueError:
+        found = 1  # unreadable: the next read migrates or reports it
     if found > SCHEMA_VERSION:
         raise schema.newer_error(store.label, found)
     return f"{store.key}|{meta.get('updated_at')}|{meta.get('data_version', '0')}"
