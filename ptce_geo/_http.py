@@ -29,6 +29,7 @@ import shutil
 import tempfile
 import time
 import zipfile
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -251,7 +252,7 @@ def check_file(path: Path, source: Source, content_type: str = "") -> None:
                     )
                 if found and zf.testzip() is not None:
                     raise DownloadError("l'archive ZIP est corrompue (erreur de contrôle CRC).")
-        except zipfile.BadZipFile as exc:
+        except (zipfile.BadZipFile, NotImplementedError, EOFError, zlib.error) as exc:  # unknown zip version/method too
             raise DownloadError("l'archive ZIP est illisible ou tronquée.") from exc
     elif "geojson" in source.format:
         if not head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):

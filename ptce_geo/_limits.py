@@ -88,7 +88,7 @@ def check_workbook(data: bytes, name: str) -> list[str]:
     decompresses past them (a lying size fails its CRC check)."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError) as exc:  # NotImplementedError: unknown zip version or method
         raise DataFormatError(f"{name!r} n'est pas un classeur Excel .xlsx valide (fichier endommagé, ou d'un autre "
                               "format renommé en .xlsx, comme .xls ou .ods). Ouvrez-le dans votre tableur et "
                               "enregistrez-le au format .xlsx (ou .csv).") from exc

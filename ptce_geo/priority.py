@@ -166,7 +166,7 @@ def read_qpv_contours(path: Path, member: str) -> gpd.GeoDataFrame:
                 gdf = _read_geo(io.BytesIO(zf.read(names[0])), path)
         else:
             gdf = _read_geo(path, path)
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, OSError, NotImplementedError, EOFError) as exc:
         raise DataFormatError(f"Contours QPV illisibles : {str(path)!r} ({exc}).") from exc
     gdf.columns = [c.lower() if c != gdf.geometry.name else c for c in gdf.columns]
     gdf = gdf.set_geometry(gdf.geometry.name)

@@ -78,7 +78,7 @@ def _rows_of(path: Path) -> tuple[list[list[str]], str]:
     if data[:2] == b"PK":
         try:
             zf = zipfile.ZipFile(io.BytesIO(data))
-        except zipfile.BadZipFile as exc:
+        except (zipfile.BadZipFile, NotImplementedError, EOFError) as exc:
             raise DataFormatError(f"Fichier de population des QPV illisible : {str(path)!r} ({exc}).") from exc
         if "xl/workbook.xml" in zf.namelist():  # an XLSX workbook is itself a ZIP
             return _xlsx_rows(data, path), name

@@ -381,3 +381,21 @@ def test_rows_past_a_wrong_declared_dimension_are_read(reg, tmp_path):
                 data = data.replace(b'ref="A1:B6"', b'ref="A1:B2"', 1)
             zout.writestr(name, data)
     assert len(importer.check(path).valid_records) == 5
+
+
+def test_a_workbook_of_an_unknown_zip_version_is_a_damaged_file_not_a_traceback(reg, tmp_path):
+    """Found by the fuzz test (seed 961285831): a central directory claiming « version 15.9 » made
+    Python's zipfile raise NotImplementedError, which escaped as a traceback."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in _xlsx_members().items():
+            zf.writestr(name, data)
+    raw = bytearray(buf.getvalue())
+    at = raw.find(b"PK\x01\x02")
+    raw[at + 6:at + 8] = (159).to_bytes(2, "little")  # « version needed to extract » of the first member
+    path = tmp_path / "version.xlsx"
+    path.write_bytes(bytes(raw))
+    before = digest(reg)
+    with pytest.raises(DataFormatError, match="classeur Excel .xlsx valide"):
+        importer.run(path)
+    assert digest(reg) == before
