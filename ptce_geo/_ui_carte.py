@@ -17,7 +17,7 @@ def md_text(text) -> str:
     return md(text)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=32)  # one "poles" entry per registry state: bounded
 def _map_optional(name: str, stamp: str = ""):
     """(frame, None) or (None, French error) for one optional source; failures are cached too,
     so an offline app does not retry downloads on every rerun."""
@@ -48,10 +48,14 @@ def _env_stamp() -> str:
 
 
 def _poles_stamp() -> str:
+    """Cache key of what the map builds from the poles: the registry's vintage text first (shown as
+    the layer's source), then ``registry.stamp()`` — it moves with every write, made by this server
+    or by another one sharing the database — then the settings. One query."""
     try:
-        from . import poles
+        from . import poles, registry
 
-        return f"{poles.vintage()}|{_env_stamp()}"
+        stamp = registry.stamp()
+        return f"{poles.vintage(stamp)}|{stamp}|{_env_stamp()}"
     except Exception:  # noqa: BLE001 - registry unreadable: the layer reports it
         return _env_stamp()
 

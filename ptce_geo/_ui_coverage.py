@@ -55,7 +55,7 @@ def coverage_result(radius_km: float, use_perimeter: bool, zoning: str):
     available priority layers changes."""
     from . import priority, registry
 
-    stamp = f"{registry.updated_at()}|{','.join(priority.missing_layers())}"
+    stamp = f"{registry.stamp()}|{','.join(priority.missing_layers())}"
     return _coverage_cached(float(radius_km), bool(use_perimeter), zoning, stamp)
 
 

@@ -21,6 +21,7 @@ import sys
 from contextlib import contextmanager
 
 from . import boundaries, export
+from ._cli_shared import add_db as _add_db, prepare_territories as _prepare_territories
 from ._errors import DataUnavailableError, PtceGeoError, os_error_fr
 
 # argparse (Python 3.11) messages → French.
@@ -152,6 +153,8 @@ def _add_boundaries(sub) -> None:
 
 def _add_prepare(sub) -> None:
     p = sub.add_parser("prepare", help="Prépare les caches (limites, couches, registre) avant le lancement de l'app")
+    p.add_argument("--territoires", action="store_true",
+                   help="publie aussi les couches de chaque département et région (dossier partagé en lecture seule)")
 
     def run(args):
         boundaries.prepare()
@@ -161,6 +164,8 @@ def _add_prepare(sub) -> None:
         _prepare_coverage()
         _prepare_printing()
         _prepare_webmap()
+        if args.territoires:
+            _prepare_territories()
 
     p.set_defaults(func=run)
 
@@ -568,7 +573,8 @@ def _add_print(sub) -> None:
 
 
 # Each later command group adds its registration function here.
-_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_roles, _add_coverage, _add_print]
+_GROUPS = [_add_boundaries, _add_prepare, _add_data, _add_layer, _add_poles, _add_roles, _add_db, _add_coverage,
+           _add_print]
 
 
 def build_parser() -> argparse.ArgumentParser:

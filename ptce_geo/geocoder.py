@@ -72,7 +72,7 @@ def _cache_get(q: str, citycode: str | None):
         with closing(_cache_con()) as con:
             row = con.execute("SELECT result FROM answers WHERE base=? AND q=? AND citycode=?",
                               (settings.get().geocoder_url, q, citycode or "")).fetchone()
-    except sqlite3.Error:
+    except (sqlite3.Error, OSError):  # no cache or a read-only one: ask the API
         return False, None
     if row is None:
         return False, None
@@ -86,8 +86,8 @@ def _cache_put(q: str, citycode: str | None, result: Result | None) -> None:
             con.execute("INSERT OR REPLACE INTO answers VALUES (?,?,?,?)",
                         (settings.get().geocoder_url, q, citycode or "",
                          json.dumps(result.__dict__ if result else None)))
-    except sqlite3.Error:
-        pass  # a cache that cannot be written only costs a request next time
+    except (sqlite3.Error, OSError):
+        pass  # a cache that cannot be written (read-only shared folder) only costs a request next time
 
 
 # ---------------------------------------------------------------- API calls

@@ -503,11 +503,13 @@ def load(located_only: bool = False) -> gpd.GeoDataFrame:
     return frame
 
 
-def vintage() -> str:
-    """``"registre ptce-geo, mis à jour le 2026-11-22"`` (date of the last change)."""
+def vintage(stamp: str | None = None) -> str:
+    """``"registre ptce-geo, mis à jour le 2026-11-22"`` (date of the last change; read from a
+    ``registry.stamp()`` already at hand, else from the registry)."""
     from . import registry
 
-    return f"registre ptce-geo, mis à jour le {registry.updated_at()[:10]}"
+    updated = registry.stamp_date(stamp) if stamp else registry.updated_at()
+    return f"registre ptce-geo, mis à jour le {updated[:10]}"
 
 
 def search(frame: pd.DataFrame, text: str) -> pd.DataFrame:

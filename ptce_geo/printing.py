@@ -355,14 +355,24 @@ def _label_of_priority(name: str) -> str:
         return {"qpv": "Quartiers prioritaires (QPV)", "territoires-industrie": "Territoires d'industrie"}.get(name, name)
 
 
+_LAST_REGISTRY_STAMP = {"stamp": ""}
+
+
 def _registry_stamp() -> str:
-    """Last change of the pole registry: a new pole or an edit invalidates the memoised layers."""
+    """Last change of the pole registry (by this server or another sharing its database): a new
+    pole or an edit invalidates the memoised layers, and those of the previous state are dropped
+    (a long-running server does not keep one coverage table per edit)."""
     try:
         from . import registry
 
-        return registry.updated_at()
+        stamp = registry.stamp()
     except Exception:  # noqa: BLE001 - no registry yet: the loader itself will say why
         return ""
+    previous, _LAST_REGISTRY_STAMP["stamp"] = _LAST_REGISTRY_STAMP["stamp"], stamp
+    if previous and previous != stamp:
+        for key in [k for k in list(_MEMO) if previous in k[2]]:
+            _MEMO.pop(key, None)
+    return stamp
 
 
 def _poles():

@@ -1,25 +1,33 @@
-"""The pole registry: an SQLite file in the data dir, with the history of every change.
+"""The pole registry, with the history of every change: an SQLite file, or a PostgreSQL database.
 
-``poles.sqlite`` (in ``settings.get().data_dir``) is created from the committed seed
-``geodata/poles_seed.csv`` on first use (built in a temporary file, then moved in
-place). Every write runs in one transaction: a record is added, changed or deleted
+Where it lives is decided by ``database.current()``: the file ``poles.sqlite`` in
+``settings.get().data_dir`` by default, the PostgreSQL database of ``PTCE_GEO_DATABASE_URL``
+when it is set (shared by several app servers). This module and ``registry_review`` hold all the
+SQL, the same statements on both stores. The registry is created from the committed seed
+``geodata/poles_seed.csv`` on first use, once, even when several processes start together. Every
+write runs in one transaction, writers one at a time: a record is added, changed or deleted
 together with its history row (who, when, what, previous values), or nothing is.
 
 Concurrent edits never overwrite each other silently: each pole has a ``version``;
 ``update``/``delete`` take the version the user read and raise ``ConflictError`` (with a
 French message saying who changed the pole and when) if it has moved since.
 
-A registry file that cannot be used and a data dir that cannot be created (``PTCE_GEO_DATA``
-naming a file…) raise French domain errors (``RegistryError``, ``FileAccessError``) saying
-which file and what to do; busy, disk full, permission refused, disk input/output error and
-damaged file are five different messages, and only the last advises setting the file aside.
-A failed write is rolled back without hiding its cause (``_rollback``).
+A registry that cannot be used (damaged file, unreachable server, no permission, PostGIS
+missing) and a data dir that cannot be created (``PTCE_GEO_DATA`` naming a file…) raise French
+domain errors (``RegistryError``, ``FileAccessError``) saying which file or database and what to
+do (a database's password is never shown); for the SQLite file, busy, disk full, permission
+refused, disk input/output error and damaged file are five different messages, and only the last
+advises setting the file aside; a failed write is rolled back without hiding its cause
+(``_store_sqlite``).
+
+``stamp()`` changes with every write to the poles, on any server: it is the cache key of what
+pages build from the poles, and costs one query.
 
 Every write names its author as an ``Author`` (label, provider subject, channel): the label is
 the signed-in e-mail in ``auth`` mode, the typed name in ``local`` mode, the OS user in the CLI;
 the channel is set by the code (``_registry_schema.CHANNELS``), so the seed refresh knows its
 own rows by ``channel = 'graine'``, never by a name. Tables and migrations: ``_registry_schema``;
-roles and proposals: ``registry_review``.
+roles and proposals: ``registry_review``; stores, upgrade and copy: ``database``.
 
 Ids are slugs of the name (``œ`` → ``oe``, ``æ`` → ``ae``, accents dropped), made unique
 with ``-2``, ``-3``…; an id is never changed once written (ids made before the
@@ -31,11 +39,8 @@ from __future__ import annotations
 import csv
 import difflib
 import json
-import os
 import re
-import sqlite3
-import tempfile
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import NamedTuple
@@ -44,18 +49,18 @@ import pandas as pd
 
 from . import _registry_schema as schema
 from . import settings
-from ._errors import ConflictError, DataFormatError, RegistryError, UnknownChoiceError, file_error
+from ._errors import ConflictError, DataFormatError, RegistryError, UnknownChoiceError
+from ._store_sqlite import FILENAME
 from .poles import COLUMNS
 
-FILENAME = "poles.sqlite"
 SCHEMA_VERSION = schema.SCHEMA_VERSION
 
 _FIELDS = [c for c in COLUMNS if c not in ("id", "version")]
 _JSON = ("secteurs", "perimetre")
-
-_POLE_COLUMNS_SQL = ", ".join(
-    f"{c} {'REAL' if c in ('latitude', 'longitude') else 'INTEGER' if c in ('annee_creation', 'membres', 'localise') else 'TEXT'}"
-    for c in _FIELDS)
+_INTS = ("annee_creation", "membres")
+_REALS = ("latitude", "longitude")
+_POLE_SELECT = f"SELECT {', '.join(COLUMNS)} FROM poles"  # never ``*``: PostgreSQL adds the geometry column
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 class Author(NamedTuple):
@@ -79,7 +84,14 @@ ACTIONS = {"creation": "création (graine)", "ajout": "ajout", "import": "import
 
 
 def path() -> Path:
+    """The SQLite file of the registry (used when ``PTCE_GEO_DATABASE_URL`` is not set)."""
     return settings.get().data_dir / FILENAME
+
+
+def _store():
+    from . import database
+
+    return database.current()
 
 
 def seed_path() -> Path:
@@ -113,22 +125,20 @@ def _row_values(rec: dict) -> list:
             v = json.dumps(list(v or []), ensure_ascii=False)
         elif c == "localise":
             v = int(bool(v))
+        elif v is not None and c in _INTS:
+            v = int(v)
+        elif v is not None and c in _REALS:
+            v = float(v)
         out.append(v)
     return out
 
 
-def _decode(row: sqlite3.Row) -> dict:
+def _decode(row) -> dict:
     rec = dict(row)
     for c in _JSON:
         rec[c] = json.loads(rec[c] or "[]")
     rec["localise"] = bool(rec["localise"])
     return rec
-
-
-def _connect(p: Path) -> sqlite3.Connection:
-    con = sqlite3.connect(p, timeout=15, isolation_level=None)
-    con.row_factory = sqlite3.Row
-    return con
 
 
 def _insert_pole(con, rec: dict, taken: set) -> str:
@@ -162,87 +172,25 @@ def _log(con, at: str, who, action: str, pole_id: str, nom, changes: dict, previ
 
 
 def _fetch_pole(con, pole_id: str) -> dict:
-    row = con.execute("SELECT * FROM poles WHERE id = ?", (pole_id,)).fetchone()
+    row = con.execute(f"{_POLE_SELECT} WHERE id = ?", (pole_id,)).fetchone()
     if row is None:
         raise UnknownChoiceError("Pôle", pole_id, [r[0] for r in con.execute("SELECT id FROM poles ORDER BY id")])
     return _decode(row)
-# SQLite primary result codes (``sqlite3.Error.sqlite_errorcode & 0xff``).
-_SQLITE_PERM, _SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_IOERR = 3, 5, 6, 8, 10
-_SQLITE_CORRUPT, _SQLITE_FULL, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 11, 13, 14, 26
-
-
-def _disk_full(p: Path) -> bool:
-    """Whether the disk holding ``p`` has (almost) no room left."""
-    import shutil
-
-    for folder in (p.parent, *p.parents):
-        try:
-            return shutil.disk_usage(folder).free < 1 << 20
-        except OSError:
-            continue
-    return False
-
-
-def _db_error(p: Path, exc: sqlite3.Error) -> RegistryError:
-    """French message for an SQLite failure on the registry file ``p``: busy, disk full,
-    permission, disk input/output error and damaged file are told apart (result code first,
-    then the text), and only a file that really is damaged gets the advice to set it aside."""
-    code = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
-    text = str(exc).lower()
-    where = repr(str(p))
-    if code in (_SQLITE_BUSY, _SQLITE_LOCKED) or "locked" in text or "busy" in text:
-        return RegistryError(f"Registre des pôles occupé : {where} est en cours d'écriture par un autre programme "
-                             "(l'app ou une autre commande). Réessayez dans un instant.")
-    if code == _SQLITE_FULL or "full" in text or (
-            (code == _SQLITE_IOERR or "disk i/o" in text) and _disk_full(p)):
-        return RegistryError(f"Disque plein : le registre des pôles {where} ne peut pas être écrit. Rien n'a été "
-                             "modifié : le registre est intact. Libérez de la place sur ce disque puis recommencez.")
-    if code in (_SQLITE_READONLY, _SQLITE_PERM, _SQLITE_CANTOPEN) or any(
-            k in text for k in ("readonly", "read-only", "unable to open", "permission", "authori")):
-        return RegistryError(f"Permission refusée : impossible d'ouvrir ou d'écrire le registre des pôles {where}. "
-                             "Rien n'a été modifié. Vérifiez que ce fichier et son dossier (PTCE_GEO_DATA) existent et "
-                             "que vous avez le droit d'y écrire (propriétaire, droits, disque en lecture seule).")
-    if code == _SQLITE_IOERR or "disk i/o" in text:
-        return RegistryError(f"Erreur d'entrée-sortie du disque en écrivant le registre des pôles {where} : la "
-                             "transaction a été annulée, le registre n'a pas été modifié. Vérifiez le disque (place "
-                             "libre, limite de taille de fichier, support amovible retiré) puis recommencez.")
-    if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB) or any(k in text for k in ("malformed", "not a database", "no such",
-                                                                             "file is not", "corrupt")):
-        return RegistryError(
-            f"Registre des pôles illisible : {where} est endommagé ou n'est pas un registre ptce-geo (base SQLite). "
-            "Restaurez une sauvegarde de ce fichier, ou renommez-le (ex. poles.sqlite.abime) : un registre neuf sera "
-            "recréé depuis la graine à la prochaine commande (les pôles ajoutés depuis seront à réimporter).")
-    detail = getattr(exc, "sqlite_errorname", None) or type(exc).__name__
-    return RegistryError(f"Le registre des pôles {where} n'a pas pu être utilisé (erreur SQLite {detail}) ; il n'a "
-                         "pas été modifié. Réessayez ; si l'erreur persiste, signalez-la avec ce message.")
-
-
-def _rollback(con) -> None:
-    """Undo the open transaction, if SQLite has not already done it (after a disk I/O error or a full
-    disk it has): a failed ROLLBACK must never hide the error that caused it."""
-    if con.in_transaction:
-        try:
-            con.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
-
-
 @contextmanager
-def _open(p: Path | None = None):
-    """Connection to the registry (created from the seed if needed), closed on exit; SQLite
-    failures become a French ``RegistryError`` naming the file."""
-    p = ensure() if p is None else p
-    try:
-        con = _connect(p)
-    except sqlite3.Error as exc:
-        raise _db_error(p, exc) from exc
-    try:
-        schema.upgrade(con, str(p))
+def _open():
+    """Connection to the registry (created from the seed if needed; migrated if it is older than
+    this release, refused if newer), closed or given back on exit; failures of the store become a
+    French ``RegistryError`` naming the file or the database."""
+    store = _store()
+    store.ensure(seed_filler)
+    with store.connection() as con:
+        found = schema.version_of(con)
+        if found > SCHEMA_VERSION:
+            raise schema.newer_error(store.label, found)
+        if found < SCHEMA_VERSION:
+            with store.write() as writer:
+                schema.migrate(writer, store.dialect, store.label)
         yield con
-    except sqlite3.Error as exc:
-        raise _db_error(p, exc) from exc
-    finally:
-        con.close()
 
 
 # ---------------------------------------------------------------- creation
@@ -270,53 +218,33 @@ def read_seed() -> list[dict]:
     return out
 
 
-def _create(target: Path) -> None:
+def seed_filler():
+    """The function that fills an empty database with the tables and the seed (read now, before
+    the store takes its creation lock)."""
     records = read_seed()
     at = _now()
-    con = _connect(target)
-    with closing(con):
-        con.executescript(schema.ddl(_POLE_COLUMNS_SQL))
-        con.execute("BEGIN")
+    digest = _seed_digest()
+
+    def fill(con) -> None:
+        for statement in schema.ddl(con.dialect):
+            con.execute(statement)
         ids: set[str] = set()
         for rec in records:
             pid = _insert_pole(con, rec, ids)
             _log(con, at, SEED, "creation", pid, rec["nom"], {}, note="graine geodata/poles_seed.csv")
-        con.executemany("INSERT INTO meta VALUES (?, ?)", [
-            ("schema", str(SCHEMA_VERSION)), ("created_at", at), ("updated_at", at), ("seed_rows", str(len(records))),
-            ("seed_sha256", _seed_digest())])
-        con.execute("COMMIT")
+        con.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+            ("schema", str(SCHEMA_VERSION)), ("created_at", at), ("updated_at", at), ("data_version", "0"),
+            ("seed_rows", str(len(records))), ("seed_sha256", digest)])
+
+    return fill
 
 
-def ensure() -> Path:
-    """Path of the registry, creating it from the seed if it does not exist yet."""
-    p = path()
-    if p.exists():
-        if p.is_dir():
-            raise RegistryError(f"Registre des pôles introuvable : {str(p)!r} est un dossier. Renommez ou déplacez "
-                                "ce dossier, ou choisissez un autre dossier de données (PTCE_GEO_DATA).")
-        return p
-    settings.ensure_dir(p.parent, "PTCE_GEO_DATA")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".poles.", suffix=".tmp", dir=p.parent)
-        os.close(fd)
-        os.unlink(tmp)
-    except OSError as exc:
-        raise file_error("de créer le registre des pôles dans", p.parent, exc,
-                         "Vérifiez la variable PTCE_GEO_DATA : elle doit désigner un dossier où vous pouvez écrire.") from exc
-    try:
-        try:
-            _create(Path(tmp))
-        except sqlite3.Error as exc:
-            raise _db_error(Path(tmp), exc) from exc
-        if not p.exists():  # another process may have created it meanwhile: keep theirs
-            try:
-                os.replace(tmp, p)
-            except OSError as exc:
-                raise file_error("de créer le registre des pôles", p, exc) from exc
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
+def ensure():
+    """Create the registry from the seed if it does not exist yet; return where it is: the SQLite
+    file's ``Path``, or the PostgreSQL URL with its password masked."""
+    store = _store()
+    store.ensure(seed_filler)
+    return getattr(store, "path", store.label)
 
 
 SEED_AUTHOR = "ptce-geo"
@@ -343,7 +271,7 @@ def refresh_from_seed() -> dict[str, list[str]]:
         row = con.execute("SELECT value FROM meta WHERE key = 'seed_sha256'").fetchone()
         if row is not None and row[0] == digest:
             return {"ajoutes": [], "mis_a_jour": []}
-        current = {r["id"]: _decode(r) for r in con.execute("SELECT * FROM poles")}
+        current = {r["id"]: _decode(r) for r in con.execute(_POLE_SELECT)}
         authors: dict[str, set] = {}
         for pid, channel in con.execute("SELECT pole_id, channel FROM history"):
             authors.setdefault(pid, set()).add(channel)
@@ -362,8 +290,8 @@ def refresh_from_seed() -> dict[str, list[str]]:
                 update(pid, changes, current[pid]["version"], SEED, note=note)
                 updated.append(pid)
     added = add_many(new, SEED, action="ajout", note=note) if new else []
-    with _open() as con:
-        con.execute("INSERT OR REPLACE INTO meta VALUES ('seed_sha256', ?)", (digest,))
+    with _transaction(touch=False) as (con, _at):
+        schema.set_meta(con, "seed_sha256", digest)
     return {"ajoutes": added, "mis_a_jour": updated}
 
 
@@ -379,22 +307,47 @@ def _unique_id(nom: str, taken) -> str:
 
 
 def records() -> list[dict]:
+    """Every pole, by name (ASCII letters case-insensitive, as SQLite's NOCASE) then id."""
     with _open() as con:
-        return [_decode(r) for r in con.execute("SELECT * FROM poles ORDER BY nom COLLATE NOCASE, id")]
+        rows = [_decode(r) for r in con.execute(_POLE_SELECT)]
+    return sorted(rows, key=lambda r: ((r["nom"] or "").translate(_ASCII_LOWER), r["id"]))
 
 
 def get(pole_id: str) -> dict:
     with _open() as con:
-        row = con.execute("SELECT * FROM poles WHERE id = ?", (pole_id,)).fetchone()
-        if row is None:
-            ids = [r[0] for r in con.execute("SELECT id FROM poles ORDER BY id")]
-            raise UnknownChoiceError("Pôle", pole_id, ids)
-        return _decode(row)
+        return _fetch_pole(con, pole_id)
+
+
+def _meta(con, *keys: str) -> dict:
+    marks = ", ".join("?" * len(keys))
+    return {k: v for k, v in con.execute(f"SELECT key, value FROM meta WHERE key IN ({marks})", keys).fetchall()}
 
 
 def updated_at() -> str:
     with _open() as con:
-        return con.execute("SELECT value FROM meta WHERE key = 'updated_at'").fetchone()[0]
+        return _meta(con, "updated_at")["updated_at"]
+
+
+def stamp() -> str:
+    """A text that changes whenever a pole is written, by this process or another server: the
+    cache key of the maps, tables and coverage built from the poles. One query (the schema
+    version is read in it: a registry upgraded by a newer release is refused here too)."""
+    store = _store()
+    store.ensure(seed_filler)
+    with store.connection() as con:
+        meta = _meta(con, "schema", "updated_at", "data_version")
+    try:
+        found = int(meta.get("schema") or 1)
+    except ValueError:
+        found = 1  # unreadable: the next read migrates or reports it
+    if found > SCHEMA_VERSION:
+        raise schema.newer_error(store.label, found)
+    return f"{store.key}|{meta.get('updated_at')}|{meta.get('data_version', '0')}"
+
+
+def stamp_date(stamp: str) -> str:
+    """The date of the poles' last change held in a ``stamp()`` (``<store>|<date>|<counter>``)."""
+    return stamp.rsplit("|", 2)[-2]
 
 
 HISTORY_COLUMNS = ["numero", "date", "auteur", "auteur_sub", "validateur", "validateur_sub", "canal", "action", "id",
@@ -436,29 +389,27 @@ def history(pole_id: str | None = None) -> pd.DataFrame:
 
 
 def _touch(con, at: str) -> None:
+    """The poles changed: move their date and ``data_version`` (what ``stamp`` reads)."""
     con.execute("UPDATE meta SET value = ? WHERE key = 'updated_at'", (at,))
+    con.execute("INSERT INTO meta (key, value) VALUES ('data_version', '1') ON CONFLICT (key) "
+                "DO UPDATE SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT)")
 
 
 @contextmanager
 def _transaction(touch: bool = True):
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any error); yields (connection, UTC time).
-    ``updated_at`` (the date of the poles' data) moves only when something was written and
-    ``touch`` (False for roles, pending proposals and identities, which change no pole)."""
+    """One write transaction (writers one at a time; rolled back on any error); yields
+    (connection, UTC time). ``updated_at`` and ``data_version`` (the poles' data) move only when
+    something was written and ``touch`` (False for roles, pending proposals and identities, which
+    change no pole)."""
     at = _now()
-    with _open() as con:
-        con.execute("BEGIN IMMEDIATE")
-        try:
-            before = con.total_changes
-            yield con, at
-            if con.total_changes == before:
-                con.execute("ROLLBACK")
-                return
-            if touch:
-                _touch(con, at)
-            con.execute("COMMIT")
-        except BaseException:
-            _rollback(con)
-            raise
+    store = _store()
+    store.ensure(seed_filler)
+    with store.write() as con:
+        schema.migrate(con, store.dialect, store.label)
+        before = con.changes
+        yield con, at
+        if touch and con.changes != before:
+            _touch(con, at)
 
 
 def _added(rec: dict) -> dict:

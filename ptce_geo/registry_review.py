@@ -1,4 +1,5 @@
-"""Roles, proposals and sign-in identities, stored in the registry database beside the poles (every server sees the same).
+"""Roles, proposals and sign-in identities, stored in the registry database beside the poles (every server sees the same,
+SQLite or PostgreSQL: the same SQL on both).
 
 Storage only (the SQL of the ``roles``, ``role_history``, ``proposals`` and ``identities`` tables, see
 ``_registry_schema``); who may call what is decided by ``access`` and ``editing``, the
@@ -58,8 +59,9 @@ def set_role(email: str, role: str | None, who) -> str | None:
         if role is None:
             con.execute("DELETE FROM roles WHERE email = ?", (email,))
         else:
-            con.execute("INSERT OR REPLACE INTO roles (email, role, granted_by, granted_at) VALUES (?,?,?,?)",
-                        (email, role, author.label, at))
+            con.execute("INSERT INTO roles (email, role, granted_by, granted_at) VALUES (?,?,?,?) ON CONFLICT (email) "
+                        "DO UPDATE SET role = excluded.role, granted_by = excluded.granted_by, "
+                        "granted_at = excluded.granted_at", (email, role, author.label, at))
         con.execute("INSERT INTO role_history (at, who, who_sub, channel, email, before, after) VALUES (?,?,?,?,?,?,?)",
                     (at, author.label, author.sub, author.channel, email, before, role))
     return before
@@ -82,7 +84,8 @@ def remembered_email(issuer: str, sub: str) -> str | None:
 def remember_identity(issuer: str, sub: str, email: str) -> None:
     """Keep (issuer, subject) → e-mail, as checked from the provider's signed answer."""
     with _transaction(touch=False) as (con, at):
-        con.execute("INSERT OR REPLACE INTO identities (issuer, sub, email, seen_at) VALUES (?,?,?,?)",
+        con.execute("INSERT INTO identities (issuer, sub, email, seen_at) VALUES (?,?,?,?) ON CONFLICT (issuer, sub) "
+                    "DO UPDATE SET email = excluded.email, seen_at = excluded.seen_at",
                     (issuer, sub, normalize_email(email), at))
 
 
@@ -101,12 +104,12 @@ def add_proposal(kind: str, payload: dict, who, pole_id: str | None = None, base
     """Store a pending proposal (``kind`` in ``KINDS``); return its number."""
     author = _author(who)
     with _transaction(touch=False) as (con, at):
-        cur = con.execute(
+        row = con.execute(
             "INSERT INTO proposals (at, kind, pole_id, base_version, nom, payload, author, author_sub, channel) "
-            "VALUES (?,?,?,?,?,?,?,?,?)",
+            "VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
             (at, kind, pole_id, base_version, nom, json.dumps(payload, ensure_ascii=False), author.label, author.sub,
-             author.channel))
-        return int(cur.lastrowid)
+             author.channel)).fetchone()
+        return int(row[0])
 
 
 def proposal(proposal_id: int) -> dict:

@@ -51,6 +51,12 @@ editing : str
     ``st.login`` (OpenID Connect, ``[auth]`` in ``.streamlit/secrets.toml``), roles
     contributeur / editeur / admin stored in the registry; ``off``: read-only for everyone.
     Another value raises ``ConfigurationError`` listing the valid ones.
+database_url : str | None
+    ``PTCE_GEO_DATABASE_URL``; default unset: the registry is the SQLite file ``poles.sqlite``
+    in ``data_dir``. Set (``postgresql://user@host:port/db``, password after ``user:`` or in
+    ``~/.pgpass``), the registry, its history, roles, identities and proposals live in that
+    PostgreSQL database with PostGIS, shared by every app server pointed at it, and nothing
+    is written to SQLite. Any other form raises ``ConfigurationError`` (the password masked).
 metric_crs : str
     Metric CRS for analysis in metropolitan France: ``EPSG:2154`` (Lambert-93).
 overseas_crs : dict[str, str]
@@ -127,6 +133,23 @@ def _env_number(name: str, default: str, kind, what: str, example: str):
     return value
 
 
+def _env_database_url() -> str | None:
+    """``PTCE_GEO_DATABASE_URL`` when set: a ``postgresql://`` URL (a French error otherwise, password masked)."""
+    from ._errors import ConfigurationError
+
+    raw = os.environ.get("PTCE_GEO_DATABASE_URL", "").strip()
+    if not raw:
+        return None
+    if raw.split("://", 1)[0].lower() not in ("postgresql", "postgres") or "://" not in raw:
+        from ._store_postgres import mask_url
+
+        raise ConfigurationError(
+            f"Variable d'environnement PTCE_GEO_DATABASE_URL={mask_url(raw)!r} invalide : il faut une adresse "
+            "PostgreSQL, ex. postgresql://ptce@db.exemple.fr:5432/ptce (mot de passe éventuel après « ptce: » ou "
+            "dans ~/.pgpass). Supprimez-la (unset PTCE_GEO_DATABASE_URL) pour garder le registre SQLite local.")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     cache_dir: Path
@@ -136,6 +159,7 @@ class Settings:
     http_timeout: float = 30.0
     http_retries: int = 3
     editing: str = "local"
+    database_url: str | None = None
     http_deadline: float = 900.0
     user_agent: str = "ptce-geo/0.1 (+https://github.com/ptce-geo)"
     geocoder_url: str = "https://api-adresse.data.gouv.fr"
@@ -161,6 +185,7 @@ def get() -> Settings:
         http_timeout=_env_number("PTCE_GEO_HTTP_TIMEOUT", "30", float, "un nombre de secondes positif", "30"),
         http_retries=_env_number("PTCE_GEO_HTTP_RETRIES", "3", int, "un nombre entier de tentatives, au moins 1", "3"),
         editing=_env_choice("PTCE_GEO_EDITING", "local", EDITING_MODES),
+        database_url=_env_database_url(),
         http_deadline=_env_number("PTCE_GEO_HTTP_DEADLINE", "900", float, "un nombre de secondes positif", "900"),
         user_agent=os.environ.get("PTCE_GEO_USER_AGENT", Settings.user_agent),
         geocoder_url=os.environ.get("PTCE_GEO_GEOCODER_URL", Settings.geocoder_url).rstrip("/"),

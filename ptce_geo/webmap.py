@@ -47,7 +47,7 @@ from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from . import boundaries, settings
-from ._errors import PtceGeoError, UnknownChoiceError
+from ._errors import DataUnavailableError, PtceGeoError, UnknownChoiceError
 
 # --------------------------------------------------------------------------- vocabulary
 
@@ -523,9 +523,16 @@ def _publish(name: str, build) -> str:
     path = layers_dir() / name
     if not path.exists():
         from . import _cache
+        from ._errors import os_error_fr
 
         text = build()
-        _cache.atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        try:
+            _cache.atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        except OSError as exc:  # a shared static folder mounted read-only that lacks this file
+            raise DataUnavailableError(
+                f"fichier {name!r} absent du dossier des couches {str(path.parent)!r}, qui ne peut pas être écrit "
+                f"ici ({os_error_fr(exc)}). Sur la machine qui prépare le dossier partagé, lancez « ptce-geo "
+                "prepare --territoires » (toutes les couches de chaque territoire).") from exc
     return f"{STATIC_URL}/layers/{name}"
 
 

@@ -26,6 +26,7 @@ def pytest_configure(config):
     os.environ["PTCE_GEO_CACHE"] = str(base / "cache")
     os.environ["PTCE_GEO_DATA"] = str(base / "data-session")
     os.environ["PTCE_GEO_OFFLINE"] = "1"
+    os.environ.pop("PTCE_GEO_DATABASE_URL", None)  # SQLite unless a test asks for PostgreSQL
     if not os.environ.get("PTCE_GEO_MIRROR") and DEFAULT_MIRROR.exists():
         os.environ["PTCE_GEO_MIRROR"] = str(DEFAULT_MIRROR)
 
@@ -60,6 +61,61 @@ def fresh_cache(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "cache"
     monkeypatch.setenv("PTCE_GEO_CACHE", str(path))
     return path
+
+
+# ------------------------------------------------------------------ registry stores (SQLite, PostgreSQL)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL + PostGIS cluster for the whole session (skipped, with the Debian
+    packages to install, when the binaries are absent)."""
+    from ptce_geo import _pg_cluster, database
+
+    reason = _pg_cluster.missing()
+    if reason:
+        pytest.skip(reason)
+    cluster = _pg_cluster.Cluster().start()
+    yield cluster
+    database.close_all()
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster) -> str:
+    """URL of a fresh database (PostGIS created, no table) for one test, dropped after it."""
+    import uuid
+
+    from ptce_geo import database
+
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    url = pg_cluster.new_database(name)
+    yield url
+    database.close_all()
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def registry_backend(request, fresh_data, monkeypatch) -> str:
+    """The registry in a fresh SQLite data dir, then in a fresh PostgreSQL database: a test using
+    this fixture runs once per store (``PTCE_GEO_DATABASE_URL`` set for the second)."""
+    monkeypatch.delenv("PTCE_GEO_DATABASE_URL", raising=False)
+    if request.param == "postgresql":
+        monkeypatch.setenv("PTCE_GEO_DATABASE_URL", request.getfixturevalue("pg_url"))
+    return request.param
+
+
+@pytest.fixture
+def snapshot():
+    """``snapshot()``: every row of every table of the current registry (either store) — equal
+    before and after exactly when nothing was written."""
+    from ptce_geo import database, registry
+
+    def take() -> dict:
+        with registry._open() as con:
+            return database.dump(con)
+
+    return take
 
 
 @pytest.fixture

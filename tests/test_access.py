@@ -36,8 +36,14 @@ EXPECTED = {
 }
 
 
-def digest() -> str:
-    return hashlib.sha256(registry.path().read_bytes()).hexdigest()
+def digest():
+    """State of the registry: the SQLite file byte for byte, or every row of the PostgreSQL tables."""
+    from ptce_geo import database
+
+    if database.current().dialect == "sqlite":
+        return hashlib.sha256(registry.path().read_bytes()).hexdigest()
+    with registry._open() as con:
+        return database.dump(con)
 
 
 def _throwaway(name: str) -> tuple[str, int]:
@@ -77,7 +83,7 @@ def _attempt(action: str, identity: Identity, mode: str, n: int, tmp_path: Path)
     raise AssertionError(action)
 
 
-def test_each_identity_in_each_mode_may_do_exactly_its_writes(fresh_data, tmp_path):
+def test_each_identity_in_each_mode_may_do_exactly_its_writes(registry_backend, tmp_path):
     registry.ensure()
     registry_review.set_role(EDITOR.email, "editeur", "test")
     registry_review.set_role(ADMIN.email, "admin", "test")
@@ -116,7 +122,7 @@ def test_each_identity_in_each_mode_may_do_exactly_its_writes(fresh_data, tmp_pa
                     assert "connectez-vous" in message
 
 
-def test_history_names_the_signed_in_identity_never_a_typed_name(fresh_data):
+def test_history_names_the_signed_in_identity_never_a_typed_name(registry_backend):
     registry.ensure()
     registry_review.set_role(EDITOR.email, "editeur", "test")
     typed = Identity.signed_in(EDITOR.email, EDITOR.sub, name="ptce-geo")  # the provider's display name
@@ -131,7 +137,7 @@ def test_history_names_the_signed_in_identity_never_a_typed_name(fresh_data):
     assert registry.history(unnamed).iloc[0]["auteur"] == access.UNNAMED
 
 
-def test_unverified_email_gets_no_stored_role(fresh_data):
+def test_unverified_email_gets_no_stored_role(registry_backend):
     registry.ensure()
     registry_review.set_role(EDITOR.email, "editeur", "test")
     spoof = Identity.signed_in(EDITOR.email, "another-sub", email_verified=False)
@@ -168,7 +174,7 @@ def test_pages_write_only_through_the_gate():
     assert "editing.write(" in ui
 
 
-def test_cli_roles_list_grant_revoke(fresh_data, capsys):
+def test_cli_roles_list_grant_revoke(registry_backend, capsys):
     from ptce_geo import cli
 
     assert cli.main(["roles", "list"]) == 0

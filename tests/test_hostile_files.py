@@ -339,7 +339,9 @@ def test_a_failed_rollback_does_not_hide_the_cause(reg, monkeypatch):
     (« no transaction is active ») and used to replace the real error by « endommagé »."""
     import sqlite3
 
-    real = registry._connect
+    from ptce_geo import _store_sqlite
+
+    real = _store_sqlite._connect
 
     class Boom(sqlite3.Connection):
         def execute(self, sql, *args):
@@ -355,11 +357,11 @@ def test_a_failed_rollback_does_not_hide_the_cause(reg, monkeypatch):
         con.row_factory = sqlite3.Row
         return con
 
-    monkeypatch.setattr(registry, "_connect", connect)
+    monkeypatch.setattr(_store_sqlite, "_connect", connect)
     with pytest.raises(RegistryError) as err:
         registry.add({"nom": "X", "secteurs": [], "perimetre": [], "localise": False}, who="t")
     assert "entrée-sortie" in str(err.value) and "endommagé" not in str(err.value)
-    monkeypatch.setattr(registry, "_connect", real)
+    monkeypatch.setattr(_store_sqlite, "_connect", real)
 
 
 def test_rows_past_a_wrong_declared_dimension_are_read(reg, tmp_path):

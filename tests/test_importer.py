@@ -29,12 +29,21 @@ EXCEL_CSV = (
 BAD = {(4, "nom"), (5, "code_insee"), (6, "annee_creation"), (7, "latitude"), (8, "nom"), (10, "latitude")}
 
 
-def digest(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def digest(reg):
+    """State of the registry: the SQLite file's hash, or every row of every table (either store)."""
+    return reg() if callable(reg) else hashlib.sha256(reg.read_bytes()).hexdigest()
 
 
 @pytest.fixture
-def reg(fresh_data):
+def reg(registry_backend, snapshot):
+    """A fresh registry in SQLite then in PostgreSQL (tests of what an import writes)."""
+    registry.ensure()
+    return snapshot
+
+
+@pytest.fixture
+def reg_sqlite(fresh_data):
+    """A fresh SQLite registry (tests of reading and checking files)."""
     return registry.ensure()
 
 
@@ -137,7 +146,7 @@ def test_geojson_import(reg, tmp_path):
     assert recs["Pôle réunionnais"]["departement"] == "974"
 
 
-def test_commune_name_ambiguous_or_unknown(reg, tmp_path):
+def test_commune_name_ambiguous_or_unknown(reg_sqlite, tmp_path):
     path = tmp_path / "noms.csv"
     path.write_text("nom;commune;departement\nA;Saint-Nazaire;\nB;Saint-Nazaire;44\nC;Atlantide;\n", encoding="utf-8")
     report = importer.check(path)
@@ -159,7 +168,7 @@ def test_file_errors_are_domain_errors(reg, tmp_path):
     assert digest(reg) == before
 
 
-def test_every_problem_of_a_row_is_reported_at_once(reg, tmp_path):
+def test_every_problem_of_a_row_is_reported_at_once(reg_sqlite, tmp_path):
     path = tmp_path / "multi.csv"
     path.write_text("nom;code_insee;annee;secteurs\nPôle double faute;99999;2999;astrologie\n", encoding="utf-8")
     report = importer.check(path)
@@ -167,7 +176,7 @@ def test_every_problem_of_a_row_is_reported_at_once(reg, tmp_path):
     assert {i.champ for i in report.issues if i.gravite == "avertissement"} == {"secteurs"}
 
 
-def test_commune_name_must_match_the_code(reg, tmp_path):
+def test_commune_name_must_match_the_code(reg_sqlite, tmp_path):
     path = tmp_path / "marseille.csv"
     path.write_text("nom;code_insee;commune\nPôle phocéen;13004;Marseille\nPôle arlésien;13004;arles\n"
                     "Pôle dionysien;93066;St-Denis\nPôle parisien;75056;Paris 11e arrondissement\n", encoding="utf-8")
@@ -179,7 +188,7 @@ def test_commune_name_must_match_the_code(reg, tmp_path):
     assert [r["commune"] for r in report.valid_records] == ["Arles", "Saint-Denis", "Paris"]
 
 
-def test_sectors_separated_by_commas_or_semicolons(reg, tmp_path):
+def test_sectors_separated_by_commas_or_semicolons(reg_sqlite, tmp_path):
     path = tmp_path / "secteurs.csv"
     path.write_text('nom;code_insee;secteurs\nA;75056;insertion, culture\nB;75056;"mobilité ; numérique"\n'
                     "C;75056;insertion et culture\n", encoding="utf-8")
@@ -191,7 +200,7 @@ def test_sectors_separated_by_commas_or_semicolons(reg, tmp_path):
     assert warned.ligne == 4 and "« ; »" in warned.message
 
 
-def test_default_rejects_file_is_never_overwritten(reg, tmp_path, capsys):
+def test_default_rejects_file_is_never_overwritten(reg_sqlite, tmp_path, capsys):
     rows = [["Nom", "Code INSEE"], ["Pôle bon", "75056"], ["Pôle fantôme", "99999"]]
     wb = openpyxl.Workbook()
     for r in rows:
@@ -212,7 +221,7 @@ def test_default_rejects_file_is_never_overwritten(reg, tmp_path, capsys):
     assert list(second["objet"]) == ["2"] and second["nom"].iloc[0] == "Pôle fantôme 2"
 
 
-def test_geojson_report_speaks_of_objects(reg, tmp_path):
+def test_geojson_report_speaks_of_objects(reg_sqlite, tmp_path):
     doc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"nom": "Pôle A", "code_insee": "75056"}, "geometry": None},
         {"type": "Feature", "properties": {"nom": "Pôle A", "code_insee": "75056"}, "geometry": None}]}
@@ -223,7 +232,7 @@ def test_geojson_report_speaks_of_objects(reg, tmp_path):
     assert "ligne" not in text
 
 
-def test_file_problems_are_said_in_french(reg, tmp_path):
+def test_file_problems_are_said_in_french(reg_sqlite, tmp_path):
     cases = {
         "absent.csv": None,
         "dossier": "dir",
@@ -289,7 +298,7 @@ def _attempt(reg, path, skip):
 @FAST
 @given(data=st.data(), sep=st.sampled_from([";", ","]), encoding=st.sampled_from(["utf-8", "cp1252", "utf-8-sig"]),
        skip=st.booleans())
-def test_mutated_csv_never_crashes_nor_half_writes(reg, tmp_path_factory, data, sep, encoding, skip):
+def test_mutated_csv_never_crashes_nor_half_writes(reg_sqlite, tmp_path_factory, data, sep, encoding, skip):
     rows = [list(r) for r in VALID_ROWS]
     for _ in range(data.draw(st.integers(0, 6))):
         r = data.draw(st.integers(0, len(rows) - 1))
@@ -307,7 +316,7 @@ def test_mutated_csv_never_crashes_nor_half_writes(reg, tmp_path_factory, data, 
             raw[pos:pos] = data.draw(st.binary(max_size=8))
     path = tmp_path_factory.mktemp("csv") / "mutant.csv"
     path.write_bytes(bytes(raw))
-    _attempt(reg, path, skip)
+    _attempt(reg_sqlite, path, skip)
 
 
 def _xl_ok(text: str) -> bool:
@@ -317,7 +326,7 @@ def _xl_ok(text: str) -> bool:
 
 @FAST
 @given(data=st.data(), skip=st.booleans())
-def test_mutated_xlsx_never_crashes_nor_half_writes(reg, tmp_path_factory, data, skip):
+def test_mutated_xlsx_never_crashes_nor_half_writes(reg_sqlite, tmp_path_factory, data, skip):
     wb = openpyxl.Workbook()
     ws = wb.active
     headers = list(HEAD)
@@ -340,4 +349,4 @@ def test_mutated_xlsx_never_crashes_nor_half_writes(reg, tmp_path_factory, data,
         raw[pos:pos + data.draw(st.integers(1, 64))] = data.draw(st.binary(max_size=16))
     path = tmp_path_factory.mktemp("xlsx") / "mutant.xlsx"
     path.write_bytes(bytes(raw))
-    _attempt(reg, path, skip)
+    _attempt(reg_sqlite, path, skip)

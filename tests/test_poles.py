@@ -13,7 +13,14 @@ from ptce_geo._errors import ConflictError, UnknownChoiceError, ValidationError
 
 
 @pytest.fixture
-def fresh(fresh_data):
+def fresh(registry_backend):
+    """A fresh registry, in SQLite then in PostgreSQL (tests of storing, history, conflicts)."""
+    return poles.load()
+
+
+@pytest.fixture
+def fresh_sqlite(fresh_data):
+    """A fresh registry in SQLite only (tests of the data itself, not of its storage)."""
     return poles.load()
 
 
@@ -22,8 +29,8 @@ def seed_rows():
         return list(csv.DictReader(fh))
 
 
-def test_fresh_install_lists_real_poles_with_sources(fresh):
-    assert registry.path().exists()
+def test_fresh_install_lists_real_poles_with_sources(fresh, registry_backend):
+    assert registry.path().exists() == (registry_backend == "sqlite")  # PostgreSQL: nothing written to SQLite
     assert len(fresh) == len(seed_rows())  # every seed row, none lost or doubled
     assert list(fresh.columns) == [*poles.COLUMNS, "geometry"]
     assert fresh.crs.to_epsg() == 4326
@@ -69,7 +76,8 @@ def test_the_2025_call_is_known():
     assert problems and "AMI 2025" in problems[0][1]
 
 
-def test_no_pole_on_a_guessed_point(fresh):
+def test_no_pole_on_a_guessed_point(fresh_sqlite):
+    fresh = fresh_sqlite
     seed = {r["nom"]: r for r in seed_rows()}
     com = boundaries.load("commune").set_index("code")
     located = fresh[fresh["localise"]]
@@ -91,7 +99,7 @@ def test_no_pole_on_a_guessed_point(fresh):
     assert len(poles.load(located_only=True)) == len(located)
 
 
-def test_pole_placed_at_its_commune_covers_it(fresh):
+def test_pole_placed_at_its_commune_covers_it(fresh_sqlite):
     """A pole located by its commune sits at the point coverage measures from (town hall, else a
     point inside the contour): even a 10 m radius covers its own commune (Arles, whose contour's
     inner point lies 16 km from the town hall in the Camargue, and the vast communes of Guyane)."""
@@ -107,7 +115,8 @@ def test_pole_placed_at_its_commune_covers_it(fresh):
     assert covered[located["code_insee"]].all()
 
 
-def test_seed_communes_match_cog_2025(fresh):
+def test_seed_communes_match_cog_2025(fresh_sqlite):
+    fresh = fresh_sqlite
     table = boundaries.commune_table()
     for row in fresh[fresh["localise"]].itertuples():
         assert table.at[row.code_insee, "nom"] == row.commune
@@ -147,14 +156,14 @@ def test_concurrent_edits_conflict(fresh):
     assert registry.get("le-periscope")["version"] == seen_a["version"] + 1
 
 
-def test_invalid_edit_changes_nothing(fresh):
-    before = registry.path().read_bytes()
+def test_invalid_edit_changes_nothing(fresh, snapshot):
+    before = snapshot()
     rec = registry.get("labsport")
     with pytest.raises(ValidationError, match="annee_creation"):
         poles.edit("labsport", {"annee_creation": "deux mille"}, rec["version"], who="x")
     with pytest.raises(ValidationError, match="code INSEE inconnu"):
         poles.edit("labsport", {"code_insee": "99999"}, rec["version"], who="x")
-    assert registry.path().read_bytes() == before
+    assert snapshot() == before
     with pytest.raises(UnknownChoiceError):
         registry.get("nope")
 
@@ -165,7 +174,8 @@ def test_moving_a_pole_to_another_commune_moves_its_point(fresh):
     assert new["commune"] == "Nantes" and (new["latitude"], new["longitude"]) == poles.commune_point("44109")
 
 
-def test_search(fresh):
+def test_search(fresh_sqlite):
+    fresh = fresh_sqlite
     assert list(poles.search(fresh, "figeac")["id"]) == ["figeacteurs"]
     assert set(poles.search(fresh, "ami 2023 reunion")["nom"]) >= {"Echobat (Réunion)"}
     assert len(poles.search(fresh, "")) == len(fresh)
@@ -185,13 +195,16 @@ def test_cli_list_and_export(fresh, tmp_path, capsysbinary):
     assert cli.main(["poles", "history"]) == 0
 
 
-def test_prepare_initialises_the_registry(fresh_data, capsys):
+def test_prepare_initialises_the_registry(registry_backend, capsys):
     cli._prepare_poles()
-    assert registry.path().exists()
-    assert "Registre des pôles prêt" in capsys.readouterr().out
+    assert registry.path().exists() == (registry_backend == "sqlite")
+    out = capsys.readouterr().out
+    assert "Registre des pôles prêt" in out and len(registry.records()) == len(seed_rows())
+    if registry_backend == "postgresql":
+        assert "postgresql://" in out
 
 
-def test_newer_seed_reaches_an_existing_registry_without_overwriting_people(fresh_data, tmp_path, monkeypatch):
+def test_newer_seed_reaches_an_existing_registry_without_overwriting_people(registry_backend, tmp_path, monkeypatch):
     """A registry made from an older seed gets the new seed's poles and facts, except where a
     person edited or deleted a pole; applying the same seed twice changes nothing."""
     real_seed = registry.seed_path()
@@ -229,7 +242,7 @@ def test_newer_seed_reaches_an_existing_registry_without_overwriting_people(fres
     assert (hist["note"] == "graine geodata/poles_seed.csv mise à jour").sum() == len(news["ajoutes"]) + len(news["mis_a_jour"])
 
 
-def test_ids_transliterate_ligatures_but_old_ids_are_kept(fresh_data):
+def test_ids_transliterate_ligatures_but_old_ids_are_kept(registry_backend):
     assert registry._slug("Coopérative Cœur de Lozère") == "cooperative-coeur-de-lozere"
     assert registry._slug("Æsope") == "aesope"
     assert poles.fold("Vœuil-et-Giget") == "voeuil et giget"
@@ -249,7 +262,8 @@ def test_ids_transliterate_ligatures_but_old_ids_are_kept(fresh_data):
     assert legacy in ids and peccs["id"] not in ids
 
 
-def test_form_reports_every_problem_and_checks_the_commune_name(fresh):
+def test_form_reports_every_problem_and_checks_the_commune_name(fresh_sqlite):
+    fresh = fresh_sqlite
     pid = fresh["id"].iloc[0]
     rec = registry.get(pid)
     with pytest.raises(ValidationError) as err:

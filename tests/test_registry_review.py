@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from ptce_geo import access, editing, poles, proposals, registry, registry_review
+from ptce_geo import access, cli, database, editing, poles, proposals, registry, registry_review
 from ptce_geo._errors import ConflictError, RegistryError, ValidationError
 from ptce_geo.access import Identity
 
@@ -16,61 +16,80 @@ EDITOR = Identity.signed_in("dominique@exemple.fr", "sub-dominique")
 
 
 @pytest.fixture
-def reg(fresh_data):
+def reg(registry_backend):
+    """A fresh registry with an editor, in SQLite then in PostgreSQL."""
     registry.ensure()
     registry_review.set_role(EDITOR.email, "editeur", Identity.cli("test").author("auth"))
-    return registry.path()
+    return registry_backend
 
 
-def make_v1(path) -> None:
+def raw_sql(*statements) -> list:
+    """Run statements on the current store directly (no schema check, no migration); return the
+    last one's rows."""
+    with database.current().write() as con:
+        rows = []
+        for sql in statements:
+            sql, params = (sql, ()) if isinstance(sql, str) else sql
+            cur = con.execute(sql, params)
+            rows = cur.fetchall() if cur.description else []
+    return rows
+
+
+def make_v1() -> None:
     """Turn a fresh registry into what version 1 wrote (same tables, no v2 columns or tables)."""
-    con = sqlite3.connect(path)
-    for table in ("roles", "role_history", "proposals", "identities"):
-        con.execute(f"DROP TABLE {table}")
-    for column in ("author_sub", "validator", "validator_sub", "channel"):
-        con.execute(f"ALTER TABLE history DROP COLUMN {column}")
-    con.execute("UPDATE meta SET value = '1' WHERE key = 'schema'")
-    con.commit()
-    con.close()
+    raw_sql(*[f"DROP TABLE {table}" for table in ("roles", "role_history", "proposals", "identities")],
+            *[f"ALTER TABLE history DROP COLUMN {column}" for column in ("author_sub", "validator", "validator_sub",
+                                                                          "channel")],
+            "UPDATE meta SET value = '1' WHERE key = 'schema'")
 
 
-def test_version_1_file_is_migrated_and_a_person_signing_ptce_geo_stays_a_person(reg):
-    make_v1(reg)
-    con = sqlite3.connect(reg)
+def test_version_1_registry_is_migrated_and_a_person_signing_ptce_geo_stays_a_person(reg):
+    make_v1()
     # what version 1 did when someone typed « ptce-geo » as their name and edited a seed pole
-    con.execute("UPDATE poles SET site_web = 'https://exemple.org/a-moi', version = 2 WHERE id = 'figeacteurs'")
-    con.execute("INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES "
-                "('2026-01-01T00:00:00+00:00', 'ptce-geo', 'modification', 'figeacteurs', 'FigeACteurs', '{}', NULL, NULL)")
-    con.execute("UPDATE meta SET value = 'ancienne' WHERE key = 'seed_sha256'")
-    con.commit()
-    con.close()
+    raw_sql("UPDATE poles SET site_web = 'https://exemple.org/a-moi', version = 2 WHERE id = 'figeacteurs'",
+            "INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note) VALUES "
+            "('2026-01-01T00:00:00+00:00', 'ptce-geo', 'modification', 'figeacteurs', 'FigeACteurs', '{}', NULL, NULL)",
+            "UPDATE meta SET value = 'ancienne' WHERE key = 'seed_sha256'")
     assert registry.get("figeacteurs")["site_web"] == "https://exemple.org/a-moi"  # opening migrates
-    con = sqlite3.connect(reg)
-    assert con.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "2"
-    channels = dict(con.execute("SELECT channel, COUNT(*) FROM history GROUP BY channel").fetchall())
-    con.close()
+    assert raw_sql("SELECT value FROM meta WHERE key = 'schema'")[0][0] == "2"
+    channels = dict(raw_sql("SELECT channel, COUNT(*) FROM history GROUP BY channel"))
     assert channels["personne"] == 1 and channels["graine"] == len(registry.records())
     news = registry.refresh_from_seed()
     assert "figeacteurs" not in news["mis_a_jour"]
     assert registry.get("figeacteurs")["site_web"] == "https://exemple.org/a-moi"
     assert registry_review.roles() == [] and registry_review.proposals() == []
+    # numbering goes on after the migration
+    assert editing.write("proposition", CONTRIB, "auth", raw={"nom": "Pôle d'après", "code_insee": "48095"}) == 1
 
 
-def test_a_newer_schema_is_refused(reg):
-    con = sqlite3.connect(reg)
-    con.execute("UPDATE meta SET value = '9' WHERE key = 'schema'")
-    con.commit()
-    con.close()
-    with pytest.raises(RegistryError, match="version plus récente de ptce-geo"):
-        registry.records()
+def test_db_upgrade_migrates_once_and_says_so(reg, capsys):
+    make_v1()
+    assert cli.main(["db", "upgrade"]) == 0
+    assert "schéma 1 → 2" in capsys.readouterr().out
+    assert cli.main(["db", "upgrade"]) == 0
+    assert "déjà au schéma 2" in capsys.readouterr().out
+    assert registry_review.roles() == []
+
+
+def test_a_newer_schema_is_refused(reg, capsys):
+    before = registry.records()
+    raw_sql("UPDATE meta SET value = '9' WHERE key = 'schema'")
+    for attempt in (registry.records, registry.stamp, lambda: registry.add({"nom": "X", "secteurs": [], "perimetre": [],
+                                                                             "localise": False}, who="t")):
+        with pytest.raises(RegistryError, match="version plus récente de ptce-geo"):
+            attempt()
+    assert cli.main(["db", "upgrade"]) == 1
+    err = capsys.readouterr().err
+    assert "schéma 9" in err and "Mettez ptce-geo à jour" in err
+    raw_sql("UPDATE meta SET value = '2' WHERE key = 'schema'")
+    assert registry.records() == before  # refused, never touched
 
 
 def test_typed_ptce_geo_name_no_longer_undoes_an_edit_at_the_next_seed_refresh(reg):
     rec = registry.get("figeacteurs")
     editing.write("modification", Identity.browser(None, "ptce-geo"), "local", pole_id="figeacteurs",
                   raw={"site_web": "https://exemple.org/mon-site"}, version=rec["version"])
-    with registry._open() as con:
-        con.execute("UPDATE meta SET value = 'ancienne' WHERE key = 'seed_sha256'")
+    raw_sql("UPDATE meta SET value = 'ancienne' WHERE key = 'seed_sha256'")
     assert "figeacteurs" not in registry.refresh_from_seed()["mis_a_jour"]
     assert registry.get("figeacteurs")["site_web"] == "https://exemple.org/mon-site"
 
@@ -129,17 +148,21 @@ def test_invalid_or_duplicate_proposal_is_refused(reg):
     assert registry_review.proposals() == []
 
 
-def test_validation_is_all_or_nothing(reg, monkeypatch):
+def test_validation_is_all_or_nothing(reg, monkeypatch, snapshot):
     number = editing.write("proposition", CONTRIB, "auth", raw={"nom": "Pôle atomique", "code_insee": "48095"})
-    digest = registry.path().read_bytes()
+    before = snapshot()
 
-    def broken(*args, **kwargs):
+    def broken(*args, **kwargs):  # the store's own failure, after the pole and its history row were written
+        if reg == "postgresql":
+            import psycopg
+
+            raise psycopg.errors.DiskFull("could not extend file")
         raise sqlite3.OperationalError("disk I/O error")
 
     monkeypatch.setattr(registry_review, "_decide", broken)
     with pytest.raises(RegistryError):
         editing.write("validation", EDITOR, "auth", proposal_id=number)
-    assert registry.path().read_bytes() == digest
+    assert snapshot() == before
     assert not any(r["nom"] == "Pôle atomique" for r in registry.records())
 
 
