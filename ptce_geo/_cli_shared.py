@@ -1,5 +1,5 @@
 """Commands of a shared deployment: ``ptce-geo db status|upgrade|copy`` (where the registry lives, its
-schema, moving it: ``database``) and the territory layers of ``prepare --territoires``."""
+schema, moving it: ``database``, ``registry_admin``) and the territory layers of ``prepare --territoires``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 
 
 def add_db(sub) -> None:
-    from . import database
+    from . import database, registry_admin
 
     p = sub.add_parser("db", help="Base du registre (SQLite ou PostgreSQL) : état, migration, copie")
     dsub = p.add_subparsers(dest="db_command", required=True)
@@ -15,11 +15,11 @@ def add_db(sub) -> None:
     st = dsub.add_parser("status", help="où est le registre, version de son schéma, nombre de lignes par table")
 
     def run_status(args):
-        info = database.status()
+        info = registry_admin.status()
         print(f"Registre : {info['store']}")
         print(f"Schéma : {info['schema']} (cette version de ptce-geo connaît le schéma {info['known']})")
         if info["counts"]:
-            print(f"Contenu : {database.counts_text(info['counts'])}.")
+            print(f"Contenu : {registry_admin.counts_text(info['counts'])}.")
         elif info["schema"] < info["known"]:
             print("Contenu : à migrer d'abord (ptce-geo db upgrade).")
 
@@ -28,7 +28,7 @@ def add_db(sub) -> None:
     up = dsub.add_parser("upgrade", help="migre le registre vers le schéma de cette version (une transaction)")
 
     def run_upgrade(args):
-        found, now = database.upgrade()
+        found, now = registry_admin.upgrade()
         where = database.describe()
         if found == now:
             print(f"Registre {where} déjà au schéma {now} : rien à migrer.")
@@ -46,8 +46,8 @@ def add_db(sub) -> None:
     def run_copy(args):
         target = database.open_target(args.to)
         print(f"Copie de {database.describe()} vers {database.describe(target)}…", file=sys.stderr)
-        result = database.copy(args.to, replace=args.replace)
-        print(f"Copie vérifiée : {database.counts_text(result['counts'])} — mêmes nombres et mêmes lignes, "
+        result = registry_admin.copy(args.to, replace=args.replace)
+        print(f"Copie vérifiée : {registry_admin.counts_text(result['counts'])} — mêmes nombres et mêmes lignes, "
               f"historique compris, dans la source ({result['source']}) et la destination ({result['target']}).")
         print("Pour que l'app s'en serve : " + (
             f"PTCE_GEO_DATABASE_URL={target.label} (mot de passe à remettre, ou dans ~/.pgpass)."

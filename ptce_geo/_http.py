@@ -1,7 +1,9 @@
 """Getting a source's file: mirror first, then the raw cache, then a checked download.
 
 ``fetch(source)`` returns a :class:`Fetched` (local path, where it came from, its date and,
-when something went wrong but an older copy was usable, a French message saying so).
+when something went wrong but an older copy was usable, a French message saying so). A source
+is anything shaped like ``sources.Source`` (the :class:`SourceLike` protocol): this plumbing
+does not know the catalogue, the catalogue does not know how files are fetched.
 
 Downloads: progress bar (tqdm, shown on a terminal only), retries with exponential
 backoff on transient faults (HTTP 5xx/429, timeout, connection reset, truncated body,
@@ -33,14 +35,34 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Protocol
 
 import requests
 
 from . import settings
 from ._errors import DataUnavailableError, DownloadError, network_error_fr
-from .sources import Source
+
+__all__ = ["BACKOFF_S", "SourceLike", "Fetched", "raw_dir", "sha256_of", "local_copy", "how_to_get",
+           "resolve_datagouv", "candidate_urls", "check_file", "download", "keep_copy", "fetch"]
 
 log = logging.getLogger(__name__)
+
+
+class SourceLike(Protocol):
+    """What a source must tell to be fetched (``sources.Source`` is one)."""
+
+    id: str
+    filename: str  # local name, in the mirror and in the raw cache
+    format: str  # "csv", "geojson", "geojson|zip"…
+    url: str | None
+    page: str | None
+    datagouv_dataset: str | None
+    resource_title: str | None
+    resource_formats: tuple[str, ...]
+    zip_member: str | None
+    sha256: str | None
+
+    def local_names(self) -> tuple[str, ...]: ...
 
 BACKOFF_S = 1.0  # first pause between attempts; doubled each time (tests set 0)
 _CHUNK = 1 << 16
@@ -84,7 +106,7 @@ def _file_date(path: Path) -> str:
     return datetime.fromtimestamp(path.stat().st_mtime, tz=timezone.utc).date().isoformat()
 
 
-def _mirror_file(source: Source) -> Path | None:
+def _mirror_file(source: SourceLike) -> Path | None:
     mirror = settings.get().mirror_dir
     if mirror is None:
         return None
@@ -95,7 +117,7 @@ def _mirror_file(source: Source) -> Path | None:
     return None
 
 
-def local_copy(source: Source) -> Fetched | None:
+def local_copy(source: SourceLike) -> Fetched | None:
     """The mirror file or the cached download of ``source``, without any network access."""
     path = _mirror_file(source)
     if path is not None:
@@ -106,7 +128,7 @@ def local_copy(source: Source) -> Fetched | None:
     return None
 
 
-def how_to_get(source: Source) -> str:
+def how_to_get(source: SourceLike) -> str:
     """French sentence telling a user how to obtain a missing source (and what in the settings
     stands in the way: offline mode, a mirror path that names no folder)."""
     cfg = settings.get()
@@ -120,7 +142,7 @@ def how_to_get(source: Source) -> str:
     return text + "".join(f". {n}" for n in notes)
 
 
-def _unavailable(source: Source, layer: str | None, reason: str, cls=DataUnavailableError):
+def _unavailable(source: SourceLike, layer: str | None, reason: str, cls=DataUnavailableError):
     what = f"La couche {layer!r}" if layer else f"La source {source.id!r}"
     url = source.url or source.page or ""
     return cls(
@@ -141,7 +163,7 @@ def _session() -> requests.Session:
     return session
 
 
-def resolve_datagouv(source: Source, session: requests.Session | None = None) -> str:
+def resolve_datagouv(source: SourceLike, session: requests.Session | None = None) -> str:
     """URL of the dataset resource matching the source's title/format selector."""
     session = session or _session()
     api = f"{_api_base()}/datasets/{source.datagouv_dataset}/"
@@ -166,7 +188,7 @@ def resolve_datagouv(source: Source, session: requests.Session | None = None) ->
     )
 
 
-def candidate_urls(source: Source, session: requests.Session | None = None) -> list[str]:
+def candidate_urls(source: SourceLike, session: requests.Session | None = None) -> list[str]:
     """URLs to try in order: the resolved data.gouv.fr resource, then the stable URL."""
     urls: list[str] = []
     errors: list[str] = []
@@ -226,7 +248,7 @@ def _looks_like_html(head: bytes) -> bool:
     )
 
 
-def check_file(path: Path, source: Source, content_type: str = "") -> None:
+def check_file(path: Path, source: SourceLike, content_type: str = "") -> None:
     """Raise DownloadError (French, says what is wrong) unless ``path`` is the expected file."""
     size = path.stat().st_size
     if size == 0:
@@ -332,7 +354,7 @@ def _get_once(session: requests.Session, url: str, tmp: Path, label: str, deadli
         raise DownloadError(f"requête impossible vers {url!r} : {network_error_fr(exc)}.") from exc
 
 
-def download(url: str, dest: Path, source: Source, session: requests.Session | None = None) -> Path:
+def download(url: str, dest: Path, source: SourceLike, session: requests.Session | None = None) -> Path:
     """Download ``url`` to ``dest`` atomically after checking it; ``dest`` is untouched on failure."""
     cfg = settings.get()
     session = session or _session()
@@ -366,7 +388,7 @@ def download(url: str, dest: Path, source: Source, session: requests.Session | N
     return dest
 
 
-def _write_meta(dest: Path, source: Source, url: str, date: str) -> None:
+def _write_meta(dest: Path, source: SourceLike, url: str, date: str) -> None:
     meta = {"source": source.id, "url": url, "downloaded": date, "sha256": sha256_of(dest),
             "size": dest.stat().st_size}
     meta_path = _meta_path(dest)
@@ -376,7 +398,7 @@ def _write_meta(dest: Path, source: Source, url: str, date: str) -> None:
     os.replace(tmp_meta, meta_path)
 
 
-def keep_copy(source: Source, fetched: Fetched) -> Fetched:
+def keep_copy(source: SourceLike, fetched: Fetched) -> Fetched:
     """Copy a file taken from the mirror into the raw cache (``data sync``), so the layer stays
     available once ``PTCE_GEO_MIRROR`` is unset; the copy keeps the mirror file's date."""
     if fetched.origin != "miroir":
@@ -397,7 +419,7 @@ def keep_copy(source: Source, fetched: Fetched) -> Fetched:
     return fetched
 
 
-def fetch(source: Source, refresh: bool = False, layer: str | None = None) -> Fetched:
+def fetch(source: SourceLike, refresh: bool = False, layer: str | None = None) -> Fetched:
     """Local copy of ``source``: mirror, else cache, else download (``refresh`` re-downloads).
 
     Offline with a cache: the cache, with a message giving its date. A failed download with

@@ -30,6 +30,7 @@ poles, exact even for two writes in one second), ``seed_rows`` and ``seed_sha256
 from __future__ import annotations
 
 from ._errors import RegistryError
+from .schema import COLUMNS
 
 SCHEMA_VERSION = 2
 
@@ -67,9 +68,7 @@ _PG_GEOM = ("geom geometry(Point, 4326) GENERATED ALWAYS AS (CASE WHEN localise 
 
 
 def pole_fields() -> list[str]:
-    """Columns of a pole other than ``id`` and ``version`` (``poles.COLUMNS``)."""
-    from .poles import COLUMNS
-
+    """Columns of a pole other than ``id`` and ``version`` (``schema.COLUMNS``)."""
     return [c for c in COLUMNS if c not in ("id", "version")]
 
 

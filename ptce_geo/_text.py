@@ -18,13 +18,14 @@ renderer has one helper here, applied wherever such text reaches it:
 - ``printable(text)``: text that can be written to a terminal or a UTF-8 file (lone
   surrogates and undecodable bytes become « � »);
 - ``bad_character(text)``: the first character a record must not hold (lone surrogate,
-  control character), described in French, or None.
+  control character), described in French, or None;
+- ``mask_url(url)``: a database URL with its password masked, the only form messages and logs show.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 # ---------------------------------------------------------------- Markdown
 
@@ -155,3 +156,32 @@ def bad_character(text: str) -> str | None:
         return (f"caractère invalide en position {pos} (demi-caractère Unicode isolé U+{code:04X} : texte "
                 "mal encodé ou octets illisibles)")
     return f"caractère de contrôle U+{code:04X} en position {pos} (invisible, à retirer)"
+
+
+# ---------------------------------------------------------------- URLs with a password
+
+_SECRET_PARAMS = ("password", "sslpassword")
+
+
+def mask_url(url: str) -> str:
+    """``postgresql://ptce:secret@db:5432/atlas`` → ``postgresql://ptce:***@db:5432/atlas`` (also a
+    ``?password=`` parameter): what every message and log shows."""
+    text = str(url)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return "postgresql://***"
+    if not parts.netloc:  # not a URL (« utilisateur:secret@hôte/base », key=value…): hide what may be secret
+        text = re.sub(r"(password|sslpassword)\s*=\s*\S+", r"\1=***", text, flags=re.IGNORECASE)
+        return re.sub(r"^([^:@/]*):[^@]*@", r"\1:***@", text)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":***"
+        netloc = f"{userinfo}@{host}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

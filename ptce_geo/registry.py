@@ -27,7 +27,7 @@ Every write names its author as an ``Author`` (label, provider subject, channel)
 the signed-in e-mail in ``auth`` mode, the typed name in ``local`` mode, the OS user in the CLI;
 the channel is set by the code (``_registry_schema.CHANNELS``), so the seed refresh knows its
 own rows by ``channel = 'graine'``, never by a name. Tables and migrations: ``_registry_schema``;
-roles and proposals: ``registry_review``; stores, upgrade and copy: ``database``.
+roles and proposals: ``registry_review``; stores: ``database``; upgrade and copy: ``registry_admin``.
 
 Ids are slugs of the name (``œ`` → ``oe``, ``æ`` → ``ae``, accents dropped), made unique
 with ``-2``, ``-3``…; an id is never changed once written (ids made before the
@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import hashlib
 import json
 import re
 from contextlib import contextmanager
@@ -47,13 +48,19 @@ from typing import NamedTuple
 
 import pandas as pd
 
-from . import _registry_schema as schema
-from . import settings
+from . import _registry_schema as db_schema
+from . import _territory, database, settings
 from ._errors import ConflictError, DataFormatError, RegistryError, UnknownChoiceError
 from ._store_sqlite import FILENAME
-from .poles import COLUMNS
+from .schema import COLUMNS, fold, normalize
 
-SCHEMA_VERSION = schema.SCHEMA_VERSION
+__all__ = [
+    "SCHEMA_VERSION", "Author", "ACTIONS", "SEED_AUTHOR", "SEED", "HISTORY_COLUMNS", "MERGED_LISTS", "path",
+    "seed_path", "read_seed", "seed_filler", "ensure", "refresh_from_seed", "records", "get", "updated_at", "stamp",
+    "stamp_date", "history", "add_many", "add", "update", "delete", "merged_record", "merge",
+]
+
+SCHEMA_VERSION = db_schema.SCHEMA_VERSION
 
 _FIELDS = [c for c in COLUMNS if c not in ("id", "version")]
 _JSON = ("secteurs", "perimetre")
@@ -89,8 +96,6 @@ def path() -> Path:
 
 
 def _store():
-    from . import database
-
     return database.current()
 
 
@@ -105,15 +110,11 @@ def _now() -> str:
 
 def _slug(text: str) -> str:
     """Id of a new pole: ``"Coopérative Cœur de Lozère"`` → ``"cooperative-coeur-de-lozere"``."""
-    from .poles import fold
-
     return re.sub(r"\s+", "-", fold(text))[:48].strip("-") or "pole"
 
 
 def _legacy_slug(text: str) -> str:
     """Id as versions before the œ/æ transliteration made it (``œ`` dropped): matched, never written."""
-    from .poles import fold
-
     return re.sub(r"\s+", "-", fold(text, ligatures=False))[:48].strip("-") or "pole"
 
 
@@ -184,12 +185,12 @@ def _open():
     store = _store()
     store.ensure(seed_filler)
     with store.connection() as con:
-        found = schema.version_of(con)
+        found = db_schema.version_of(con)
         if found > SCHEMA_VERSION:
-            raise schema.newer_error(store.label, found)
+            raise db_schema.newer_error(store.label, found)
         if found < SCHEMA_VERSION:
             with store.write() as writer:
-                schema.migrate(writer, store.dialect, store.label)
+                db_schema.migrate(writer, store.dialect, store.label)
         yield con
 
 
@@ -197,9 +198,8 @@ def _open():
 
 
 def read_seed() -> list[dict]:
-    """Seed rows as clean records: located poles get their commune's representative point."""
-    from . import poles
-
+    """Seed rows as clean records (``schema.normalize``, then the checks of their place,
+    ``_territory.check_many``): located poles get their commune's representative point."""
     p = seed_path()
     try:
         with open(p, encoding="utf-8", newline="") as fh:
@@ -208,8 +208,8 @@ def read_seed() -> list[dict]:
         raise DataFormatError(f"Graine du registre illisible : {str(p)!r} ({exc}).") from exc
     out = []
     for n, raw in enumerate(raw_rows, start=2):
-        rec, problems = poles.normalize(raw)
-        problems += poles.check_territory(rec)
+        rec, problems = normalize(raw)
+        problems += _territory.check_many([rec])[0]
         if problems:
             raise DataFormatError(
                 f"Graine du registre {str(p)!r}, ligne {n} : " + " ; ".join(f"{f} : {m}" for f, m in problems)
@@ -226,7 +226,7 @@ def seed_filler():
     digest = _seed_digest()
 
     def fill(con) -> None:
-        for statement in schema.ddl(con.dialect):
+        for statement in db_schema.ddl(con.dialect):
             con.execute(statement)
         ids: set[str] = set()
         for rec in records:
@@ -248,12 +248,10 @@ def ensure():
 
 
 SEED_AUTHOR = "ptce-geo"
-SEED = Author(SEED_AUTHOR, None, schema.SEED_CHANNEL)  # the channel, not the name, marks the seed's rows
+SEED = Author(SEED_AUTHOR, None, db_schema.SEED_CHANNEL)  # the channel, not the name, marks the seed's rows
 
 
 def _seed_digest() -> str:
-    import hashlib
-
     return hashlib.sha256(seed_path().read_bytes()).hexdigest()
 
 
@@ -284,14 +282,14 @@ def refresh_from_seed() -> dict[str, list[str]]:
             pid = legacy  # a pole whose id was made before œ/æ were transliterated keeps its id
         if pid not in current and pid not in authors:
             new.append(rec)
-        elif pid in current and authors.get(pid, set()) <= {schema.SEED_CHANNEL}:
+        elif pid in current and authors.get(pid, set()) <= {db_schema.SEED_CHANNEL}:
             changes = {c: rec.get(c) for c in _FIELDS if current[pid][c] != rec.get(c)}
             if changes:
                 update(pid, changes, current[pid]["version"], SEED, note=note)
                 updated.append(pid)
     added = add_many(new, SEED, action="ajout", note=note) if new else []
     with _transaction(touch=False) as (con, _at):
-        schema.set_meta(con, "seed_sha256", digest)
+        db_schema.set_meta(con, "seed_sha256", digest)
     return {"ajoutes": added, "mis_a_jour": updated}
 
 
@@ -341,7 +339,7 @@ def stamp() -> str:
     except ValueError:
         found = 1  # unreadable: the next read migrates or reports it
     if found > SCHEMA_VERSION:
-        raise schema.newer_error(store.label, found)
+        raise db_schema.newer_error(store.label, found)
     return f"{store.key}|{meta.get('updated_at')}|{meta.get('data_version', '0')}"
 
 
@@ -405,7 +403,7 @@ def _transaction(touch: bool = True):
     store = _store()
     store.ensure(seed_filler)
     with store.write() as con:
-        schema.migrate(con, store.dialect, store.label)
+        db_schema.migrate(con, store.dialect, store.label)
         before = con.changes
         yield con, at
         if touch and con.changes != before:

@@ -64,15 +64,26 @@ overseas_crs : dict[str, str]
     974 ``EPSG:2975``, 976 ``EPSG:4471``.
 web_crs : str
     CRS handed to the browser and stored in caches: ``EPSG:4326``.
+
+Every CRS of the project is defined here, once: ``METRIC_CRS``, ``WEB_CRS``, ``OVERSEAS_CRS``,
+``EXTRA_CRS`` (the QPV outside the COG communes: Saint-Martin 978 in ``EPSG:5490``, Tahiti 987 in
+``EPSG:3297``, named in ``OUTSIDE_COG``) and ``CRS_NAMES`` (the names printed in a map's footer).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import platformdirs
+
+from ._errors import ConfigurationError, FileAccessError, file_error
+from ._text import mask_url
+
+__all__ = ["APP_NAME", "METRIC_CRS", "WEB_CRS", "OVERSEAS_CRS", "EXTRA_CRS", "OUTSIDE_COG", "CRS_NAMES", "EDITING_MODES",
+           "Settings", "get", "mirror_warning", "offline_hint", "ensure_dir"]
 
 APP_NAME = "ptce-geo"
 
@@ -84,6 +95,18 @@ OVERSEAS_CRS: dict[str, str] = {
     "973": "EPSG:2972",
     "974": "EPSG:2975",
     "976": "EPSG:4471",
+}
+#: Metric CRS of the QPV outside the COG communes (no commune, hence no group of their own in
+#: ``OVERSEAS_CRS``): Saint-Martin (RGAF09 / UTM 20N), Tahiti (RGPF / UTM 6S).
+EXTRA_CRS: dict[str, str] = {"978": "EPSG:5490", "987": "EPSG:3297"}
+OUTSIDE_COG: dict[str, str] = {"978": "Saint-Martin", "987": "Polynésie française"}
+#: Names of the metric CRS, as a printed map's footer gives them.
+CRS_NAMES: dict[str, str] = {
+    "EPSG:2154": "RGF93 v1 / Lambert-93",
+    "EPSG:5490": "RGAF09 / UTM 20N",
+    "EPSG:2972": "RGFG95 / UTM 22N",
+    "EPSG:2975": "RGR92 / UTM 40S",
+    "EPSG:4471": "RGM04 / UTM 38S",
 }
 
 
@@ -101,8 +124,6 @@ EDITING_MODES = {
 
 def _env_choice(name: str, default: str, choices: dict[str, str]) -> str:
     """A value of ``choices`` (case and spaces ignored); a French ``ConfigurationError`` listing them."""
-    from ._errors import ConfigurationError
-
     raw = os.environ.get(name, "")
     value = raw.strip().lower() or default
     if value not in choices:
@@ -115,10 +136,6 @@ def _env_choice(name: str, default: str, choices: dict[str, str]) -> str:
 
 def _env_number(name: str, default: str, kind, what: str, example: str):
     """``kind`` value of an environment variable (decimal comma accepted); must be > 0."""
-    import math
-
-    from ._errors import ConfigurationError
-
     raw = os.environ.get(name, "")
     text = raw.strip().replace(",", ".") or default
     try:
@@ -135,14 +152,10 @@ def _env_number(name: str, default: str, kind, what: str, example: str):
 
 def _env_database_url() -> str | None:
     """``PTCE_GEO_DATABASE_URL`` when set: a ``postgresql://`` URL (a French error otherwise, password masked)."""
-    from ._errors import ConfigurationError
-
     raw = os.environ.get("PTCE_GEO_DATABASE_URL", "").strip()
     if not raw:
         return None
     if raw.split("://", 1)[0].lower() not in ("postgresql", "postgres") or "://" not in raw:
-        from ._store_postgres import mask_url
-
         raise ConfigurationError(
             f"Variable d'environnement PTCE_GEO_DATABASE_URL={mask_url(raw)!r} invalide : il faut une adresse "
             "PostgreSQL, ex. postgresql://ptce@db.exemple.fr:5432/ptce (mot de passe éventuel après « ptce: » ou "
@@ -218,8 +231,6 @@ def offline_hint(current: Settings | None = None) -> str | None:
 def ensure_dir(path: Path, variable: str) -> Path:
     """Create a settings folder (``cache_dir``, ``data_dir``…); a French ``FileAccessError``
     naming ``variable`` when it cannot be (a file is in the way, no permission…)."""
-    from ._errors import FileAccessError, file_error
-
     hint = f"Vérifiez la variable {variable} : elle doit désigner un dossier (existant ou à créer) où vous pouvez écrire."
     try:
         path.mkdir(parents=True, exist_ok=True)

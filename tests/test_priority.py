@@ -17,7 +17,7 @@ import shapely
 
 import conftest
 
-from ptce_geo import _http, priority, sources
+from ptce_geo import _http, priority, priority_build, sources
 from ptce_geo._errors import DataFormatError, DataUnavailableError, UnknownChoiceError
 
 QPV_MEMBER = "GEOJSON/QP2024_France_Hexagonale_Outre_Mer_WGS84.geojson"
@@ -117,9 +117,9 @@ def test_zrr_mapped_to_cog_2025(layers):
 
 
 def test_merge_rule_for_communes_merged_since_2021():
-    assert priority._merge_zrr(["C - Classée en ZRR", "C - Classée en ZRR"]) == priority.ZRR_CLASSIFIED
-    assert priority._merge_zrr(["NC - Commune non classée"] * 2) == priority.ZRR_NOT_CLASSIFIED
-    assert priority._merge_zrr(["C - Classée en ZRR", "NC - Commune non classée"]) == priority.ZRR_PARTIAL
+    assert priority_build.merge_zrr(["C - Classée en ZRR", "C - Classée en ZRR"]) == priority.ZRR_CLASSIFIED
+    assert priority_build.merge_zrr(["NC - Commune non classée"] * 2) == priority.ZRR_NOT_CLASSIFIED
+    assert priority_build.merge_zrr(["C - Classée en ZRR", "NC - Commune non classée"]) == priority.ZRR_PARTIAL
 
 
 def test_zrr_reader_skips_title_lines(tmp_path):
@@ -168,7 +168,7 @@ def test_warm_start_parses_no_raw_file(layers, monkeypatch):
         raise AssertionError("raw file parsed on a warm start")
 
     for fn in ("read_qpv_list", "read_qpv_centroids", "read_qpv_contours", "read_frr", "read_zrr", "_read_text"):
-        monkeypatch.setattr(priority, fn, boom)
+        monkeypatch.setattr(priority_build, fn, boom)
     monkeypatch.setattr(priority.gpd, "read_file", boom)
     for name in priority.LAYERS:
         assert len(priority.load(name)) == len(layers[name])

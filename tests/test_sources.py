@@ -84,7 +84,7 @@ def test_pinned_checksums_match_the_mirror(mirror_dir):
 
 def test_mirror_is_used_without_network(mirror_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("PTCE_GEO_CACHE", str(tmp_path))
-    got = sources.fetch("frr-2025")
+    got = _http.fetch(sources.get("frr-2025"))
     assert got.origin == "miroir" and got.path == mirror_dir / "frr_communes_2025.csv"
     assert not (tmp_path / "raw").exists()  # nothing copied, nothing downloaded
 
