@@ -37,11 +37,11 @@ def best(fn, repeat=5):
 
 def naive(points: gpd.GeoDataFrame, poles: gpd.GeoDataFrame, radius_km: float) -> pd.DataFrame:
     """Per-commune nearest pole, distance and covered flag with plain geopandas joins."""
-    from ptce_geo import coverage as cv
+    from ptce_geo import communes
 
     parts = []
     for group, pts in points.groupby("group"):
-        crs = cv.crs_of_group(group)
+        crs = communes.crs_of_group(group)
         pts_m = pts.to_crs(crs)
         pol = poles[poles["group"] == group]
         if pol.empty:
@@ -64,7 +64,7 @@ def main() -> None:
     registry = poles_mod.load(located_only=True)
     result = cv.compute(RADIUS_KM, poles=registry)
     load_s = time.perf_counter() - t
-    base = result._base.table
+    base = result.base.table
     points = gpd.GeoDataFrame(base[["code", "group"]], geometry=gpd.points_from_xy(base["lon"], base["lat"]),
                               crs="EPSG:4326")
     points = points[np.isfinite(base["lon"].to_numpy())]

@@ -50,7 +50,7 @@ def main() -> int:
     t = time.perf_counter()
     result = coverage.compute(15.0)
     print(f"load (boundaries, flags, poles, QPV contours projected): {time.perf_counter() - t:.2f} s")
-    districts = result._base.districts
+    districts = result.base.districts
     poles = result.poles
     print(f"{len(districts)} QPV contours, {len(poles)} located poles")
     qpv.coverage(districts, poles, 15.0)  # warm: centroids and reaches computed once

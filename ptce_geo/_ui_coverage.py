@@ -367,13 +367,13 @@ def territoire_view() -> None:
         text_p, text_v = coverage.explain(gaps.attrs["params"], gaps.attrs["vintages"])
         st.caption(f"Paramètres : {text_p}. Millésimes : {text_v}.")
         table = coverage.by_territory(result, "commune")
-        table = coverage._finish(table[table["code"].isin(inside)].drop(columns=["parametres", "millesimes",
+        table = coverage.finish(table[table["code"].isin(inside)].drop(columns=["parametres", "millesimes",
                                                                                  "registre"]),
                                  table.attrs["params"], table.attrs["vintages"], result.registry)
         coverage_downloads(table, f"couverture-{level}-{code}", "commune", "territoire")
         outline = boundaries_layer(level)
         outline = outline[outline["code"] == code]
-        near = result.poles[result.poles["group"].isin(set(result._base.table.loc[
+        near = result.poles[result.poles["group"].isin(set(result.base.table.loc[
             result.communes["code"].isin(inside).to_numpy(), "group"]))]
         gap_map_with_text(coverage.as_layer(gaps.head(300), "commune"), near, radius, headline,
                           f"{_TERRITORY_LEVEL_LABELS[level]} {nom} ({code})", "territoire", outline=outline,
@@ -419,7 +419,7 @@ _QPV_TABLE = {"code": "Code", "nom": "Quartier", "communes": "Communes (INSEE)",
 
 def qpv_view(result, inside: set[str]) -> None:
     """The territory's QPV, covered or not, with the nearest pole and its distance to the contour."""
-    base = result._base
+    base = result.base
     ok = base.qpv_pos >= 0
     codes = result.communes["code"].to_numpy()
     hit = base.districts.commune_pairs["pos"].to_numpy()[ok][[c in inside for c in codes[base.qpv_pos[ok]]]]

@@ -479,7 +479,7 @@ def _say_what_is_counted(res) -> None:
     print(f"Registre : {headline.registry_sentence(res.registry)}", file=sys.stderr)
     print(f"Chiffre clé : {headline.zoning_line(res)}", file=sys.stderr)
     if res.params.get("qpv_population") == "fichier refusé":
-        print(f"Attention : {res._base.districts.population_note}", file=sys.stderr)
+        print(f"Attention : {res.base.districts.population_note}", file=sys.stderr)
 
 
 def _figures(res):

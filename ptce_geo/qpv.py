@@ -297,7 +297,7 @@ def commune_columns(out: pd.DataFrame, base, d: pd.DataFrame, zoning: str) -> No
 
 def territory_pairs(level: str, result, pairs: pd.DataFrame) -> pd.DataFrame:
     """(territory, QPV position) pairs: each QPV once in every territory one of its communes is in."""
-    base = result._base
+    base = result.base
     d = result.qpv
     if level == "qpv":
         return pd.DataFrame({"territory": d["code"].to_numpy(), "q": np.arange(len(d))})

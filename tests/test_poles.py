@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from ptce_geo import boundaries, cli, coverage, poles, registry
+from ptce_geo import boundaries, cli, communes, coverage, poles, registry
 from ptce_geo._errors import ConflictError, UnknownChoiceError, ValidationError
 
 
@@ -88,10 +88,10 @@ def test_no_pole_on_a_guessed_point(fresh_sqlite):
         assert row.geocodage == "commune"
         assert (row.latitude, row.longitude) == poles.commune_point(row.code_insee)
         # the town hall, inside the commune or within 500 m of it (metres in the local CRS)
-        crs = coverage.crs_of_group(coverage.group_of_departement(row.departement))
+        crs = communes.crs_of_group(communes.group_of_departement(row.departement))
         contour = gpd.GeoSeries([com.geometry[row.code_insee]], crs="EPSG:4326").to_crs(crs).iloc[0]
         point = gpd.GeoSeries([row.geometry], crs="EPSG:4326").to_crs(crs).iloc[0]
-        assert contour.distance(point) <= coverage.MAIRIE_TOLERANCE_M
+        assert contour.distance(point) <= communes.MAIRIE_TOLERANCE_M
     unlocated = fresh[~fresh["localise"]]
     assert len(unlocated) > 0
     assert unlocated.geometry.isna().all()

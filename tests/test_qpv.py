@@ -100,7 +100,7 @@ def test_real_districts_covered_by_their_contour_not_their_town_hall_and_the_rev
     assert (contour_only["distance_km"] <= 15.0).all() and (town_hall_only["distance_km"] > 15.0).all()
     # the distance is to the polygon: exact against a brute force over every pole of the group
     metro = result.poles[result.poles["group"] == "metro"]
-    pos, geoms = result._base.districts.metric["metro"]
+    pos, geoms = result.base.districts.metric["metro"]
     pts = shapely.points(metro["x"].to_numpy(), metro["y"].to_numpy())
     brute = shapely.distance(geoms[:, None], pts[None, :]).min(axis=1) / 1000.0
     assert abs(brute - result.qpv["distance_km"].to_numpy()[pos]).max() < 1e-3
