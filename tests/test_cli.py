@@ -11,7 +11,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from ptce_geo import cli, registry, settings
+from ptce_geo import boundaries, cli, registry, settings
 
 
 def run(capsys, *argv):
@@ -106,7 +106,7 @@ def test_an_os_error_no_handler_expected_is_still_french(monkeypatch, capsys):
     def boom(level, simplified=False):
         raise PermissionError(13, "Permission denied", "/root/secret")
 
-    monkeypatch.setattr(cli.boundaries, "load", boom)
+    monkeypatch.setattr(boundaries, "load", boom)
     code, _, err = run(capsys, "boundaries", "region")
     assert code == 1 and "permission refusée" in err and "'/root/secret'" in err
     no_english(err)

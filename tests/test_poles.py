@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from ptce_geo import boundaries, cli, communes, coverage, poles, registry
+from ptce_geo import _cli_data, boundaries, cli, communes, coverage, poles, registry
 from ptce_geo._errors import ConflictError, UnknownChoiceError, ValidationError
 
 
@@ -196,7 +196,7 @@ def test_cli_list_and_export(fresh, tmp_path, capsysbinary):
 
 
 def test_prepare_initialises_the_registry(registry_backend, capsys):
-    cli._prepare_poles()
+    _cli_data.prepare_poles()
     assert registry.path().exists() == (registry_backend == "sqlite")
     out = capsys.readouterr().out
     assert "Registre des pôles prêt" in out and len(registry.records()) == len(seed_rows())
