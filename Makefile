@@ -11,7 +11,7 @@ PORT ?= 8501
 SHARED_MIRROR := $(abspath ../shared/geodata)
 export PTCE_GEO_MIRROR ?= $(if $(wildcard $(SHARED_MIRROR)/SOURCES.md),$(SHARED_MIRROR),)
 
-.PHONY: install data run test bench clean-cache
+.PHONY: install data run test test-fast bench clean-cache
 
 install: $(STAMP)
 
@@ -35,6 +35,10 @@ run: install data
 
 test: install
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Every test but the slow ones (browser, atlas, cold builds: marker `slow`), for a quick check while working.
+test-fast: install
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 bench: install
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -7,9 +7,9 @@ navigation (raw file names in the sidebar, narrow layout).
 
 import streamlit as st
 
-from ptce_geo import _ui
+from ptce_geo.ui import common
 
-_ui.configure()
+common.configure()
 
 pages = [
     st.Page("app_pages/carte.py", title="Carte", icon=":material/map:", default=True),

@@ -1,5 +1,5 @@
 """Page « Accessibilité »: the accessibility statement (text in ptce_geo.a11y)."""
 
-from ptce_geo import _ui_a11y
+from ptce_geo.ui import accessibilite
 
-_ui_a11y.accessibility_page()
+accessibilite.accessibility_page()

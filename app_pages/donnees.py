@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from ptce_geo import _ui
+from ptce_geo.ui import common, donnees
 
 st.title("Données")
 st.caption(
     "Couches officielles des territoires prioritaires : millésime, source et copie locale. "
     "Mise à jour : « ptce-geo data sync » (ou variable PTCE_GEO_MIRROR pour un dossier de copies)."
 )
-_ui.missing_layers_notice()
-_ui.priority_status_view()
+common.missing_layers_notice()
+donnees.priority_status_view()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ptce_geo import _ui, _ui_coverage
+from ptce_geo.ui import common, lacunes
 
 st.title("Lacunes : territoires prioritaires sans pôle")
 st.caption(
@@ -11,5 +11,5 @@ st.caption(
     "pôle est dans le quartier, à moins du rayon de son contour ou que sa commune est dans un périmètre déclaré. "
     "Classement par population prioritaire, dans l'unité de chaque zonage."
 )
-_ui.missing_layers_notice()
-_ui_coverage.lacunes_view()
+common.missing_layers_notice()
+lacunes.lacunes_view()

@@ -4,13 +4,13 @@ every write is checked again on the server by editing.write."""
 
 import streamlit as st
 
-from ptce_geo import _ui, _ui_access, _ui_editor, _ui_poles, _ui_review
+from ptce_geo.ui import common, poles, poles_access, poles_editor, poles_review
 from ptce_geo._errors import PtceGeoError
 
 st.title("Pôles")
 try:
-    session = _ui_access.session()
-    _ui_editor.show_flash()
+    session = poles_access.session()
+    poles_editor.show_flash()
     names = ["Registre"]
     if session.can_write:
         names += ["Ajouter", "Propositions"]
@@ -21,28 +21,28 @@ try:
         names += ["Rôles"]
     tabs = dict(zip(names, st.tabs(names)))
     with tabs["Registre"]:
-        selected = _ui_poles.poles_browse()
+        selected = poles.poles_browse()
         if selected:
-            rec = _ui_poles.pole_detail(selected)
+            rec = poles.pole_detail(selected)
             if session.can_write:
-                _ui_editor.edit_or_propose(session, rec)
+                poles_editor.edit_or_propose(session, rec)
             if session.is_editor:
-                _ui_editor.delete_pole(session, rec)
-                _ui_editor.merge_poles(session, rec)
+                poles_editor.delete_pole(session, rec)
+                poles_editor.merge_poles(session, rec)
     if session.can_write:
         with tabs["Ajouter"]:
-            _ui_editor.add_or_propose(session)
+            poles_editor.add_or_propose(session)
         with tabs["Propositions"]:
-            (_ui_review.queue if session.is_editor else _ui_review.mine)(session)
+            (poles_review.queue if session.is_editor else poles_review.mine)(session)
     if session.is_editor:
         with tabs["Importer"]:
-            _ui_poles.poles_import(session)
+            poles.poles_import(session)
     with tabs["Exporter"]:
-        _ui_poles.poles_export_buttons()
+        poles.poles_export_buttons()
     with tabs["Historique"]:
-        _ui_poles.poles_history()
+        poles.poles_history()
     if "Rôles" in tabs:
         with tabs["Rôles"]:
-            _ui_editor.roles_admin(session)
+            poles_editor.roles_admin(session)
 except PtceGeoError as exc:
-    _ui.show_error(exc)
+    common.show_error(exc)

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from ptce_geo import _ui, _ui_coverage
+from ptce_geo.ui import common, territoire
 
 st.title("Territoire")
 st.caption("Zonages, pôles implantés, population prioritaire couverte et communes prioritaires sans pôle.")
-_ui.missing_layers_notice()
-_ui_coverage.territoire_view()
+common.missing_layers_notice()
+territoire.territoire_view()

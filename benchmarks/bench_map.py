@@ -32,8 +32,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # the browser plumbing of the tests (tests/_browser.py)
 
-from ptce_geo import _browser  # noqa: E402
+import _browser  # noqa: E402
 
 
 def _env() -> dict[str, str]:

@@ -22,6 +22,9 @@ import geopandas as gpd
 import pandas as pd
 
 from . import settings
+from ._errors import os_error_fr
+
+__all__ = ["SCHEMA_VERSION", "processed_dir", "path_for", "atomic_write", "cached_frame", "is_cached"]
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +92,6 @@ def cached_frame(name: str, key: str, build: Callable[[], pd.DataFrame]) -> pd.D
     try:
         _write(frame, path)
     except OSError as exc:
-        from ._errors import os_error_fr
-
         log.warning("Cache partagé incomplet : %s manque et ne peut pas être écrit ici (%s) ; reconstruit en mémoire "
                     "à chaque démarrage. Lancez « ptce-geo prepare » sur la machine qui prépare le cache.",
                     path, os_error_fr(exc))

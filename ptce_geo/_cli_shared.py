@@ -4,11 +4,12 @@ schema, moving it: ``database``, ``registry_admin``) and the territory layers of
 from __future__ import annotations
 
 import sys
+from . import database, registry_admin, territory_layers
+
+__all__ = ["add_db", "prepare_territories"]
 
 
 def add_db(sub) -> None:
-    from . import database, registry_admin
-
     p = sub.add_parser("db", help="Base du registre (SQLite ou PostgreSQL) : état, migration, copie")
     dsub = p.add_subparsers(dest="db_command", required=True)
 
@@ -60,8 +61,6 @@ def add_db(sub) -> None:
 
 def prepare_territories() -> None:
     """``prepare --territoires``: every territory's layer files (``territory_layers``), with progress."""
-    from . import territory_layers
-
     done = territory_layers.publish_all(lambda msg: print(f"  couches des territoires : {msg}", file=sys.stderr))
     print(f"Couches des territoires publiées : {done['fichiers']} fichiers pour {done['territoires']} territoires.")
     for layer, msg in done["indisponibles"].items():

@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import errno as _errno
 
+__all__ = ["PtceGeoError", "UnknownChoiceError", "DataUnavailableError", "DownloadError", "DataFormatError",
+    "CacheError", "ValidationError", "ConflictError", "GeocodingError", "ParameterError", "ConfigurationError",
+    "FileAccessError", "RegistryError", "AccessDeniedError", "os_error_fr", "file_error", "network_error_fr"]
+
 # First words of the ``what`` of an UnknownChoiceError that are feminine (agreement of « inconnu »).
 _FEMININE = {"couche", "source", "sortie", "extension", "valeur", "région", "commune", "zone", "échelle",
              "option", "clé", "colonne", "feuille", "orientation", "taille", "variable", "action"}

@@ -9,10 +9,12 @@
 - ``fmt_rounded(value)``: the same for a figure first rounded to the nearest unit (scales);
 - ``fmt_share(num, den)``: ``num / den`` as a French percentage, ``23,4 %``; « — » without a
   denominator;
+- ``fmt_rate(value)``: a rate (0 to 1) as a French percentage, ``23,4 %``; ``n.c.`` when unknown;
 - ``fmt_decimal(value)``: a short decimal with a French comma, ``2,5``.
 
-The map explorer (``webmap``, ``mapsummary``, ``_ui_carte``) still has its own copies of some
-of these; they move here with the map's refactor.
+The map explorer (``webmap._fmt_int``, ``mapsummary.fmt_int``/``fmt_rate``, used by ``_ui_carte``)
+still has its own copies: ``fmt_int``, ``fmt_rounded`` and ``fmt_rate`` here are the same functions,
+for it to switch to with the map's refactor.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import math
 
 import pandas as pd
 
-__all__ = ["NNBSP", "missing", "esc", "escape", "fmt_int", "fmt_rounded", "fmt_share", "fmt_decimal"]
+__all__ = ["NNBSP", "missing", "esc", "escape", "fmt_int", "fmt_rounded", "fmt_share", "fmt_rate", "fmt_decimal"]
 
 #: Narrow no-break space: the French thousands separator, and the space before « % ».
 NNBSP = "\u202f"
@@ -64,6 +66,13 @@ def fmt_share(num, den) -> str:
     if not den or num is None or den is None:
         return "—"
     return f"{100.0 * float(num) / float(den):.1f}".replace(".", ",") + f"{NNBSP}%"
+
+
+def fmt_rate(value) -> str:
+    """``0.2335`` → ``23,4 %``; ``n.c.`` when unknown."""
+    if missing(value):
+        return "n.c."
+    return f"{float(value) * 100:.1f}".replace(".", ",") + f"{NNBSP}%"
 
 
 def fmt_decimal(value: float) -> str:

@@ -25,6 +25,9 @@ from __future__ import annotations
 import json
 import re
 
+__all__ = ["TEXTS", "PATTERNS", "APP_TEXT", "STREAMLIT_CONTROLS", "SCRIPT", "STYLE", "rewrite_html",
+    "FrenchFrontend"]
+
 #: Exact texts of Streamlit's frontend (text nodes and accessible names) → French.
 TEXTS: dict[str, str] = {
     # page shell

@@ -81,7 +81,9 @@ class _Transient(Exception):
 
 
 def raw_dir() -> Path:
-    return settings.get().cache_dir / "raw"
+    """Where downloads are kept: ``settings.raw_dir`` (``PTCE_GEO_RAW``, default ``<cache>/raw``)."""
+    cfg = settings.get()
+    return cfg.raw_dir or cfg.cache_dir / "raw"
 
 
 def _meta_path(path: Path) -> Path:

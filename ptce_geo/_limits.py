@@ -34,6 +34,11 @@ import zipfile
 from ._errors import DataFormatError
 from ._safefile import size_fr
 
+__all__ = ["MAX_FILE_BYTES", "MAX_ROWS", "MAX_COLUMNS", "MAX_CSV_LINES", "MAX_SEPARATORS", "MAX_SHEET_ROWS",
+    "MAX_ROW_CELLS", "ZIP_MAX_MEMBERS", "ZIP_MAX_SHEET_BYTES", "ZIP_MAX_OTHER_BYTES", "ZIP_MAX_TOTAL_BYTES",
+    "ZIP_MAX_RATIO", "ZIP_RATIO_FLOOR", "JSON_MAX_CONTAINERS", "JSON_MAX_VALUES", "int_fr", "column_number",
+    "check_workbook", "check_csv_text", "check_json_bytes"]
+
 MAX_FILE_BYTES = 32 * 2**20
 MAX_ROWS = 100_000
 MAX_COLUMNS = 100

@@ -33,6 +33,9 @@ from . import _limits
 from ._errors import DataFormatError
 from ._limits import int_fr
 from ._text import from_cell, printable
+from .poles import fold
+
+__all__ = ["Table", "decode", "read_csv", "cell_text", "read_xlsx", "read_geojson"]
 
 
 _LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
@@ -87,8 +90,6 @@ def decode(data: bytes, name: str) -> tuple[str, str]:
 
 def _headers(raw: list[str], name: str, first: int = 1) -> list[str]:
     """Stripped headers; duplicated ones (same text, case and accents aside) are refused, naming them."""
-    from .poles import fold
-
     headers = [printable(h).strip() for h in raw]
     if len(headers) > _limits.MAX_COLUMNS:
         raise DataFormatError(f"{name!r} : {int_fr(len(headers))} colonnes, la limite est "

@@ -32,6 +32,9 @@ from __future__ import annotations
 from ._errors import RegistryError
 from .schema import COLUMNS
 
+__all__ = ["SCHEMA_VERSION", "CHANNELS", "SEED_CHANNEL", "DIALECTS", "V2_TABLES", "KEYS", "pole_fields", "tables",
+    "columns", "create_table", "ddl", "version_of", "newer_error", "MIGRATIONS", "migrate", "set_meta"]
+
 SCHEMA_VERSION = 2
 
 CHANNELS = ("graine", "cli", "app-local", "app-auth", "personne")

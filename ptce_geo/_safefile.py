@@ -22,6 +22,8 @@ from pathlib import Path
 from ._errors import FileAccessError, file_error
 from ._text import printable
 
+__all__ = ["kind_of", "shown", "size_fr", "read_bytes", "check_output"]
+
 _KINDS = (
     (stat.S_ISDIR, "un dossier"),
     (stat.S_ISCHR, "un périphérique (fichier spécial en mode caractère)"),

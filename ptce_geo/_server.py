@@ -35,6 +35,8 @@ import logging
 import threading
 import time
 
+__all__ = ["WARM_UP_THREAD", "LAYER_PREFIX", "FrontendCompression", "warm_up", "lifespan", "middleware"]
+
 log = logging.getLogger(__name__)
 WARM_UP_THREAD = "ptce-geo-warm-up"
 

@@ -29,6 +29,8 @@ from . import _registry_schema
 from ._errors import RegistryError
 from ._text import mask_url
 
+__all__ = ["LOCK_KEY", "Row", "PostgresConnection", "close_all", "pg_error", "PostgresStore"]
+
 # Key of the advisory lock every registry write takes (« ptce » in ASCII).
 LOCK_KEY = 0x70746365
 _MAX_IDLE = 4

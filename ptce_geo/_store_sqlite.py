@@ -31,6 +31,8 @@ from pathlib import Path
 from . import settings
 from ._errors import RegistryError, file_error
 
+__all__ = ["FILENAME", "SqliteConnection", "db_error", "SqliteStore"]
+
 FILENAME = "poles.sqlite"
 
 

@@ -27,6 +27,9 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+__all__ = ["md", "safe_url", "md_link", "plain_figure", "FORMULA_START", "to_cell", "from_cell", "printable",
+    "xml_safe", "bad_character", "mask_url"]
+
 # ---------------------------------------------------------------- Markdown
 
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character

@@ -4,7 +4,7 @@ The French RGAA (référentiel général d'amélioration de l'accessibilité, ve
 public online service for an accessibility statement (« déclaration d'accessibilité »): its
 compliance status, the content that is not accessible, how the statement was established, and
 how to report a problem and seek redress. :func:`statement` returns it as data (title, then
-sections of paragraphs and bullet lists) for the page « Accessibilité » (``_ui_a11y``) and the
+sections of paragraphs and bullet lists) for the page « Accessibilité » (``ui.accessibilite``) and the
 README; every claim in it is backed by a test named in :data:`TESTS`.
 """
 
@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from . import settings
+
+__all__ = ["COMPLIANCE", "RGAA_VERSION", "AXE_ENGINE", "print_preview_alt", "STATEMENT_DATE", "TESTS", "md_escape",
+    "Section", "Statement", "statement"]
 
 #: What the app claims, deliberately: no formal RGAA audit (by a human auditor, on the 106
 #: criteria) has been done, so the service is « partiellement conforme » at best.
@@ -84,8 +88,6 @@ def statement(contact: str | None = None) -> Statement:
     ``contact`` setting (``PTCE_GEO_CONTACT``). Paragraphs are Markdown written here (the contact,
     set by whoever runs the app, is escaped)."""
     if contact is None:
-        from . import settings
-
         contact = settings.get().contact
     tests = [f"{what} ({name})" for name, what in TESTS]
     reach = (f"Contact : {md_escape(contact)}." if contact else

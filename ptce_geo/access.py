@@ -26,9 +26,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import settings
+from . import registry_review, settings
 from ._errors import AccessDeniedError, UnknownChoiceError
 from .registry import Author
+
+__all__ = ["MODES", "ROLES", "ACTIONS", "RIGHTS", "UNNAMED", "Identity", "check_mode", "check_role", "check_email",
+    "role_of", "allowed", "refusal", "check"]
 
 MODES = settings.EDITING_MODES
 
@@ -147,8 +150,6 @@ def role_of(identity: Identity, mode: str | None = None) -> str | None:
         return None
     stored = None
     if identity.email and identity.email_verified is not False:
-        from . import registry_review
-
         stored = registry_review.role_of(identity.email)
     return stored if stored in ROLES else "contributeur"
 

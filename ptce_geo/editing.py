@@ -22,61 +22,45 @@ nothing is written.
 
 from __future__ import annotations
 
-from . import access
+from . import access, importer, poles, proposals, registry, registry_review
 from .access import Identity
+
+__all__ = ["write"]
 
 
 def _ajout(author, raw: dict):
-    from . import proposals, registry
-
     return registry.add(proposals.clean_new(raw), author)
 
 
 def _modification(author, pole_id: str, raw: dict, version: int):
-    from . import poles
-
     return poles.edit(pole_id, raw, version, author)
 
 
 def _import(author, path, skip_invalid: bool = False, rejects=None, fmt: str | None = None, report=None):
-    from . import importer
-
     return importer.run(path, skip_invalid=skip_invalid, rejects=rejects, who=author, fmt=fmt, report=report)
 
 
 def _suppression(author, pole_id: str, version: int):
-    from . import registry
-
     registry.delete(pole_id, version, author)
 
 
 def _fusion(author, keep_id: str, keep_version: int, drop_id: str, drop_version: int):
-    from . import registry
-
     return registry.merge(keep_id, keep_version, drop_id, drop_version, author)
 
 
 def _proposition(author, raw: dict, pole_id: str | None = None, version: int | None = None):
-    from . import proposals
-
     return proposals.propose(author, raw, pole_id, version)
 
 
 def _validation(author, proposal_id: int, version: int | None = None):
-    from . import proposals
-
     return proposals.accept(proposal_id, author, version)
 
 
 def _rejet(author, proposal_id: int, reason: str):
-    from . import proposals
-
     return proposals.reject(proposal_id, reason, author)
 
 
 def _roles(author, email: str, role: str | None):
-    from . import registry_review
-
     email = access.check_email(email)
     if role is not None:
         access.check_role(role)

@@ -32,10 +32,12 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 
-from . import _safefile
+from . import _safefile, settings
 from ._cache import atomic_write
 from ._errors import UnknownChoiceError, file_error
 from ._text import printable, to_cell, xml_safe
+
+__all__ = ["to_csv_bytes", "to_geojson_bytes", "to_xlsx_bytes", "FORMATS", "format_for", "output_format", "write"]
 
 
 # Float columns holding counts (floats only because a value is missing): written as integers.
@@ -110,7 +112,7 @@ def _geo_for_file(frame: pd.DataFrame) -> gpd.GeoDataFrame:
             lambda v: isinstance(v, (list, tuple, set))
         ).any():
             out[col] = out[col].map(lambda v: ";".join(map(str, v)) if isinstance(v, (list, tuple, set)) else v)
-    return out.to_crs("EPSG:4326") if out.crs is not None else out
+    return out.to_crs(settings.WEB_CRS) if out.crs is not None else out
 
 
 def to_geojson_bytes(frame: pd.DataFrame) -> bytes:

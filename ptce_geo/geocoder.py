@@ -23,8 +23,10 @@ from dataclasses import dataclass
 
 import requests
 
-from . import settings
+from . import poles, settings
 from ._errors import GeocodingError, network_error_fr
+
+__all__ = ["MIN_SCORE", "BATCH_MIN", "Result", "Outcome", "cache_path", "search", "batch", "geocode"]
 
 MIN_SCORE = 0.5
 BATCH_MIN = 2  # from this many uncached addresses on, one /search/csv/ request
@@ -187,8 +189,6 @@ def batch(queries: list[tuple[str, str | None]]) -> list[Result | None]:
 
 
 def _fallback(code: str | None, why: str) -> Outcome:
-    from . import poles
-
     pt = poles.commune_point(code) if code else None
     if pt is None:
         return Outcome(None, None, None, code, f"{why} ; pôle non localisé (pas de commune connue).")

@@ -44,7 +44,10 @@ import pandas as pd
 from . import _limits, _readers, _safefile, export, geocoder, poles, registry
 from ._cache import atomic_write
 from ._errors import FileAccessError, UnknownChoiceError, ValidationError, file_error
-from ._text import printable
+from ._text import bad_character, printable
+
+__all__ = ["FORMATS", "HEADERS", "Issue", "CHUNK", "PREVIEW_ROWS", "ImportReport", "read", "check",
+    "write_rejects", "default_rejects_path", "run"]
 
 FORMATS = ("csv", "xlsx", "geojson")
 
@@ -447,8 +450,6 @@ def run(path: str | Path, skip_invalid: bool = False, rejects: str | Path | None
     asked, and imports from that check); only the duplicates against the registry are checked
     again. The rejects file is written before the registry, so a rejects file that cannot be
     written stops the import with nothing changed."""
-    from ._text import bad_character
-
     label = getattr(who, "label", who) or ""  # a registry.Author or a plain name
     problem = bad_character(label)
     if problem:

@@ -21,8 +21,10 @@ from functools import lru_cache
 
 import requests
 
-from . import settings
+from . import registry_review, settings
 from ._errors import AccessDeniedError
+
+__all__ = ["provider_config", "userinfo", "signed_in_email"]
 
 
 def provider_config(section: Mapping | None, provider: str | None) -> Mapping:
@@ -101,8 +103,6 @@ def signed_in_email(user: Mapping, tokens: Mapping, section: Mapping | None) -> 
     remembers for (issuer, subject), else the provider's UserInfo with the exposed access token
     (then remembered). None when none of these gives one; ``AccessDeniedError`` when the
     provider's answer cannot be trusted."""
-    from . import registry_review
-
     if user.get("email"):
         return str(user["email"])
     issuer, sub = str(user.get("iss") or ""), user.get("sub")

@@ -14,6 +14,8 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+__all__ = ["LANG", "KEYWORDS", "map_info", "atlas_info", "mark", "finish", "read"]
+
 LANG = "fr"
 KEYWORDS = ("PTCE, pôles territoriaux de coopération économique, économie sociale et solidaire, QPV, "
             "Territoires d'industrie, France Ruralités Revitalisation, carte")

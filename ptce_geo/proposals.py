@@ -13,6 +13,9 @@ from __future__ import annotations
 from . import poles, registry, registry_review
 from ._errors import ValidationError
 
+__all__ = ["STATUSES", "KINDS", "FIELD_LABELS", "MAX_REASON", "duplicate_of", "clean_new", "propose", "shown",
+    "diff", "accept", "reject", "pending", "of_author"]
+
 STATUSES = registry_review.STATUSES
 KINDS = registry_review.KINDS
 
@@ -64,7 +67,7 @@ def propose(author, raw: dict, pole_id: str | None = None, version: int | None =
                                         nom=current["nom"])
 
 
-def _shown(value) -> str:
+def shown(value) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
@@ -90,7 +93,7 @@ def diff(prop: dict) -> tuple[list[dict], int | None]:
         if field not in FIELD_LABELS or value in (None, [], "") and not current.get(field):
             continue
         if current.get(field) != value:
-            rows.append({"champ": FIELD_LABELS[field], "actuel": _shown(current.get(field)), "propose": _shown(value)})
+            rows.append({"champ": FIELD_LABELS[field], "actuel": shown(current.get(field)), "propose": shown(value)})
     return rows, version
 
 

@@ -58,6 +58,8 @@ __all__ = [
     "SCHEMA_VERSION", "Author", "ACTIONS", "SEED_AUTHOR", "SEED", "HISTORY_COLUMNS", "MERGED_LISTS", "path",
     "seed_path", "read_seed", "seed_filler", "ensure", "refresh_from_seed", "records", "get", "updated_at", "stamp",
     "stamp_date", "history", "add_many", "add", "update", "delete", "merged_record", "merge",
+    # the plumbing registry_review shares: one connection, one write transaction, one history row
+    "connect", "transaction", "as_author", "insert_pole", "log_change", "added_changes", "apply_changes",
 ]
 
 SCHEMA_VERSION = db_schema.SCHEMA_VERSION
@@ -79,7 +81,7 @@ class Author(NamedTuple):
     channel: str = "personne"
 
 
-def _author(who) -> Author:
+def as_author(who) -> Author:
     """An ``Author`` from an ``Author`` or a plain name (library callers, tests: channel « personne »)."""
     if isinstance(who, Author):
         return who
@@ -142,7 +144,7 @@ def _decode(row) -> dict:
     return rec
 
 
-def _insert_pole(con, rec: dict, taken: set) -> str:
+def insert_pole(con, rec: dict, taken: set) -> str:
     """Insert a clean record under a new unique id (added to ``taken``); return the id."""
     pid = _unique_id(rec["nom"], taken)
     taken.add(pid)
@@ -159,11 +161,11 @@ def _write_pole(con, pole_id: str, new: dict, version: int) -> bool:
     return cur.rowcount == 1
 
 
-def _log(con, at: str, who, action: str, pole_id: str, nom, changes: dict, previous: dict | None = None,
+def log_change(con, at: str, who, action: str, pole_id: str, nom, changes: dict, previous: dict | None = None,
          note: str | None = None, validator=None) -> None:
     """One history row: the author (and the validator of a proposal) with their subject and channel."""
-    author = _author(who)
-    checker = _author(validator) if validator is not None else None
+    author = as_author(who)
+    checker = as_author(validator) if validator is not None else None
     con.execute(
         "INSERT INTO history (at, who, action, pole_id, nom, changes, previous, note, author_sub, validator, "
         "validator_sub, channel) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -178,7 +180,7 @@ def _fetch_pole(con, pole_id: str) -> dict:
         raise UnknownChoiceError("Pôle", pole_id, [r[0] for r in con.execute("SELECT id FROM poles ORDER BY id")])
     return _decode(row)
 @contextmanager
-def _open():
+def connect():
     """Connection to the registry (created from the seed if needed; migrated if it is older than
     this release, refused if newer), closed or given back on exit; failures of the store become a
     French ``RegistryError`` naming the file or the database."""
@@ -230,8 +232,8 @@ def seed_filler():
             con.execute(statement)
         ids: set[str] = set()
         for rec in records:
-            pid = _insert_pole(con, rec, ids)
-            _log(con, at, SEED, "creation", pid, rec["nom"], {}, note="graine geodata/poles_seed.csv")
+            pid = insert_pole(con, rec, ids)
+            log_change(con, at, SEED, "creation", pid, rec["nom"], {}, note="graine geodata/poles_seed.csv")
         con.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
             ("schema", str(SCHEMA_VERSION)), ("created_at", at), ("updated_at", at), ("data_version", "0"),
             ("seed_rows", str(len(records))), ("seed_sha256", digest)])
@@ -265,7 +267,7 @@ def refresh_from_seed() -> dict[str, list[str]]:
     ``{"ajoutes": [...], "mis_a_jour": [...]}``.
     """
     digest = _seed_digest()
-    with _open() as con:
+    with connect() as con:
         row = con.execute("SELECT value FROM meta WHERE key = 'seed_sha256'").fetchone()
         if row is not None and row[0] == digest:
             return {"ajoutes": [], "mis_a_jour": []}
@@ -288,7 +290,7 @@ def refresh_from_seed() -> dict[str, list[str]]:
                 update(pid, changes, current[pid]["version"], SEED, note=note)
                 updated.append(pid)
     added = add_many(new, SEED, action="ajout", note=note) if new else []
-    with _transaction(touch=False) as (con, _at):
+    with transaction(touch=False) as (con, _at):
         db_schema.set_meta(con, "seed_sha256", digest)
     return {"ajoutes": added, "mis_a_jour": updated}
 
@@ -306,13 +308,13 @@ def _unique_id(nom: str, taken) -> str:
 
 def records() -> list[dict]:
     """Every pole, by name (ASCII letters case-insensitive, as SQLite's NOCASE) then id."""
-    with _open() as con:
+    with connect() as con:
         rows = [_decode(r) for r in con.execute(_POLE_SELECT)]
     return sorted(rows, key=lambda r: ((r["nom"] or "").translate(_ASCII_LOWER), r["id"]))
 
 
 def get(pole_id: str) -> dict:
-    with _open() as con:
+    with connect() as con:
         return _fetch_pole(con, pole_id)
 
 
@@ -322,7 +324,7 @@ def _meta(con, *keys: str) -> dict:
 
 
 def updated_at() -> str:
-    with _open() as con:
+    with connect() as con:
         return _meta(con, "updated_at")["updated_at"]
 
 
@@ -357,7 +359,7 @@ def history(pole_id: str | None = None) -> pd.DataFrame:
     provider subject, validateur (of a proposal) and subject, canal, action, id, nom, champs,
     avant, apres, note."""
     sql = "SELECT * FROM history" + (" WHERE pole_id = ?" if pole_id else "") + " ORDER BY seq DESC"
-    with _open() as con:
+    with connect() as con:
         rows = con.execute(sql, (pole_id,) if pole_id else ()).fetchall()
         known = [r[0] for r in con.execute("SELECT DISTINCT pole_id FROM history ORDER BY pole_id")] if (
             pole_id and not rows) else []
@@ -394,7 +396,7 @@ def _touch(con, at: str) -> None:
 
 
 @contextmanager
-def _transaction(touch: bool = True):
+def transaction(touch: bool = True):
     """One write transaction (writers one at a time; rolled back on any error); yields
     (connection, UTC time). ``updated_at`` and ``data_version`` (the poles' data) move only when
     something was written and ``touch`` (False for roles, pending proposals and identities, which
@@ -410,7 +412,7 @@ def _transaction(touch: bool = True):
             _touch(con, at)
 
 
-def _added(rec: dict) -> dict:
+def added_changes(rec: dict) -> dict:
     """History changes of a new record: ``{field: [None, value]}`` for its filled fields."""
     return {c: [None, rec.get(c)] for c in _FIELDS if rec.get(c) not in (None, [], "")}
 
@@ -418,12 +420,12 @@ def _added(rec: dict) -> dict:
 def add_many(recs: list[dict], who, action: str = "ajout", note: str | None = None) -> list[str]:
     """Add clean records in one transaction (all or none); return their new ids. ``who``: an
     ``Author`` or a name."""
-    with _transaction() as (con, at):
+    with transaction() as (con, at):
         taken = {r[0] for r in con.execute("SELECT id FROM poles")}
         ids = []
         for rec in recs:
-            pid = _insert_pole(con, rec, taken)
-            _log(con, at, who, action, pid, rec["nom"], _added(rec), note=note)
+            pid = insert_pole(con, rec, taken)
+            log_change(con, at, who, action, pid, rec["nom"], added_changes(rec), note=note)
             ids.append(pid)
     return ids
 
@@ -442,7 +444,7 @@ def _conflict(con, current: dict, version: int) -> ConflictError:
     )
 
 
-def _apply_changes(con, at: str, pole_id: str, changes: dict, version: int, who, note=None, validator=None,
+def apply_changes(con, at: str, pole_id: str, changes: dict, version: int, who, note=None, validator=None,
                    action: str = "modification") -> tuple[dict, bool]:
     """Inside a transaction: apply clean ``changes`` with the version check and log them; return
     (record, changed)."""
@@ -455,7 +457,7 @@ def _apply_changes(con, at: str, pole_id: str, changes: dict, version: int, who,
     new = {**current, **{k: v[1] for k, v in diff.items()}}
     if not _write_pole(con, pole_id, new, version):
         raise _conflict(con, current, version)
-    _log(con, at, who, action, pole_id, new["nom"], diff, current, note, validator)
+    log_change(con, at, who, action, pole_id, new["nom"], diff, current, note, validator)
     new["version"] = int(version) + 1
     return new, True
 
@@ -463,8 +465,8 @@ def _apply_changes(con, at: str, pole_id: str, changes: dict, version: int, who,
 def update(pole_id: str, changes: dict, version: int, who, note: str | None = None) -> dict:
     """Apply clean ``changes`` to a pole if its version is still ``version``; return the new
     record (unchanged, and nothing written, when no field differs)."""
-    with _transaction() as (con, at):
-        new, _changed = _apply_changes(con, at, pole_id, changes, version, who, note)
+    with transaction() as (con, at):
+        new, _changed = apply_changes(con, at, pole_id, changes, version, who, note)
     return new
 
 
@@ -473,13 +475,13 @@ def _remove(con, at: str, pole_id: str, version: int, who, note: str | None, act
     if int(current["version"]) != int(version):
         raise _conflict(con, current, version)
     con.execute("DELETE FROM poles WHERE id = ? AND version = ?", (pole_id, int(version)))
-    _log(con, at, who, action, pole_id, current["nom"], {}, current, note)
+    log_change(con, at, who, action, pole_id, current["nom"], {}, current, note)
     return current
 
 
 def delete(pole_id: str, version: int, who, note: str | None = None) -> None:
     """Delete a pole if its version is still ``version`` (the history keeps its last values)."""
-    with _transaction() as (con, at):
+    with transaction() as (con, at):
         _remove(con, at, pole_id, version, who, note)
 
 
@@ -510,15 +512,15 @@ def merge(keep_id: str, keep_version: int, drop_id: str, drop_version: int, who)
     versions are checked (``ConflictError`` if either moved). Returns the kept record."""
     if keep_id == drop_id:
         raise RegistryError(f"Fusion impossible : les deux fiches sont le même pôle ({keep_id!r}). Choisissez deux pôles différents.")
-    with _transaction() as (con, at):
+    with transaction() as (con, at):
         keep, drop = _fetch_pole(con, keep_id), _fetch_pole(con, drop_id)
         for rec, version in ((keep, keep_version), (drop, drop_version)):
             if int(rec["version"]) != int(version):
                 raise _conflict(con, rec, version)
         _remove(con, at, drop_id, drop_version, who, f"fusionné dans {keep_id} ({keep['nom']})", action="fusion")
         changes = {c: v for c, v in merged_record(keep, drop).items() if c in _FIELDS}
-        new, changed = _apply_changes(con, at, keep_id, changes, keep_version, who,
+        new, changed = apply_changes(con, at, keep_id, changes, keep_version, who,
                                       f"fusion de {drop_id} ({drop['nom']})", action="fusion")
         if not changed:  # nothing to take from the duplicate: the merge is still recorded on both
-            _log(con, at, who, "fusion", keep_id, keep["nom"], {}, None, f"fusion de {drop_id} ({drop['nom']})")
+            log_change(con, at, who, "fusion", keep_id, keep["nom"], {}, None, f"fusion de {drop_id} ({drop['nom']})")
     return new

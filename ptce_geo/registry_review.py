@@ -18,8 +18,12 @@ from __future__ import annotations
 import json
 
 from ._errors import ConflictError, RegistryError
-from .registry import (Author, _added, _apply_changes, _author, _insert_pole, _log, _open,
-                       _transaction)
+from .registry import (Author, added_changes, apply_changes, as_author, connect, insert_pole, log_change,
+                       transaction)
+
+__all__ = ["STATUSES", "KINDS", "PROPOSAL_KEYS", "normalize_email", "role_of", "roles", "set_role", "role_history",
+    "remembered_email", "remember_identity", "add_proposal", "proposal", "proposals", "accept_proposal",
+    "reject_proposal"]
 
 STATUSES = {"en_attente": "en attente", "validee": "validée", "rejetee": "rejetée"}
 KINDS = {"ajout": "nouveau pôle", "modification": "modification d'un pôle"}
@@ -36,22 +40,22 @@ def normalize_email(email: str) -> str:
 
 def role_of(email: str) -> str | None:
     """Role stored for an e-mail (None when it has none: a signed-in user is then a contributor)."""
-    with _open() as con:
+    with connect() as con:
         row = con.execute("SELECT role FROM roles WHERE email = ?", (normalize_email(email),)).fetchone()
     return row[0] if row else None
 
 
 def roles() -> list[dict]:
     """Every stored role: email, role, granted_by, granted_at (sorted by e-mail)."""
-    with _open() as con:
+    with connect() as con:
         return [dict(r) for r in con.execute("SELECT email, role, granted_by, granted_at FROM roles ORDER BY email")]
 
 
 def set_role(email: str, role: str | None, who) -> str | None:
     """Give ``email`` the ``role`` (``None`` removes it) and log the change; return the previous role."""
     email = normalize_email(email)
-    author = _author(who)
-    with _transaction(touch=False) as (con, at):
+    author = as_author(who)
+    with transaction(touch=False) as (con, at):
         row = con.execute("SELECT role FROM roles WHERE email = ?", (email,)).fetchone()
         before = row[0] if row else None
         if before == role:
@@ -69,21 +73,21 @@ def set_role(email: str, role: str | None, who) -> str | None:
 
 def role_history() -> list[dict]:
     """Every role change, newest first: at, who, who_sub, channel, email, before, after."""
-    with _open() as con:
+    with connect() as con:
         return [dict(r) for r in con.execute(
             "SELECT at, who, who_sub, channel, email, before, after FROM role_history ORDER BY seq DESC")]
 
 
 def remembered_email(issuer: str, sub: str) -> str | None:
     """The e-mail the sign-in provider ``issuer`` gave for its subject ``sub`` (``oidc``), if known."""
-    with _open() as con:
+    with connect() as con:
         row = con.execute("SELECT email FROM identities WHERE issuer = ? AND sub = ?", (issuer, sub)).fetchone()
     return row[0] if row else None
 
 
 def remember_identity(issuer: str, sub: str, email: str) -> None:
     """Keep (issuer, subject) → e-mail, as checked from the provider's signed answer."""
-    with _transaction(touch=False) as (con, at):
+    with transaction(touch=False) as (con, at):
         con.execute("INSERT INTO identities (issuer, sub, email, seen_at) VALUES (?,?,?,?) ON CONFLICT (issuer, sub) "
                     "DO UPDATE SET email = excluded.email, seen_at = excluded.seen_at",
                     (issuer, sub, normalize_email(email), at))
@@ -102,8 +106,8 @@ def _proposal(row) -> dict:
 def add_proposal(kind: str, payload: dict, who, pole_id: str | None = None, base_version: int | None = None,
                  nom: str | None = None) -> int:
     """Store a pending proposal (``kind`` in ``KINDS``); return its number."""
-    author = _author(who)
-    with _transaction(touch=False) as (con, at):
+    author = as_author(who)
+    with transaction(touch=False) as (con, at):
         row = con.execute(
             "INSERT INTO proposals (at, kind, pole_id, base_version, nom, payload, author, author_sub, channel) "
             "VALUES (?,?,?,?,?,?,?,?,?) RETURNING id",
@@ -113,7 +117,7 @@ def add_proposal(kind: str, payload: dict, who, pole_id: str | None = None, base
 
 
 def proposal(proposal_id: int) -> dict:
-    with _open() as con:
+    with connect() as con:
         row = con.execute("SELECT * FROM proposals WHERE id = ?", (int(proposal_id),)).fetchone()
     if row is None:
         raise RegistryError(f"Proposition inconnue : n° {proposal_id!r}. Elle a peut-être été retirée ; rechargez la page.")
@@ -127,7 +131,7 @@ def proposals(status: str | None = None, author: str | None = None) -> list[dict
         sql, args = sql + " AND status = ?", [*args, status]
     if author is not None:
         sql, args = sql + " AND author = ?", [*args, author]
-    with _open() as con:
+    with connect() as con:
         return [_proposal(r) for r in con.execute(sql + " ORDER BY id", args)]
 
 
@@ -154,22 +158,22 @@ def accept_proposal(proposal_id: int, validator, version: int | None = None) -> 
     """Apply a pending proposal in one transaction (pole + history row with author and validator
     + status ``validee``). ``version``: the version of the pole the validator saw (a
     modification only; ``ConflictError`` if it moved). Returns the proposal as decided."""
-    checker = _author(validator)
-    with _transaction() as (con, at):
+    checker = as_author(validator)
+    with transaction() as (con, at):
         rec = _pending(con, proposal_id)
         author = Author(rec["author"], rec["author_sub"], rec["channel"])
         note = f"proposition n° {rec['id']}"
         if rec["kind"] == "ajout":
             taken = {r[0] for r in con.execute("SELECT id FROM poles")}
-            pole_id = _insert_pole(con, rec["payload"], taken)
-            _log(con, at, author, "ajout", pole_id, rec["payload"]["nom"], _added(rec["payload"]), None, note, checker)
+            pole_id = insert_pole(con, rec["payload"], taken)
+            log_change(con, at, author, "ajout", pole_id, rec["payload"]["nom"], added_changes(rec["payload"]), None, note, checker)
         else:
             pole_id = rec["pole_id"]
             exists = con.execute("SELECT version FROM poles WHERE id = ?", (pole_id,)).fetchone()
             if exists is None:
                 raise RegistryError(f"Le pôle {pole_id!r} de la proposition n° {rec['id']} n'est plus dans le registre "
                                     "(supprimé ou fusionné) : rejetez cette proposition.")
-            _apply_changes(con, at, pole_id, rec["payload"], exists[0] if version is None else version, author, note,
+            apply_changes(con, at, pole_id, rec["payload"], exists[0] if version is None else version, author, note,
                            checker)
         _decide(con, at, rec, "validee", checker, result_pole_id=pole_id)
     return proposal(proposal_id)
@@ -177,7 +181,7 @@ def accept_proposal(proposal_id: int, validator, version: int | None = None) -> 
 
 def reject_proposal(proposal_id: int, reason: str, who) -> dict:
     """Mark a pending proposal ``rejetee`` with its reason (kept and shown to its author)."""
-    with _transaction(touch=False) as (con, at):
+    with transaction(touch=False) as (con, at):
         rec = _pending(con, proposal_id)
-        _decide(con, at, rec, "rejetee", _author(who), reason=reason)
+        _decide(con, at, rec, "rejetee", as_author(who), reason=reason)
     return proposal(proposal_id)

@@ -11,6 +11,9 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from . import boundaries
+
+__all__ = ["registry_counts", "registry_text"]
 
 
 def registry_counts(poles: pd.DataFrame) -> dict:
@@ -31,8 +34,6 @@ def registry_counts(poles: pd.DataFrame) -> dict:
     un = ~located
     by_dep = pd.Series(dep[un & (dep != None)]).value_counts().to_dict()  # noqa: E711
     if un.any():
-        from . import boundaries
-
         try:
             reg_of = dict(zip(boundaries.load("departement", simplified=True)["code"],
                               boundaries.load("departement", simplified=True)["region"]))

@@ -7,6 +7,10 @@ cache_dir : Path
     ``PTCE_GEO_CACHE``; default the platformdirs user cache dir (``~/.cache/ptce-geo``).
     Downloads of official layers (``raw/``) and processed layers (GeoParquet) live here.
     Everything in it can be deleted: it is rebuilt on demand.
+raw_dir : Path
+    ``PTCE_GEO_RAW``; default ``<cache_dir>/raw``. Where downloaded official files are kept (with
+    their ``.meta.json``); tests point it at an empty folder to play a machine that never
+    downloaded anything.
 data_dir : Path
     ``PTCE_GEO_DATA``; default the platformdirs user data dir (``~/.local/share/ptce-geo``).
     What users create and must not lose: the pole registry and its history.
@@ -181,6 +185,7 @@ class Settings:
     metric_crs: str = METRIC_CRS
     web_crs: str = WEB_CRS
     overseas_crs: dict[str, str] = field(default_factory=lambda: dict(OVERSEAS_CRS))
+    raw_dir: Path | None = None  # None: ``cache_dir / "raw"``
 
     def crs_for_departement(self, departement: str) -> str:
         """Metric CRS in which a department is analysed."""
@@ -190,8 +195,10 @@ class Settings:
 def get() -> Settings:
     """Current settings, from the environment."""
     mirror = os.environ.get("PTCE_GEO_MIRROR")
+    cache_dir = _env_path("PTCE_GEO_CACHE", Path(platformdirs.user_cache_dir(APP_NAME)))
     return Settings(
-        cache_dir=_env_path("PTCE_GEO_CACHE", Path(platformdirs.user_cache_dir(APP_NAME))),
+        cache_dir=cache_dir,
+        raw_dir=_env_path("PTCE_GEO_RAW", cache_dir / "raw"),
         data_dir=_env_path("PTCE_GEO_DATA", Path(platformdirs.user_data_dir(APP_NAME))),
         mirror_dir=Path(mirror).expanduser() if mirror else None,
         offline=os.environ.get("PTCE_GEO_OFFLINE", "").strip() not in ("", "0", "false", "False", "non"),

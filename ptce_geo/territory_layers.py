@@ -13,16 +13,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import boundaries
+from . import boundaries, webmap
 from ._errors import PtceGeoError
+from .webmap import territory_key
+
+__all__ = ["TERRITORY_FILES", "territory_keys", "publish", "publish_all"]
 
 TERRITORY_FILES = ("epci", "communes", "qpv", "territoires-industrie")
 
 
 def territory_keys() -> list[str]:
     """``dep-01`` … ``dep-976``, then ``reg-01`` … ``reg-94``."""
-    from .webmap import territory_key
-
     deps = sorted(boundaries.load("departement", simplified=True)["code"])
     regs = sorted(boundaries.load("region", simplified=True)["code"])
     return [territory_key("departement", c) for c in deps] + [territory_key("region", c) for c in regs]
@@ -30,8 +31,6 @@ def territory_keys() -> list[str]:
 
 def publish(key: str, skip=()) -> tuple[int, dict[str, str]]:
     """Publish the layer files of one territory (``dep-48``); return (files, {layer: why not})."""
-    from . import webmap
-
     files, unavailable = 0, {}
     for layer in TERRITORY_FILES:
         if layer in skip:
@@ -47,8 +46,6 @@ def publish(key: str, skip=()) -> tuple[int, dict[str, str]]:
 def publish_all(progress: Callable[[str], None] | None = None) -> dict:
     """Publish every territory's layer files; return ``{"fichiers": n, "territoires": n,
     "indisponibles": {layer: message}}`` (a layer whose data is missing is skipped everywhere)."""
-    from . import webmap
-
     files, unavailable = 0, {}
     for layer in webmap.NATION_WIDE:
         webmap.publish_layer(layer, "detail")

@@ -31,6 +31,44 @@ def pytest_configure(config):
         os.environ["PTCE_GEO_MIRROR"] = str(DEFAULT_MIRROR)
 
 
+def pytest_collection_modifyitems(config, items):
+    """``slow`` (skipped by ``make test-fast``): every browser test and every atlas test (a PDF of
+    the 18 regions), besides the tests marked ``slow`` by hand (cold builds of a cache)."""
+    for item in items:
+        if item.get_closest_marker("browser") or "atlas" in item.name:
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def app_page():
+    """``app_page(name, timeout=120, params=None, user=None, secrets=None)``: the app as a person
+    opens it, in ``AppTest``: ``app.py`` runs (navigation, then the default page « carte » with
+    ``params`` in its URL), then ``app_pages/<name>.py`` when ``name`` is another page. Each run must
+    end without an exception (``check=False`` to look at one instead). ``user``: ``st.user`` of a
+    signed-in person (default: nobody signed in); ``secrets``: the app's secrets (sign-in)."""
+    from streamlit.testing.v1 import AppTest
+
+    def open_page(name: str = "carte", timeout: float = 120, params: dict | None = None, user: dict | None = None,
+                  secrets: dict | None = None, check: bool = True) -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+        for key, value in (params or {}).items():
+            at.query_params[key] = value
+        if user is not None:
+            at.user = dict(user)
+        if secrets:
+            at.secrets = secrets
+        at.run()
+        if name != "carte":
+            if check:
+                assert not at.exception, at.exception
+            at.switch_page(f"app_pages/{name}.py").run()
+        if check:
+            assert not at.exception, at.exception
+        return at
+
+    return open_page
+
+
 @pytest.fixture
 def mirror_dir() -> Path:
     path = Path(os.environ.get("PTCE_GEO_MIRROR", DEFAULT_MIRROR))
@@ -70,7 +108,9 @@ def fresh_cache(tmp_path, monkeypatch) -> Path:
 def pg_cluster():
     """One throwaway PostgreSQL + PostGIS cluster for the whole session (skipped, with the Debian
     packages to install, when the binaries are absent)."""
-    from ptce_geo import _pg_cluster, database
+    import _pg_cluster
+
+    from ptce_geo import database
 
     reason = _pg_cluster.missing()
     if reason:
@@ -112,7 +152,7 @@ def snapshot():
     from ptce_geo import database, registry
 
     def take() -> dict:
-        with registry._open() as con:
+        with registry.connect() as con:
             return database.dump(con)
 
     return take
@@ -148,7 +188,7 @@ def app_url(tmp_path_factory):
     offline, its own data dir holding one extra pole named ``<img src=x onerror=alert(1)>`` in Mende.
     (Module scope, not session: Playwright's sync API runs an event loop until it stops, which
     would break later tests that call ``asyncio.run``.)"""
-    from ptce_geo import _browser
+    import _browser
 
     if not _browser.chromium_available():
         pytest.skip(f"Chromium absent ({_browser.CHROMIUM}) : tests navigateur ignorés")
@@ -164,7 +204,7 @@ def app_url(tmp_path_factory):
 def browser(app_url):
     from playwright.sync_api import sync_playwright
 
-    from ptce_geo import _browser
+    import _browser
 
     with sync_playwright() as p:
         b = _browser.launch(p)

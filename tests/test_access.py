@@ -42,7 +42,7 @@ def digest():
 
     if database.current().dialect == "sqlite":
         return hashlib.sha256(registry.path().read_bytes()).hexdigest()
-    with registry._open() as con:
+    with registry.connect() as con:
         return database.dump(con)
 
 
@@ -198,7 +198,7 @@ def test_cli_roles_list_grant_revoke(registry_backend, capsys):
 def test_secrets_example_is_valid_and_real_secrets_are_never_committed():
     import tomllib
 
-    from ptce_geo._ui_access import providers
+    from ptce_geo.ui.poles_access import providers
 
     example = tomllib.loads((ROOT / ".streamlit" / "secrets.toml.example").read_text(encoding="utf-8"))
     auth = example["auth"]

@@ -91,6 +91,7 @@ def test_unknown_level_lists_valid_ones():
     assert "'canton'" in str(err.value) and "departement" in str(err.value)
 
 
+@pytest.mark.slow  # a cold build of the boundaries
 def test_corrupt_cache_is_rebuilt(fresh_cache):
     deps = boundaries.load("region")
     path = _cache.path_for("boundaries-region", boundaries.cache_key())
@@ -103,6 +104,7 @@ def test_corrupt_cache_is_rebuilt(fresh_cache):
     assert len(boundaries.load("region")) == 18
 
 
+@pytest.mark.slow  # a cold build of the boundaries
 def test_cache_lives_in_configured_dir(fresh_cache):
     boundaries.load("region")
     assert any((fresh_cache / "processed").glob("boundaries-region--*.parquet"))

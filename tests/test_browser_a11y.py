@@ -13,7 +13,7 @@ import json
 
 import pytest
 
-from ptce_geo import _browser
+import _browser
 
 pytestmark = pytest.mark.browser
 

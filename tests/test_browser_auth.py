@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-from ptce_geo import _browser
+import _browser
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from ptce_geo import _browser
+import _browser
 
 pytestmark = pytest.mark.browser
 

@@ -355,24 +355,15 @@ def test_cli_refuses_to_count_without_the_zoning_layers(tmp_path):
     import os
 
     # boundaries come from the session cache; only the raw files point at an empty place
-    env = dict(os.environ, PTCE_GEO_OFFLINE="1", PTCE_GEO_RAW_DIR_FOR_TESTS=str(tmp_path / "raw"))
+    env = dict(os.environ, PTCE_GEO_OFFLINE="1", PTCE_GEO_RAW=str(tmp_path / "raw"))
     env.pop("PTCE_GEO_MIRROR", None)
     for cmd in (["coverage", "--level", "region"], ["gaps", "--top", "3"], ["suggest", "--count", "1"],
                 ["gaps", "--zoning", "zrr"]):
-        proc = subprocess.run([sys.executable, "-c", _NO_RAW, *cmd], capture_output=True, text=True, timeout=300,
+        proc = subprocess.run([sys.executable, "-m", "ptce_geo", *cmd], capture_output=True, text=True, timeout=300,
                               env=env)
         assert proc.returncode == 1, (cmd, proc.stdout[:300])
         assert "Couche prioritaire absente" in proc.stderr and "PTCE_GEO_MIRROR" in proc.stderr, proc.stderr
         assert proc.stdout == ""
-
-
-_NO_RAW = """
-import os, sys
-from pathlib import Path
-from ptce_geo import _http, cli
-_http.raw_dir = lambda: Path(os.environ["PTCE_GEO_RAW_DIR_FOR_TESTS"])
-sys.exit(cli.main(sys.argv[1:]))
-"""
 
 
 # --------------------------------------------------------------------------- random worlds vs brute force

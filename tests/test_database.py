@@ -152,7 +152,7 @@ def _activity() -> dict:
     registry_review.add_proposal("ajout", {"nom": "Pôle en attente", "code_insee": "46102", "secteurs": [],
                                           "perimetre": [], "localise": False}, "camille@exemple.fr", nom="Pôle en attente")
     registry_review.remember_identity("https://idp.exemple.fr", "sub-1", "Agent@Exemple.fr")
-    with registry._open() as con:
+    with registry.connect() as con:
         return database.dump(con)
 
 
@@ -166,7 +166,7 @@ def test_copy_sqlite_to_postgresql_and_back_is_identical_and_checked(fresh_data,
     assert f"{len(original['history'])} lignes d'historique" in out and "2 propositions" in out and "1 identité" in out
     assert "mot-de-passe-de-test" not in out + err and "postgres:***@" in out
     monkeypatch.setenv("PTCE_GEO_DATABASE_URL", pg_url)
-    with registry._open() as con:
+    with registry.connect() as con:
         assert database.dump(con) == original
     assert registry.get("figeacteurs")["membres"] == 42 and registry.history().iloc[0]["auteur"] == "Bob"
     # the copy goes on numbering where the source stopped
@@ -185,11 +185,11 @@ def test_copy_sqlite_to_postgresql_and_back_is_identical_and_checked(fresh_data,
     back = tmp_path / "retour" / "poles.sqlite"
     assert cli.main(["db", "copy", "--to", f"sqlite:{back}"]) == 0
     assert "Copie vérifiée" in capsys.readouterr().out
-    with registry._open() as con:
+    with registry.connect() as con:
         in_pg = database.dump(con)
     monkeypatch.delenv("PTCE_GEO_DATABASE_URL")
     monkeypatch.setenv("PTCE_GEO_DATA", str(back.parent))
-    with registry._open() as con:
+    with registry.connect() as con:
         assert database.dump(con) == in_pg
     assert registry.stamp().split("|")[1:] == [in_pg_meta(in_pg, "updated_at"), in_pg_meta(in_pg, "data_version")]
 
@@ -236,7 +236,7 @@ def _french_failure(capsys, *args) -> str:
 
 
 def test_connection_failures_are_french_and_mask_the_password(pg_cluster, fresh_data, monkeypatch, capsys):
-    from ptce_geo._browser import free_port
+    from _browser import free_port
 
     monkeypatch.setenv("PTCE_GEO_DATABASE_URL", f"postgresql://ptce:secret@127.0.0.1:{free_port()}/ptce")
     err = _french_failure(capsys, "poles", "list")

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from matplotlib.text import Text
-from streamlit.testing.v1 import AppTest
 
 from ptce_geo import _text, cli, printing, registry
 
@@ -58,10 +57,8 @@ def test_a_dollar_pole_in_the_atlas(math_pole, tmp_path):
     assert path.read_bytes()[:4] == b"%PDF"
 
 
-def test_impression_page_with_a_dollar_pole_and_title(math_pole):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-    at.run()
-    at.switch_page("app_pages/impression.py").run()
+def test_impression_page_with_a_dollar_pole_and_title(app_page, math_pole):
+    at = app_page("impression", timeout=240, check=False)
     label = next(o for o in at.selectbox[0].options if o.startswith("Département — Lot"))
     at.selectbox[0].set_value(label).run()
     at.text_input[0].set_value(r"Carte $\frac{$ du Lot").run()
@@ -72,13 +69,11 @@ def test_impression_page_with_a_dollar_pole_and_title(math_pole):
 # ------------------------------------------------------------------ pages
 
 
-def test_fiche_shows_markdown_as_text_and_links_only_a_valid_site(fresh_data):
+def test_fiche_shows_markdown_as_text_and_links_only_a_valid_site(app_page, fresh_data):
     pid = _pole(IMAGE + " " + LINK, source=IMAGE, adresse="<img src=x onerror=alert(1)>",
                 forme_juridique=":red[rouge] $x$", site_web="javascript:alert(1)")
     good = _pole("Pôle au site valide", site_web="https://exemple.org/page(1)?a=b")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/poles.py").run()
+    at = app_page("poles", check=False)
     at.selectbox(key="poles-selected").set_value(pid).run()
     assert not at.exception
     [shown] = [m.value for m in at.markdown if m.value.startswith("- **Nom**")]
@@ -104,10 +99,10 @@ def test_md_and_safe_url():
 
 
 def test_error_messages_are_escaped_on_pages(monkeypatch):
-    from ptce_geo import _ui
+    from ptce_geo.ui import common
     from ptce_geo._errors import ValidationError
 
     shown = []
-    monkeypatch.setattr(_ui.st, "error", shown.append)
-    _ui.show_error(ValidationError(f"doublon : le pôle {IMAGE!r} existe déjà\nligne 2"))
+    monkeypatch.setattr(common.st, "error", shown.append)
+    common.show_error(ValidationError(f"doublon : le pôle {IMAGE!r} existe déjà\nligne 2"))
     assert "![" not in shown[0] and "  \n" in shown[0]

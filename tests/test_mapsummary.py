@@ -10,7 +10,6 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 import shapely
-from streamlit.testing.v1 import AppTest
 
 from ptce_geo import boundaries, mapsummary, webmap
 
@@ -155,11 +154,9 @@ def _unescape_md(text: str) -> str:
     return text.replace("\\", "")
 
 
-def test_carte_text_version_matches_the_panel(mirror_dir):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-    at.query_params["territoire"] = "dep-48"
-    at.query_params["couches"] = "poles,departements,communes,frr,couverture"
-    at.run()
+def test_carte_text_version_matches_the_panel(app_page, mirror_dir):
+    at = app_page(timeout=240, params={"territoire": "dep-48", "couches": "poles,departements,communes,frr,couverture"},
+                  check=False)
     assert not at.exception, at.exception
     assert "Version texte de la carte" in [h.value for h in at.header]
     assert {"Chiffres clés", "Couches affichées", "Légende : classes et effectifs"} <= {s.value for s in at.subheader}
@@ -176,10 +173,8 @@ def test_carte_text_version_matches_the_panel(mirror_dir):
     assert at.expander and any(e.label.startswith("Pôles affichés (") for e in at.expander)
 
 
-def test_lacunes_text_version_matches_the_figures_and_the_map(mirror_dir):
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-    at.run()
-    at.switch_page("app_pages/lacunes.py").run()
+def test_lacunes_text_version_matches_the_figures_and_the_map(app_page, mirror_dir):
+    at = app_page("lacunes", timeout=240, check=False)
     assert not at.exception, at.exception
     figures = at.table[0].value
     shown = {_unescape_md(a): _unescape_md(b) for a, b in zip(figures.iloc[:, 0], figures.iloc[:, 1])}
@@ -193,7 +188,7 @@ def test_lacunes_text_version_matches_the_figures_and_the_map(mirror_dir):
 
 @pytest.mark.parametrize("name", [XSS])
 def test_hostile_names_stay_text_in_the_tables(name):
-    """st.table renders Markdown in its cells: the page escapes every cell (_ui_a11y._table)."""
+    """st.table renders Markdown in its cells: the page escapes every cell (ui.accessibilite._table)."""
     from ptce_geo._ui_carte import md_text
 
     escaped = md_text(name)

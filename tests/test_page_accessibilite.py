@@ -13,20 +13,16 @@ SECTIONS = ["État de conformité", "Résultats des tests", "Contenus non access
             "Établissement de cette déclaration", "Retour d'information et contact", "Voies de recours"]
 
 
-def _page(monkeypatch, contact: str | None = None) -> AppTest:
+def _page(app_page, monkeypatch, contact: str | None = None) -> AppTest:
     if contact is None:
         monkeypatch.delenv("PTCE_GEO_CONTACT", raising=False)
     else:
         monkeypatch.setenv("PTCE_GEO_CONTACT", contact)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/accessibilite.py").run()
-    assert not at.exception, at.exception
-    return at
+    return app_page("accessibilite")
 
 
-def test_statement_states_level_tests_and_gaps(monkeypatch):
-    at = _page(monkeypatch)
+def test_statement_states_level_tests_and_gaps(app_page, monkeypatch):
+    at = _page(app_page, monkeypatch)
     assert at.title[0].value == "Accessibilité"
     assert [h.value for h in at.header] == SECTIONS
     text = "\n".join(m.value for m in at.markdown)
@@ -42,15 +38,15 @@ def test_statement_states_level_tests_and_gaps(monkeypatch):
     assert "PTCE_GEO_CONTACT" in text  # no contact set: the page says who to ask and how to set one
 
 
-def test_contact_setting_is_shown_as_typed(monkeypatch):
-    at = _page(monkeypatch, "accessibilite@example.org [clic](javascript:alert(1)) <b>")
+def test_contact_setting_is_shown_as_typed(app_page, monkeypatch):
+    at = _page(app_page, monkeypatch, "accessibilite@example.org [clic](javascript:alert(1)) <b>")
     text = "\n".join(m.value for m in at.markdown)
     assert "Contact : accessibilite\\@example\\.org \\[clic\\]\\(javascript\\:alert\\(1\\)\\) \\<b\\>." in text
     assert "](javascript" not in text
 
 
-def test_statement_is_in_the_navigation(monkeypatch):
-    at = _page(monkeypatch)
+def test_statement_is_in_the_navigation(app_page, monkeypatch):
+    at = _page(app_page, monkeypatch)
     src = (ROOT / "app.py").read_text(encoding="utf-8")
     assert '"app_pages/accessibilite.py", title="Accessibilité"' in src
     assert (ROOT / "app_pages" / "accessibilite.py").read_text(encoding="utf-8").count("\n") < 10  # thin page

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _app(params: dict | None = None, timeout: float = 240) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    at.run()
-    return at
 
 
 def _texts(at) -> str:
@@ -23,8 +14,8 @@ def _texts(at) -> str:
     return "\n".join(map(str, parts))
 
 
-def test_national_view(mirror_dir):
-    at = _app()
+def test_national_view(app_page, mirror_dir):
+    at = app_page(timeout=240)
     assert not at.exception
     assert at.title[0].value.startswith("Carte des pôles")
     metrics = {m.label: m.value for m in at.metric}
@@ -37,8 +28,8 @@ def test_national_view(mirror_dir):
     assert dict(at.query_params) == {}  # the default state has a bare URL
 
 
-def test_permalink_opens_departement_view_with_layers(mirror_dir):
-    at = _app({"territoire": "dep-48", "couches": "poles,communes,frr,qpv,couverture", "rayon": "25",
+def test_permalink_opens_departement_view_with_layers(app_page, mirror_dir):
+    at = app_page(params={"territoire": "dep-48", "couches": "poles,communes,frr,qpv,couverture", "rayon": "25",
                "fond": "aucun"})
     assert not at.exception, at.exception
     assert at.radio(key="carte_niveau").value == "Département"
@@ -52,8 +43,8 @@ def test_permalink_opens_departement_view_with_layers(mirror_dir):
     assert qp["territoire"] in ("dep-48", ["dep-48"])
 
 
-def test_toggle_and_search_update_the_url(mirror_dir):
-    at = _app()
+def test_toggle_and_search_update_the_url(app_page, mirror_dir):
+    at = app_page(timeout=240)
     at.checkbox(key="carte_couche_territoires-industrie").check().run()
     assert not at.exception
     assert "territoires-industrie" in str(at.query_params["couches"])
@@ -64,9 +55,9 @@ def test_toggle_and_search_update_the_url(mirror_dir):
     assert "Mende" in _texts(at)
 
 
-def test_homonyms_offer_a_choice(mirror_dir):
+def test_homonyms_offer_a_choice(app_page, mirror_dir):
     """« Saint-Denis » names four communes: the most populous is shown, the others offered."""
-    at = _app()
+    at = app_page(timeout=240)
     at.text_input(key="carte_recherche").input("saint denis").run()
     assert not at.exception
     choice = at.selectbox(key="carte_homonyme")
@@ -80,25 +71,25 @@ def test_homonyms_offer_a_choice(mirror_dir):
     assert "Commune : Saint\\-Denis (93066)" in _texts(at)  # name markdown-escaped
 
 
-def test_bad_url_values_are_reported_not_fatal(mirror_dir):
-    at = _app({"territoire": "dep-999", "couches": "poles,licornes"})
+def test_bad_url_values_are_reported_not_fatal(app_page, mirror_dir):
+    at = app_page(params={"territoire": "dep-999", "couches": "poles,licornes"})
     assert not at.exception
     warnings = " ".join(w.value for w in at.warning)
     assert "'dep-999'" in warnings and "'licornes'" in warnings
 
 
-def test_address_search_offline_says_so(mirror_dir):
-    at = _app()
+def test_address_search_offline_says_so(app_page, mirror_dir):
+    at = app_page(timeout=240)
     at.text_input(key="carte_recherche").input("12 rue imaginaire des Licornes").run()
     assert not at.exception
     assert any("hors ligne" in e.value for e in at.error)
 
 
-def test_offline_without_mirror_or_cache(monkeypatch, fresh_cache, fresh_data):
+def test_offline_without_mirror_or_cache(app_page, monkeypatch, fresh_cache, fresh_data):
     """Nothing cached, no mirror, offline: the page renders and names the missing layers."""
     monkeypatch.delenv("PTCE_GEO_MIRROR", raising=False)
     monkeypatch.setenv("PTCE_GEO_OFFLINE", "1")
-    at = _app({"territoire": "dep-48", "couches": "poles,departements,qpv,frr,territoires-industrie"}, timeout=600)
+    at = app_page(params={"territoire": "dep-48", "couches": "poles,departements,qpv,frr,territoires-industrie"}, timeout=600)
     assert not at.exception, at.exception
     text = _texts(at)
     for label in ("Quartiers prioritaires (QPV 2024)", "Communes FRR", "Territoires d'industrie"):
@@ -107,12 +98,12 @@ def test_offline_without_mirror_or_cache(monkeypatch, fresh_cache, fresh_data):
     assert at.metric  # the panel still shows the territory's figures
 
 
-def test_panel_counts_qpv_in_districts_and_states_the_registry(mirror_dir):
+def test_panel_counts_qpv_in_districts_and_states_the_registry(app_page, mirror_dir):
     """Réunion (974): QPV counted in districts, never a commune population under a QPV label; the
     poles known only by the département are counted there; the registry's size is said."""
     from ptce_geo import coverage
 
-    at = _app({"territoire": "dep-974", "couches": "poles,qpv", "zonage": "qpv", "fond": "aucun"}, timeout=300)
+    at = app_page(params={"territoire": "dep-974", "couches": "poles,qpv", "zonage": "qpv", "fond": "aucun"}, timeout=300)
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     row = coverage.by_territory(coverage.compute(15.0, zoning="qpv"), "departement").set_index("code").loc["974"]

@@ -3,23 +3,14 @@ network the app still starts and says which layers are missing and how to get th
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
 
-from ptce_geo import _http, priority
+from ptce_geo import priority
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_donnees() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    assert not at.exception
-    at.switch_page("app_pages/donnees.py").run()
-    return at
-
-
-def test_donnees_with_mirror(mirror_dir):
-    at = run_donnees()
+def test_donnees_with_mirror(app_page, mirror_dir):
+    at = app_page("donnees")
     assert not at.exception
     assert at.title[0].value == "Données"
     assert len(at.warning) == 0
@@ -35,11 +26,11 @@ def test_donnees_with_mirror(mirror_dir):
     assert "miroir" in text
 
 
-def test_app_starts_offline_with_nothing_and_names_missing_layers(tmp_path, monkeypatch):
+def test_app_starts_offline_with_nothing_and_names_missing_layers(app_page, tmp_path, monkeypatch):
     monkeypatch.delenv("PTCE_GEO_MIRROR", raising=False)
     monkeypatch.setenv("PTCE_GEO_OFFLINE", "1")
-    monkeypatch.setattr(_http, "raw_dir", lambda: tmp_path / "raw")
-    at = run_donnees()
+    monkeypatch.setenv("PTCE_GEO_RAW", str(tmp_path / "raw"))
+    at = app_page("donnees")
     assert not at.exception
     assert len(at.warning) == 1
     warning = at.warning[0].value
@@ -52,15 +43,15 @@ def test_app_starts_offline_with_nothing_and_names_missing_layers(tmp_path, monk
     assert "Pour l'obtenir" in text and "frr_communes_2025.csv" in text
 
 
-def test_notice_names_only_the_missing_layer(tmp_path, monkeypatch, mirror_dir):
+def test_notice_names_only_the_missing_layer(app_page, tmp_path, monkeypatch, mirror_dir):
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     for f in mirror_dir.iterdir():
         if f.name != "zrr_communes_cog2021.csv":
             (mirror / f.name).symlink_to(f)
     monkeypatch.setenv("PTCE_GEO_MIRROR", str(mirror))
-    monkeypatch.setattr(_http, "raw_dir", lambda: tmp_path / "raw")
-    at = run_donnees()
+    monkeypatch.setenv("PTCE_GEO_RAW", str(tmp_path / "raw"))
+    at = app_page("donnees")
     assert len(at.warning) == 1
     warning = at.warning[0].value
     assert priority.LABELS["zrr"] in warning and priority.LABELS["frr"] not in warning

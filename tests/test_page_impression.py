@@ -2,21 +2,12 @@
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_impression() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    assert not at.exception
-    at.switch_page("app_pages/impression.py").run()
-    return at
-
-
-def test_impression_previews_the_default_region(output_dir):
-    at = run_impression()
+def test_impression_previews_the_default_region(app_page, output_dir):
+    at = app_page("impression", timeout=180)
     assert not at.exception
     assert at.title[0].value == "Impression"
     assert not at.error
@@ -28,8 +19,8 @@ def test_impression_previews_the_default_region(output_dir):
     assert buttons and "PDF" in buttons[0].proto.label
 
 
-def test_impression_changes_territory_title_and_layers():
-    at = run_impression()
+def test_impression_changes_territory_title_and_layers(app_page):
+    at = app_page("impression", timeout=180)
     select = at.selectbox[0]
     label = next(o for o in select.options if o.startswith("Département — La Réunion"))
     select.set_value(label).run()
@@ -40,16 +31,16 @@ def test_impression_changes_territory_title_and_layers():
     assert at.get("image")
 
 
-def test_impression_rejects_two_commune_colourings():
-    at = run_impression()
+def test_impression_rejects_two_commune_colourings(app_page):
+    at = app_page("impression", timeout=180)
     at.multiselect[0].set_value(["zonage", "couverture"]).run()
     assert not at.exception
     assert at.error and "zonage" in at.error[0].value and "couverture" in at.error[0].value
 
 
-def test_impression_national_map_does_not_preselect_epci():
+def test_impression_national_map_does_not_preselect_epci(app_page):
     """EPCI limits are not drawn at national scale: not preselected there, so no « omitted » note."""
-    at = run_impression()
+    at = app_page("impression", timeout=180)
     assert "epci" in at.multiselect[0].value
     at.selectbox[0].set_value("France entière").run()
     assert not at.exception and not at.error

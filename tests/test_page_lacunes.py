@@ -2,28 +2,18 @@
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
 
 from ptce_geo import coverage
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_lacunes() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    assert not at.exception
-    at.switch_page("app_pages/lacunes.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
 def metric(at, label):
     return {m.label: m.value for m in at.metric}[label]
 
 
-def test_lacunes_ranked_table_map_and_downloads(mirror_dir):
-    at = run_lacunes()
+def test_lacunes_ranked_table_map_and_downloads(app_page, mirror_dir):
+    at = app_page("lacunes", timeout=180)
     assert at.title[0].value.startswith("Lacunes")
     table = at.dataframe[1].value
     assert len(table) == 100 and table["Rang"].tolist() == list(range(1, 101))
@@ -48,12 +38,12 @@ def test_lacunes_ranked_table_map_and_downloads(mirror_dir):
     assert epci["Code"].str.fullmatch(r"\d{9}").all()
 
 
-def test_lacunes_never_shows_a_qpv_population_without_insee(mirror_dir):
+def test_lacunes_never_shows_a_qpv_population_without_insee(app_page, mirror_dir):
     """The issue's case: Lyon's 516,092 inhabitants were « priority inhabitants » because one QPV lies in
     Lyon. Without INSEE's QPV population no page figure may be a commune's population under a QPV label."""
     from ptce_geo import boundaries
 
-    at = run_lacunes()
+    at = app_page("lacunes", timeout=180)
     lyon = int(boundaries.commune_table().loc["69123", "population"])
     headline = at.dataframe[0].value
     assert "QPV couverts sur 1\u202f584" in " ".join(headline["Chiffre clé"])
@@ -75,20 +65,15 @@ def test_lacunes_never_shows_a_qpv_population_without_insee(mirror_dir):
     assert (dist[:-1] >= dist[1:]).all()  # no population known: farthest first
 
 
-def test_lacunes_offline_without_layers_still_renders(tmp_path, monkeypatch):
-    from ptce_geo import _http
-
+def test_lacunes_offline_without_layers_still_renders(app_page, tmp_path, monkeypatch):
     monkeypatch.delenv("PTCE_GEO_MIRROR", raising=False)
-    monkeypatch.setattr(_http, "raw_dir", lambda: tmp_path / "raw")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
-    at.run()
-    at.switch_page("app_pages/lacunes.py").run()
-    assert not at.exception
+    monkeypatch.setenv("PTCE_GEO_RAW", str(tmp_path / "raw"))
+    at = app_page("lacunes", timeout=300)
     assert len(at.warning) >= 1  # names the missing layers
 
 
-def test_lacunes_suggestions_match_coverage_suggest(mirror_dir):
-    at = run_lacunes()
+def test_lacunes_suggestions_match_coverage_suggest(app_page, mirror_dir):
+    at = app_page("lacunes", timeout=180)
     assert len(at.dataframe) == 3  # headline figures, gaps, suggestions
     shown = at.dataframe[2].value
     expected = coverage.suggest(coverage.compute(15.0), 5)

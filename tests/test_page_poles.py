@@ -20,14 +20,6 @@ def _local(local_browser):
     """Every test of this file runs as a loopback browser (conftest.local_browser)."""
 
 
-def open_page(timeout: float = 120) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-    at.run()
-    at.switch_page("app_pages/poles.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
 def field(at: AppTest, label: str, pid: str = "figeacteurs"):
     """A text field of the pole's edit form (the « Ajouter » tab has the same labels)."""
     [widget] = [w for w in at.text_input if w.label == label and str(w.key).startswith(f"edit-{pid}-")]
@@ -39,8 +31,8 @@ def submit(at: AppTest) -> None:
     button.click().run()
 
 
-def test_page_lists_the_seed(fresh_data):
-    at = open_page()
+def test_page_lists_the_seed(app_page, fresh_data):
+    at = app_page("poles")
     assert at.title[0].value == "Pôles"
     table = at.dataframe[0].value
     assert len(table) == len(registry.read_seed())  # every pole of the seed is listed
@@ -52,10 +44,10 @@ def test_page_lists_the_seed(fresh_data):
     assert list(at.dataframe[0].value["Nom"]) == ["FigeACteurs"]
 
 
-def test_html_in_a_name_is_shown_as_text(fresh_data):
+def test_html_in_a_name_is_shown_as_text(app_page, fresh_data):
     pid = registry.add({"nom": EVIL, "code_insee": "93039", "source": EVIL, "secteurs": [], "perimetre": [],
                         "localise": False}, who="test")
-    at = open_page()
+    at = app_page("poles")
     at.selectbox(key="poles-selected").set_value(pid).run()
     assert not at.exception
     shown = "\n".join(m.value for m in at.markdown)
@@ -65,9 +57,9 @@ def test_html_in_a_name_is_shown_as_text(fresh_data):
     assert EVIL in list(at.dataframe[0].value["Nom"])
 
 
-def test_edit_saves_then_stale_edit_is_refused(fresh_data):
+def test_edit_saves_then_stale_edit_is_refused(app_page, fresh_data):
     pid = "figeacteurs"
-    at = open_page()
+    at = app_page("poles")
     at.selectbox(key="poles-selected").set_value(pid).run()
     field(at, "Nombre de membres").input("51")
     submit(at)
@@ -84,9 +76,9 @@ def test_edit_saves_then_stale_edit_is_refused(fresh_data):
     assert registry.get(pid)["membres"] == 60
 
 
-def test_history_names_who_edited(fresh_data):
+def test_history_names_who_edited(app_page, fresh_data):
     """The name typed in the sidebar goes into the history; without one, the history says so."""
-    at = open_page()
+    at = app_page("poles")
     at.selectbox(key="poles-selected").set_value("figeacteurs").run()
     field(at, "Nombre de membres").input("52")
     submit(at)
@@ -98,7 +90,7 @@ def test_history_names_who_edited(fresh_data):
     assert "application (nom non saisi)" in authors and "Marie Dupont (RTES)" in authors
 
 
-def test_upload_is_checked_once_when_asked_and_that_check_is_imported(fresh_data, monkeypatch):
+def test_upload_is_checked_once_when_asked_and_that_check_is_imported(app_page, fresh_data, monkeypatch):
     """Nothing is read on arrival; « Vérifier le fichier » checks once; « Importer » writes that check."""
     from ptce_geo import importer
 
@@ -106,7 +98,7 @@ def test_upload_is_checked_once_when_asked_and_that_check_is_imported(fresh_data
     real_check = importer.check
     monkeypatch.setattr(importer, "check", lambda *a, **k: calls.append(a) or real_check(*a, **k))
     data = "Nom du pôle;Code INSEE;Secteurs\r\nPôle téléversé;46102;emploi\r\n".encode("cp1252")
-    at = open_page()
+    at = app_page("poles")
     at.file_uploader(key="poles-upload").set_value(("poles.csv", data, "text/csv")).run()
     assert not at.exception and calls == []  # not on arrival
     assert not [b for b in at.button if b.label == "Importer dans le registre"]

@@ -31,16 +31,11 @@ def client(monkeypatch, ip: str | None) -> None:
     monkeypatch.setattr(ContextProxy, "ip_address", property(lambda self: ip))
 
 
-def open_page(monkeypatch, mode: str, ip: str | None = "203.0.113.7", user: dict | None = None,
+def open_page(app_page, monkeypatch, mode: str, ip: str | None = "203.0.113.7", user: dict | None = None,
               secrets: dict | None = None, pole: str | None = "figeacteurs") -> AppTest:
     monkeypatch.setenv("PTCE_GEO_EDITING", mode)
     client(monkeypatch, ip)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.user = dict(user) if user is not None else {"is_logged_in": False}
-    if secrets:
-        at.secrets = secrets
-    at.run()
-    at.switch_page("app_pages/poles.py").run()
+    at = app_page("poles", user=user if user is not None else {"is_logged_in": False}, secrets=secrets, check=False)
     if pole:
         at.selectbox(key="poles-selected").set_value(pole).run()
     assert not at.exception, at.exception
@@ -66,31 +61,31 @@ def reg(fresh_data):
     registry_review.set_role(ADMIN["email"], "admin", "test")
 
 
-def test_local_mode_remote_visitor_reads_only_and_is_told_why(reg, monkeypatch):
-    at = open_page(monkeypatch, "local", ip="203.0.113.7")
+def test_local_mode_remote_visitor_reads_only_and_is_told_why(app_page, reg, monkeypatch):
+    at = open_page(app_page, monkeypatch, "local", ip="203.0.113.7")
     assert_read_only(at)
     assert "Consultation seule" in info_text(at) and "mode local" in info_text(at)
 
 
-def test_off_mode_nobody_writes_not_even_the_local_browser(reg, monkeypatch):
-    at = open_page(monkeypatch, "off", ip=None, user=EDITOR, secrets=AUTH_SECRETS)
+def test_off_mode_nobody_writes_not_even_the_local_browser(app_page, reg, monkeypatch):
+    at = open_page(app_page, monkeypatch, "off", ip=None, user=EDITOR, secrets=AUTH_SECRETS)
     assert_read_only(at)
     assert "lecture seule" in info_text(at)
 
 
-def test_auth_mode_anonymous_sees_sign_in_and_no_write_control(reg, monkeypatch):
-    at = open_page(monkeypatch, "auth", ip=None, secrets=AUTH_SECRETS)
+def test_auth_mode_anonymous_sees_sign_in_and_no_write_control(app_page, reg, monkeypatch):
+    at = open_page(app_page, monkeypatch, "auth", ip=None, secrets=AUTH_SECRETS)
     assert_read_only(at, allowed_buttons=["Se connecter"])
     assert "sans être connecté" in info_text(at)
     # without an [auth] section the page says sign-in is not configured (and still writes nothing)
-    at = open_page(monkeypatch, "auth", ip=None)
+    at = open_page(app_page, monkeypatch, "auth", ip=None)
     assert_read_only(at)
     assert "connexion n'est pas configurée" in info_text(at)
 
 
-def test_contributor_proposes_a_change_and_sees_its_status(reg, monkeypatch):
+def test_contributor_proposes_a_change_and_sees_its_status(app_page, reg, monkeypatch):
     before = registry.get("figeacteurs")
-    at = open_page(monkeypatch, "auth", user=CONTRIB, secrets=AUTH_SECRETS)
+    at = open_page(app_page, monkeypatch, "auth", user=CONTRIB, secrets=AUTH_SECRETS)
     assert [t.label for t in at.tabs] == ["Registre", "Ajouter", "Propositions", "Exporter", "Historique"]
     assert "camille@exemple.fr" in "\n".join(m.value for m in at.markdown)
     assert len(at.get("file_uploader")) == 0
@@ -112,7 +107,7 @@ def test_contributor_proposes_a_change_and_sees_its_status(reg, monkeypatch):
     assert (list(table["État"]), list(table["Raison du rejet"])) == (["rejetée"], ["Source manquante"])
 
 
-def test_editor_validates_rejects_deletes_and_merges(reg, monkeypatch):
+def test_editor_validates_rejects_deletes_and_merges(app_page, reg, monkeypatch):
     n1 = registry_review.add_proposal("ajout", {"nom": "Pôle proposé", "code_insee": "48095", "commune": "Mende",
                                                 "departement": "48", "region": "76", "secteurs": [], "perimetre": [],
                                                 "localise": False}, registry.Author("camille@exemple.fr", "sub-camille",
@@ -120,7 +115,7 @@ def test_editor_validates_rejects_deletes_and_merges(reg, monkeypatch):
     n2 = registry_review.add_proposal("modification", {"membres": 5}, registry.Author("camille@exemple.fr", "sub-camille",
                                                                                       "app-auth"),
                                       pole_id="figeacteurs", base_version=1, nom="FigeACteurs")
-    at = open_page(monkeypatch, "auth", user=EDITOR, secrets=AUTH_SECRETS)
+    at = open_page(app_page, monkeypatch, "auth", user=EDITOR, secrets=AUTH_SECRETS)
     assert [t.label for t in at.tabs] == ["Registre", "Ajouter", "Propositions", "Importer", "Exporter", "Historique"]
     assert len(at.get("file_uploader")) == 1
     # the queue shows each proposal's diff against the current pole, its author and date
@@ -163,8 +158,8 @@ def test_editor_validates_rejects_deletes_and_merges(reg, monkeypatch):
     assert registry.get(a)["membres"] == 9 and b not in {r["id"] for r in registry.records()}
 
 
-def test_editor_adds_a_pole_by_typed_coordinates(reg, monkeypatch):
-    at = open_page(monkeypatch, "auth", user=EDITOR, secrets=AUTH_SECRETS, pole=None)
+def test_editor_adds_a_pole_by_typed_coordinates(app_page, reg, monkeypatch):
+    at = open_page(app_page, monkeypatch, "auth", user=EDITOR, secrets=AUTH_SECRETS, pole=None)
     at.text_input(key="new-nom").input("Pôle des Boulevards")
     at.text_input(key="new-latitude").input("44,5176")
     at.text_input(key="new-longitude").input("3,5003")
@@ -176,10 +171,10 @@ def test_editor_adds_a_pole_by_typed_coordinates(reg, monkeypatch):
     assert registry.history(rec["id"]).iloc[0]["auteur"] == "dominique@exemple.fr"
 
 
-def test_admin_manages_roles_an_editor_cannot(reg, monkeypatch):
-    at = open_page(monkeypatch, "auth", user=EDITOR, secrets=AUTH_SECRETS, pole=None)
+def test_admin_manages_roles_an_editor_cannot(app_page, reg, monkeypatch):
+    at = open_page(app_page, monkeypatch, "auth", user=EDITOR, secrets=AUTH_SECRETS, pole=None)
     assert "Rôles" not in [t.label for t in at.tabs]
-    at = open_page(monkeypatch, "auth", user=ADMIN, secrets=AUTH_SECRETS, pole=None)
+    at = open_page(app_page, monkeypatch, "auth", user=ADMIN, secrets=AUTH_SECRETS, pole=None)
     assert "Rôles" in [t.label for t in at.tabs]
     [email] = [w for w in at.text_input if w.label == "Adresse électronique"]
     email.input("Sam@Exemple.fr")

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
 
 import pandas as pd
 
@@ -11,21 +10,12 @@ from ptce_geo import coverage
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_territoire() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
-    at.run()
-    assert not at.exception
-    at.switch_page("app_pages/territoire.py").run()
-    assert not at.exception, at.exception
-    return at
-
-
 def metrics(at):
     return {m.label: m.value.replace("\u202f", "") for m in at.metric}
 
 
-def test_territoire_departement_epci_commune(mirror_dir):
-    at = run_territoire()
+def test_territoire_departement_epci_commune(app_page, mirror_dir):
+    at = app_page("territoire", timeout=180)
     at.text_input(key="territoire_recherche").set_value("Seine-Saint").run()
     assert not at.exception
     assert at.selectbox(key="territoire_code").value == "93"
@@ -58,8 +48,8 @@ def test_territoire_departement_epci_commune(mirror_dir):
     assert not at.exception and any("introuvable" in i.value for i in at.info)
 
 
-def test_search_ignores_accents_and_points_to_the_right_level(mirror_dir):
-    at = run_territoire()
+def test_search_ignores_accents_and_points_to_the_right_level(app_page, mirror_dir):
+    at = app_page("territoire", timeout=180)
     at.text_input(key="territoire_recherche").set_value("lozere").run()
     assert not at.exception
     assert at.selectbox(key="territoire_code").value == "48"

@@ -8,7 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import pytest
 
-from ptce_geo import _cli_data, boundaries, cli, communes, coverage, poles, registry
+from ptce_geo import _cli_data, boundaries, cli, communes, poles, registry
 from ptce_geo._errors import ConflictError, UnknownChoiceError, ValidationError
 
 
@@ -251,7 +251,7 @@ def test_ids_transliterate_ligatures_but_old_ids_are_kept(registry_backend):
     # A registry made before the transliteration holds the old id: refreshing the seed keeps it
     legacy = registry._legacy_slug(peccs["nom"])
     assert legacy != peccs["id"] and "-cur-" in legacy
-    with registry._open() as con:
+    with registry.connect() as con:
         con.execute("UPDATE poles SET id = ? WHERE id = ?", (legacy, peccs["id"]))
         con.execute("UPDATE history SET pole_id = ? WHERE pole_id = ?", (legacy, peccs["id"]))
         con.execute("UPDATE poles SET source = NULL WHERE id = ?", (legacy,))

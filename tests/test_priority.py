@@ -35,7 +35,7 @@ def nothing_local(tmp_path, monkeypatch):
     """No mirror, an empty raw cache, no network (boundaries stay in the session cache)."""
     monkeypatch.delenv("PTCE_GEO_MIRROR", raising=False)
     monkeypatch.setenv("PTCE_GEO_OFFLINE", "1")
-    monkeypatch.setattr(_http, "raw_dir", lambda: tmp_path / "raw")
+    monkeypatch.setenv("PTCE_GEO_RAW", str(tmp_path / "raw"))
 
 
 def test_labels_and_layers_match_the_contract():
@@ -317,7 +317,7 @@ def test_sync_downloads_then_keeps_last_good_copy(httpserver, mirror_dir, tmp_pa
 
     monkeypatch.delenv("PTCE_GEO_MIRROR", raising=False)
     monkeypatch.setenv("PTCE_GEO_OFFLINE", "0")
-    monkeypatch.setattr(_http, "raw_dir", lambda: tmp_path / "raw")
+    monkeypatch.setenv("PTCE_GEO_RAW", str(tmp_path / "raw"))
     monkeypatch.setattr(_http, "BACKOFF_S", 0.0)
     frr = sources.get("frr-2025")
     monkeypatch.setitem(sources.SOURCES, "frr-2025", dataclasses.replace(frr, url=httpserver.url_for("/frr.csv")))
@@ -348,7 +348,7 @@ def test_unusable_contours_fall_back_to_points(tmp_path, mirror_dir, monkeypatch
 def test_sync_keeps_mirror_files_so_layers_survive_without_the_mirror(mirror_dir, tmp_path, monkeypatch):
     """`data sync` from the mirror copies its files into the raw cache: once PTCE_GEO_MIRROR is
     unset (a new shell, offline), the layer is still there and its processed cache is reused."""
-    monkeypatch.setattr(_http, "raw_dir", lambda: tmp_path / "raw")
+    monkeypatch.setenv("PTCE_GEO_RAW", str(tmp_path / "raw"))
     [res] = priority.sync(["territoires-industrie"], refresh=False)
     assert res["ok"], res
     copies = sorted(p.name for p in (tmp_path / "raw").iterdir() if not p.name.endswith(".meta.json"))

@@ -82,6 +82,22 @@ def test_pinned_checksums_match_the_mirror(mirror_dir):
             assert (mirror_dir / src.filename).is_file(), src.filename
 
 
+def test_raw_download_folder_is_a_setting(monkeypatch, tmp_path):
+    """Downloads go to ``<cache>/raw`` unless ``PTCE_GEO_RAW`` names another folder."""
+    monkeypatch.setenv("PTCE_GEO_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("PTCE_GEO_RAW", raising=False)
+    assert _http.raw_dir() == (tmp_path / "cache" / "raw").resolve()
+    monkeypatch.setenv("PTCE_GEO_RAW", str(tmp_path / "ailleurs"))
+    assert _http.raw_dir() == (tmp_path / "ailleurs").resolve()
+    monkeypatch.delenv("PTCE_GEO_MIRROR", raising=False)
+    source = sources.get("frr-2025")
+    assert _http.local_copy(source) is None
+    (tmp_path / "ailleurs").mkdir()
+    (tmp_path / "ailleurs" / source.filename).write_bytes(b"x")
+    got = _http.local_copy(source)
+    assert got.origin == "cache" and got.path == (tmp_path / "ailleurs" / source.filename).resolve()
+
+
 def test_mirror_is_used_without_network(mirror_dir, monkeypatch, tmp_path):
     monkeypatch.setenv("PTCE_GEO_CACHE", str(tmp_path))
     got = _http.fetch(sources.get("frr-2025"))

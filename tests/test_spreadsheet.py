@@ -11,7 +11,6 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from ptce_geo import _text, cli, coverage, export, importer, poles, registry, webmap
 
@@ -162,7 +161,7 @@ def test_holdout_french_excel_file_with_unknown_sectors_imports_every_row_with_w
     assert got["Pôle sans secteur"] == []
 
 
-def test_free_sectors_on_the_map_filters_and_edit_form(fresh_data, local_browser):
+def test_free_sectors_on_the_map_filters_and_edit_form(app_page, fresh_data, local_browser):
     free = registry.add({"nom": "Pôle libre", "code_insee": "46102", "secteurs": ["incubation", "insertion"],
                          "perimetre": [], "localise": True, "latitude": 44.608, "longitude": 2.031,
                          "geocodage": "saisie"}, who="test")
@@ -175,9 +174,7 @@ def test_free_sectors_on_the_map_filters_and_edit_form(fresh_data, local_browser
     state = webmap.MapState(secteurs=("insertion",))
     assert free in set(webmap.filter_poles(frame, state)["id"])
     assert row["secteurs"] == ["incubation", "insertion"]
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/poles.py").run()
+    at = app_page("poles", check=False)
     at.selectbox(key="poles-selected").set_value(free).run()
     sectors = at.multiselect(key=f"edit-{free}-secteurs")  # the edit form (the add form has its own)
     assert sectors.value == ["incubation", "insertion"]

@@ -151,7 +151,7 @@ def prepare_poles(poles: gpd.GeoDataFrame, base: Base) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in ("id", "nom", "commune", "group", "perimetre")}
                             ).assign(**{k: pd.Series(dtype=float) for k in ("x", "y", "lon", "lat")})
     p = poles.reset_index(drop=True)
-    if isinstance(p, gpd.GeoDataFrame) and p.crs is not None and p.crs.to_epsg() != 4326:
+    if isinstance(p, gpd.GeoDataFrame) and p.crs is not None and p.crs != settings.WEB_CRS:
         p = p.to_crs(settings.WEB_CRS)
     geom = p.geometry.values if isinstance(p, gpd.GeoDataFrame) else None
     ok = np.ones(len(p), dtype=bool)

@@ -15,9 +15,11 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from . import access
-from ._errors import PtceGeoError
-from ._ui import escape, show_error
+from .. import access, editing, oidc
+from .._errors import PtceGeoError
+from .common import escape, show_error
+
+__all__ = ["Session", "providers", "session"]
 
 
 class Session(NamedTuple):
@@ -35,8 +37,6 @@ class Session(NamedTuple):
 
     def write(self, action: str, **params):
         """``editing.write`` for this visitor (the server-side check happens there)."""
-        from . import editing
-
         return editing.write(action, self.identity, self.mode, **params)
 
 
@@ -70,8 +70,6 @@ def _claim_bool(value) -> bool | None:
 def _email(user: Mapping) -> str | None:
     """The signed-in e-mail, completed from the provider when the ID token lacks it (``oidc``),
     once per session."""
-    from . import oidc
-
     if user.get("email"):
         return str(user["email"])
     key = "poles-oidc-email"

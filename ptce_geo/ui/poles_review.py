@@ -6,10 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ._errors import ConflictError, PtceGeoError
-from ._ui import escape, show_error
-from ._ui_access import Session
-from ._ui_editor import flash
+from .. import proposals, registry, registry_review
+from .._errors import ConflictError, PtceGeoError
+from .common import escape, show_error
+from .poles_access import Session
+from .poles_editor import flash
+
+__all__ = ["queue", "mine"]
 
 
 def _when(iso: str | None) -> str:
@@ -20,8 +23,6 @@ def _when(iso: str | None) -> str:
 
 
 def _decided_table(rows: list[dict]) -> pd.DataFrame:
-    from . import proposals
-
     return pd.DataFrame([{
         "N°": p["id"], "Proposé le": _when(p["date"]), "Auteur": p["author"], "Objet": proposals.KINDS[p["kind"]],
         "Pôle": p["nom"] or "", "État": proposals.STATUSES[p["status"]], "Décidé par": p["decided_by"] or "",
@@ -32,16 +33,12 @@ def _decided_table(rows: list[dict]) -> pd.DataFrame:
 
 def _validated(done: dict) -> str:
     """What the validator is told, read back from the history row just written."""
-    from . import registry
-
     row = registry.history(done["result_pole_id"]).iloc[0]
     return (f"Proposition n° {done['id']} validée : pôle « {escape(row['nom'])} » ({escape(row['id'])}). Historique : "
             f"{escape(row['action'])}, auteur {escape(row['auteur'])}, validateur {escape(row['validateur'])}.")
 
 
 def _one(session: Session, prop: dict) -> None:
-    from . import proposals
-
     rows, version = proposals.diff(prop)
     seen_key = f"prop-seen-{prop['id']}"
     seen = st.session_state.get(seen_key, version)
@@ -79,8 +76,6 @@ def _one(session: Session, prop: dict) -> None:
 
 def queue(session: Session) -> None:
     """Editors: every pending proposal, oldest first; the decided ones below."""
-    from . import proposals, registry_review
-
     waiting = proposals.pending()
     st.markdown(f"**Propositions en attente : {len(waiting)}**")
     if not waiting:
@@ -95,8 +90,6 @@ def queue(session: Session) -> None:
 
 def mine(session: Session) -> None:
     """Contributors: the state of their own proposals, and the reason of a rejection."""
-    from . import proposals
-
     label = session.identity.author(session.mode).label
     rows = proposals.of_author(label)
     st.markdown("**Vos propositions**")

@@ -19,6 +19,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from _browser import free_port
+
 PACKAGES = "postgresql-15 postgresql-15-postgis-3"
 TEMPLATE = "ptce_template"
 PASSWORD = "mot-de-passe-de-test"
@@ -87,8 +89,6 @@ class Cluster:
             return ""
 
     def start(self) -> "Cluster":
-        from ._browser import free_port
-
         reason = missing()
         if reason:
             raise RuntimeError(reason)

@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ._errors import ConflictError, PtceGeoError
-from ._ui import escape, show_error
-from ._ui_access import Session
+from .. import access, poles, proposals, registry, registry_review, settings, webmap
+from .._errors import ConflictError, PtceGeoError
+from .._ui_carte import ensure_static_assets
+from .common import boundaries_layer, escape, show_error
+from .poles_access import Session
+
+__all__ = ["FRANCE", "flash", "attempt", "show_flash", "reset_form", "point_picker", "pole_form",
+    "edit_or_propose", "add_or_propose", "delete_pole", "merge_poles", "roles_admin"]
 
 _FIELDS = [  # (field, label) of the form, in order
     ("nom", "Nom"), ("adresse", "Adresse"), ("code_insee", "Code INSEE de la commune"),
@@ -82,9 +87,6 @@ def reset_form(k: str) -> None:
 @st.cache_resource(show_spinner=False)
 def _departement_outlines() -> str:
     """Département outlines for a map without tiles (offline), simplified at 3 km in Lambert-93."""
-    from . import settings
-    from ._ui import boundaries_layer
-
     dep = boundaries_layer("departement")[["geometry"]].to_crs(settings.METRIC_CRS)
     dep["geometry"] = dep.simplify(3000)
     return dep.to_crs(settings.WEB_CRS).to_json(drop_id=True)
@@ -92,8 +94,6 @@ def _departement_outlines() -> str:
 
 def _commune_outline(code: str) -> str | None:
     """GeoJSON of one commune's contour (the simplified layer shared by the pages), or None."""
-    from ._ui import boundaries_layer
-
     communes = boundaries_layer("commune")
     one = communes[communes["code"] == code]
     return one[["geometry"]].to_json(drop_id=True) if len(one) and not one.geometry.iloc[0].is_empty else None
@@ -103,9 +103,6 @@ def point_picker(k: str) -> None:
     """A small map: a click puts its coordinates (and the commune there) into the form of ``k``."""
     import folium
     from streamlit_folium import st_folium
-
-    from . import poles, settings, webmap
-    from ._ui_carte import ensure_static_assets
 
     def number(field):
         try:
@@ -151,8 +148,6 @@ def point_picker(k: str) -> None:
 def pole_form(k: str, rec: dict | None, submit: str) -> dict | None:
     """The fields of a pole (keys prefixed ``k``); on submit, the raw values to validate. The
     point is sent only when it was typed or clicked (a commune's point stays a commune's point)."""
-    from . import poles
-
     _init_form(k, rec)
     with st.form(f"{k}-form"):
         raw = {}
@@ -262,8 +257,6 @@ def merge_poles(session: Session, rec: dict) -> None:
 
     import pandas as pd
 
-    from . import poles, proposals, registry
-
     with st.expander("Fusionner avec un doublon"):
         st.caption("La fiche conservée garde ses valeurs ; ses champs vides sont complétés par ceux de l'autre, les "
                    "secteurs et le périmètre sont réunis ; la commune et le point ne viennent de l'autre fiche que si la "
@@ -283,8 +276,8 @@ def merge_poles(session: Session, rec: dict) -> None:
         drop_id = other if keep_id == rec["id"] else rec["id"]
         keep, drop = pair[keep_id], pair[drop_id]
         merged = registry.merged_record(keep, drop)
-        rows = [{"Champ": proposals.FIELD_LABELS[c], "Fiche conservée": proposals._shown(keep.get(c)),
-                 "Après fusion": proposals._shown(merged.get(c))}
+        rows = [{"Champ": proposals.FIELD_LABELS[c], "Fiche conservée": proposals.shown(keep.get(c)),
+                 "Après fusion": proposals.shown(merged.get(c))}
                 for c in proposals.FIELD_LABELS if keep.get(c) != merged.get(c)]
         if rows:
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
@@ -302,8 +295,6 @@ def merge_poles(session: Session, rec: dict) -> None:
 def roles_admin(session: Session) -> None:
     """Admins: the stored roles, grant and revoke, the log of changes."""
     import pandas as pd
-
-    from . import access, registry_review
 
     st.caption("Toute personne connectée est contributeur. " + " ".join(
         f"« {r} » : {d}." for r, d in access.ROLES.items()))

@@ -1,5 +1,5 @@
 """Widgets of the page « Pôles »: registry table, detail, import preview, export, history (the
-write widgets — forms, deletion, merge, roles — are in ``_ui_editor``, proposals in ``_ui_review``).
+write widgets — forms, deletion, merge, roles — are in ``poles_editor``, proposals in ``poles_review``).
 
 Text from the registry is shown as text: the « Fiche » Markdown-escapes every value
 (``_text.md``: no link, image, HTML or formula can form from a name or a source); the only
@@ -13,9 +13,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ._errors import PtceGeoError
-from ._text import md, md_link
-from ._ui import boundaries_layer, escape, show_error
+from .. import _limits, export, importer, poles, registry
+from .._errors import PtceGeoError
+from .._safefile import size_fr
+from .._text import md, md_link
+from .common import boundaries_layer, escape, show_error
+
+__all__ = ["poles_browse", "pole_detail", "poles_import", "poles_export_buttons", "poles_history"]
 
 _POLE_TABLE_COLUMNS = {
     "nom": "Nom", "commune": "Commune", "departement": "Dép.", "appel": "Appel", "secteurs": "Secteurs",
@@ -37,8 +41,6 @@ def _pole_table(frame) -> "pd.DataFrame":
 
 def poles_browse() -> str | None:
     """Search box and table of the registry; return the id of the pole chosen for the detail view."""
-    from . import poles
-
     frame = poles.load()
     query = st.text_input("Rechercher (nom, commune, secteur, appel…)", key="poles-query")
     found = poles.search(frame, query)
@@ -60,8 +62,6 @@ def poles_browse() -> str | None:
 
 def pole_detail(pole_id: str) -> dict:
     """Every field of a pole, Markdown-escaped (a link only for a valid http(s) ``site_web``); return the record."""
-    from . import registry
-
     rec = registry.get(pole_id)
     st.header("Fiche")
     labels = [("nom", "Nom"), ("adresse", "Adresse"), ("commune", "Commune"), ("code_insee", "Code INSEE"),
@@ -103,9 +103,6 @@ def poles_import(session) -> None:
     import hashlib
     import tempfile
     from pathlib import Path
-
-    from . import _limits, importer
-    from ._safefile import size_fr
 
     up = st.file_uploader("Fichier à importer (CSV, XLSX ou GeoJSON)", type=["csv", "xlsx", "geojson", "json"],
                           key="poles-upload")
@@ -167,8 +164,6 @@ def poles_import(session) -> None:
 
 
 def poles_export_buttons() -> None:
-    from . import export, poles
-
     frame = poles.load()
     meta = {"source": poles.vintage()}
     cols = st.columns(3)
@@ -182,8 +177,6 @@ def poles_export_buttons() -> None:
 
 
 def poles_history() -> None:
-    from . import registry
-
     table = registry.history()
     # UTC times of the store, shown in French local time (Paris) to the minute
     when = pd.to_datetime(table["date"], utc=True, errors="coerce").dt.tz_convert("Europe/Paris")

@@ -1,0 +1,9 @@
+"""Streamlit widgets of the app, one module per page (the page scripts in ``app_pages/`` call them).
+
+``common`` (page setup, shared loaders and widgets), ``poles`` (page « Pôles »: search, detail,
+import, export; ``poles_access``: who is signed in and may write, ``poles_editor``: the write forms,
+``poles_review``: proposals), ``coverage`` (controls, tables and gap map shared by « Lacunes » and
+« Territoire »), ``lacunes``, ``territoire``, ``donnees``, ``accessibilite`` (the statement, and the
+text versions of the maps). The pages « Carte » and « Impression » are still ``ptce_geo._ui_carte``
+and ``ptce_geo._ui_print``. Nothing is imported here: ``from ptce_geo.ui import poles``.
+"""
