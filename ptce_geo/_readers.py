@@ -33,7 +33,7 @@ from . import _limits
 from ._errors import DataFormatError
 from ._limits import int_fr
 from ._text import from_cell, printable
-from .poles import fold
+from .schema import fold
 
 __all__ = ["Table", "decode", "read_csv", "cell_text", "read_xlsx", "read_geojson"]
 
