@@ -691,3 +691,36 @@ def test_qpv_become_symbols_only_where_their_contour_is_sub_millimetre(hdf):
     big = (inside.area ** 0.5 / scale * 1000 >= printing.QPV_MIN_MM).sum()
     squares = sum(len(a.get_offsets()) for a in role_artists(ax, "qpv") if hasattr(a, "get_offsets"))
     assert squares == len(inside) - big > 0 and big > 0
+
+
+def test_pdf_fonts_are_embedded_subsets_without_layout_tables_and_text_stays_text():
+    """Print speed (issue 15): the fonts embedded in a PDF leave out the OpenType layout tables a
+    viewer never reads (subsetting them was a third of a print); the fonts stay embedded and
+    every text stays searchable, ligatures (« simplifiés ») and dashes included."""
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    fig = printing.render(printing.territory("departement", "48"), title="Pôles de Lozère — essai",
+                          layers=["departements", "poles"])
+    data = printing.to_bytes(fig, "pdf")
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    fonts = list(reader.pages[0]["/Resources"]["/Font"].values())
+    assert fonts
+    for ref in fonts:
+        descendant = ref.get_object()["/DescendantFonts"][0].get_object()
+        program = descendant["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data()
+        font = TTFont(io.BytesIO(program))
+        assert "glyf" in font and "cmap" in font, ref.get_object()["/BaseFont"]
+        assert not set(printing.output.LAYOUT_TABLES) & set(font.keys()), (ref.get_object()["/BaseFont"],
+                                                                          sorted(font.keys()))
+    text = " ".join(reader.pages[0].extract_text().split())
+    assert "Pôles de Lozère — essai" in text
+    assert "contours simplifiés pour l'impression" in text
+    assert pdfmeta_lang(data) == "fr"
+
+
+def pdfmeta_lang(data: bytes) -> str | None:
+    from ptce_geo import pdfmeta
+
+    return pdfmeta.read(data)["lang"]

@@ -6,7 +6,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from .. import settings
+from .. import _cache, boundaries, settings
 from .data import memo, projected, table
 from .draw import add_fill
 from .style import LOCATOR_COLOUR
@@ -102,7 +102,8 @@ DROM_REGIONS = ("01", "02", "03", "04", "06")
 
 
 def locator_shapes():
-    """Régions of France in one drawing: metro in Lambert-93, the DROM scaled into boxes."""
+    """Régions of France in one drawing: metro in Lambert-93, the DROM scaled into boxes
+    (cached as GeoParquet: six projected layers read and simplified once, not at every print)."""
     def build():
         from shapely import affinity
 
@@ -129,7 +130,8 @@ def locator_shapes():
         return gpd.GeoDataFrame({"code": [r[0] for r in rows]}, geometry=[r[1] for r in rows],
                                 crs=conf.metric_crs)
 
-    return memo("locator", build)
+    key = f"{boundaries.cache_key()}-locator1"
+    return memo("locator", lambda: _cache.cached_frame("print-locator", key, build))
 
 
 def add_locator(fig, rect, terr: Territory):

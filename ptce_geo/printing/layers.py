@@ -125,10 +125,10 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
     clipped to the territory. The figure carries ``fig.ptce_drawn`` (legend handles, sources,
     notes, remarks) for the furniture; line widths and symbols follow ``fig.ptce_k`` (1 on A4).
     """
-    import matplotlib.pyplot as plt
-
     layers = check_layers(layers)
     if ax is None:
+        import matplotlib.pyplot as plt  # only here: pyplot costs a print 0.2 s to import
+
         _, ax = plt.subplots(figsize=(6, 6))
     canvas = _canvas(terr, layers, ax, crs, scale_denominator, inset)
     for drawer in DRAWERS:
@@ -139,6 +139,15 @@ def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, c
 
 
 # --------------------------------------------------------------------------- the drawers
+
+
+def _available(c: Canvas, loaded: tuple):
+    """The data of a layer (``loaded`` = ``(data, None)``), or ``None`` after noting in the footer
+    why the layer is not drawn (``(None, note)``)."""
+    value, note = loaded
+    if value is None:
+        c.drawn.notes.append(note)
+    return value
 
 
 def draw_context(c: Canvas) -> None:
@@ -176,9 +185,8 @@ def _fill_classes(c: Canvas, geoms, classes, always: tuple[str, ...] = ()) -> No
 
 def _communes_by_coverage(c: Canvas) -> None:
     """Communes as not priority / priority covered / priority uncovered (« couverture »)."""
-    cov, note = data.coverage_layer()
+    cov = _available(c, data.coverage_layer())
     if cov is None:
-        c.drawn.notes.append(note)
         return
     frame, params, vintages = cov
     radius = params["radius_km"]
@@ -199,9 +207,8 @@ def _communes_by_coverage(c: Canvas) -> None:
 
 def _communes_by_frr(c: Canvas) -> None:
     """Communes by FRR class: FRR+, FRR, not classified (« zonage »)."""
-    res, note = data.flags_layer()
+    res = _available(c, data.flags_layer())
     if res is None:
-        c.drawn.notes.append(note)
         return
     flags, vintages, missing = res
     in_com = c.in_com
@@ -223,9 +230,8 @@ def draw_territoires_industrie(c: Canvas) -> None:
     """Territoires d'industrie: hatched outlines over the communes."""
     if "territoires-industrie" not in c.layers:
         return
-    res, note = data.priority_layer("territoires-industrie")
+    res = _available(c, data.priority_layer("territoires-industrie"))
     if res is None:
-        c.drawn.notes.append(note)
         return
     ti = data.ti_in_crs(res[0], c.crs)
     if c.terr.kind == "region" and "region" in ti:
@@ -278,9 +284,8 @@ def draw_qpv(c: Canvas) -> None:
     squares, in points, go to ``c.avoid`` for label placement."""
     if "qpv" not in c.layers:
         return
-    res, note = data.priority_layer("qpv")
+    res = _available(c, data.priority_layer("qpv"))
     if res is None:
-        c.drawn.notes.append(note)
         return
     qpv = qpv_all = data.projected_extra("qpv", c.crs, res[0])
     if c.terr.kind != "france":
@@ -349,9 +354,8 @@ def draw_poles(c: Canvas) -> None:
     """The poles (black dots), their catchment circles (not on the national map) and names."""
     if "poles" not in c.layers:
         return
-    res, note = data.poles_layer()
+    res = _available(c, data.poles_layer())
     if res is None:
-        c.drawn.notes.append(note)
         return
     gdf = data.projected_extra(f"poles-{data.registry_stamp()}", c.crs, res[0])
     if not c.national:
