@@ -122,3 +122,29 @@ def test_render_reads_as_grid_header_map_legend_footer():
     assert len(set(order)) == 6
     assert render.end_lineno - render.lineno < 40
     assert page.Grid(210.0, 297.0, portrait=True).k == 1.0
+
+
+def test_a_single_print_reads_only_its_communes_then_the_whole_layer_is_kept():
+    """Print speed: the first territory of a process reads only its communes' rows of the
+    cached layer; the next ones (atlas, app server) read the whole layer once. Same rows, same
+    order, same geometries either way."""
+    import shapely
+
+    from ptce_geo import settings
+    from ptce_geo.printing import data
+
+    crs = settings.get().metric_crs
+    whole = data.projected("commune", crs, "fine")  # the cache file exists
+    data.clear_memo()
+    part = data.communes_of(crs, "fine", ("93",))
+    name = data._projected_name("commune", crs, "fine")[0]
+    assert data._memo_key(name) not in data._MEMO  # France's 35,000 communes not decoded
+    expected = whole[whole["departement"].eq("93").to_numpy()]
+    assert 30 < len(part) < 100
+    assert list(part["code"]) == list(expected["code"])
+    assert shapely.equals_exact(part.geometry.values, expected.geometry.values, tolerance=0).all()
+    assert part.crs == whole.crs
+    other = data.communes_of(crs, "fine", ("94", "92"))  # the second territory: the whole layer
+    assert data._memo_key(name) in data._MEMO
+    assert set(other["departement"]) == {"92", "94"}
+    data.clear_memo()

@@ -17,22 +17,30 @@ from .. import _cache, boundaries, settings
 from .._errors import PtceGeoError
 from .choices import TIERS_M, choice
 
-__all__ = ["clear_memo", "memo", "table", "projected", "prepare", "flags_layer", "priority_layer", "priority_label",
-           "registry_stamp", "poles_layer", "coverage_layer", "projected_extra", "ti_in_crs", "qpv_points",
-           "qpv_points_in_crs", "catchment_radius_km"]
+__all__ = ["clear_memo", "communes_of", "memo", "table", "projected", "prepare", "flags_layer", "priority_layer",
+           "priority_label", "registry_stamp", "poles_layer", "coverage_layer", "projected_extra", "ti_in_crs",
+           "qpv_points", "qpv_points_in_crs", "catchment_radius_km"]
 
 
 _MEMO: dict[tuple, object] = {}
 
 
+_PARTS_READ: set[tuple] = set()  # projected layers already read in part (see communes_of)
+
+
 def clear_memo() -> None:
     """Forget the layers kept in memory (tests switching cache dirs, new registry data)."""
     _MEMO.clear()
+    _PARTS_READ.clear()
+
+
+def _memo_key(name: str) -> tuple:
+    return (str(settings.get().cache_dir), str(settings.get().data_dir), name)
 
 
 def memo(name: str, build):
     """``build()`` once per cache dir, data dir and ``name`` (see :func:`clear_memo`)."""
-    key = (str(settings.get().cache_dir), str(settings.get().data_dir), name)
+    key = _memo_key(name)
     if key not in _MEMO:
         _MEMO[key] = build()
     return _MEMO[key]
@@ -79,11 +87,34 @@ def projected(level: str, crs: str, tier: str = "fine") -> gpd.GeoDataFrame:
 
     ``tier`` ("fine", "medium", "coarse") is the simplification tolerance, see ``TIERS_M``.
     """
+    name, key = _projected_name(level, crs, tier)
+    return memo(name, lambda: _cache.cached_frame(name, key, lambda: _build_projected(level, crs, tier)))
+
+
+def _projected_name(level: str, crs: str, tier: str) -> tuple[str, str]:
     boundaries._check_level(level)
     choice("Niveau de simplification", tier, TIERS_M)
-    key = f"{boundaries.cache_key()}-tol{TIERS_M[tier]:g}"
-    name = f"print-{level}-{crs.replace(':', '')}-{tier}"
-    return memo(name, lambda: _cache.cached_frame(name, key, lambda: _build_projected(level, crs, tier)))
+    return f"print-{level}-{crs.replace(':', '')}-{tier}", f"{boundaries.cache_key()}-tol{TIERS_M[tier]:g}"
+
+
+def communes_of(crs: str, tier: str, departements) -> gpd.GeoDataFrame:
+    """The communes of ``departements`` in ``projected("commune", crs, tier)``, in its order.
+
+    The first territory a process prints reads only its communes' rows from the cache (a
+    région's 1,300 communes without decoding the 35,000 of France: 0.1 s instead of 0.35 s);
+    from the second on (an atlas, the app's server) the whole layer is read once and kept."""
+    name, key = _projected_name("commune", crs, tier)
+    deps = sorted({str(d) for d in departements})
+    path = _cache.path_for(name, key)
+    if _memo_key(name) not in _MEMO and _memo_key(name) not in _PARTS_READ and path.exists():
+        _PARTS_READ.add(_memo_key(name))
+        try:
+            return memo(f"{name}-part-{';'.join(deps)}",
+                        lambda: gpd.read_parquet(path, filters=[("departement", "in", deps)]))
+        except Exception:  # noqa: BLE001 - an unreadable cache: the whole layer is rebuilt below
+            pass
+    whole = projected("commune", crs, tier)
+    return whole[whole["departement"].isin(deps).to_numpy()]
 
 
 def prepare() -> int:

@@ -83,16 +83,16 @@ class Canvas:
 
 
 def _view_frames(terr: Territory, crs: str, tier: str = "fine"):
-    """Communes, EPCI, départements of ``crs`` and the masks of the territory in them."""
-    com = data.projected("commune", crs, tier)
+    """Communes and départements of ``crs`` and the masks of the territory in them (France: all
+    of them; a région or a département: its communes only, see ``data.communes_of``)."""
     deps = data.projected("departement", crs, tier)
     if terr.kind == "france":
-        com_mask = np.ones(len(com), dtype=bool)
+        com = data.projected("commune", crs, tier)
         dep_mask = np.ones(len(deps), dtype=bool)
     else:
-        com_mask = com["departement"].isin(terr.departements).to_numpy()
+        com = data.communes_of(crs, tier, terr.departements)
         dep_mask = deps["code"].isin(terr.departements).to_numpy()
-    return com, com_mask, deps, dep_mask
+    return com, np.ones(len(com), dtype=bool), deps, dep_mask
 
 
 def _canvas(terr: Territory, layers: tuple[str, ...], ax, crs: str | None, scale_denominator: float | None,
