@@ -115,9 +115,9 @@ def test_render_reads_as_grid_header_map_legend_footer():
     render = next(n for n in tree.body if getattr(n, "name", "") == "render")
     nodes = sorted((n for n in ast.walk(render) if isinstance(n, ast.Call)), key=lambda n: (n.lineno, n.col_offset))
     calls = [n.func.id if isinstance(n.func, ast.Name) else n.func.attr for n in nodes]
-    order = [name for name in calls if name in ("_grid", "_draw_header", "lay_out_body", "_draw_map", "fit_legend",
+    order = [name for name in calls if name in ("_grid", "_draw_header", "lay_out_body", "_draw_map", "_draw_legend",
                                                 "_draw_footer")]
-    assert order == sorted(order, key=["_grid", "_draw_header", "lay_out_body", "_draw_map", "fit_legend",
+    assert order == sorted(order, key=["_grid", "_draw_header", "lay_out_body", "_draw_map", "_draw_legend",
                                        "_draw_footer"].index)
     assert len(set(order)) == 6
     assert render.end_lineno - render.lineno < 40

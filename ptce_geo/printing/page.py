@@ -112,18 +112,14 @@ def render(terr: Territory, *, paper: str = "a4", orientation: str | None = None
     grid = _grid(terr, paper, orientation)
     date = date or _dt.date.today()
     fig = _blank_page(fig, grid)
-    header = _draw_header(fig, grid, terr, title, subtitle)
-    grid.lay_out_body(header["height_mm"], national=terr.kind == "france")
-    drawn_map = _draw_map(fig, grid, terr, layers)
-    legend = fit_legend(fig, legend_entries(drawn_map["drawn"].handles, grid.legend_cols), grid.legend_anchor,
-                        *grid.legend_max, grid.legend_cols, grid.k, grid.pw, grid.ph)
-    footer = _draw_footer(fig, grid, terr, drawn_map["drawn"], date, drawn_map["scale"], page)
-    fig.ptce_furniture = {"title": header["title"], "subtitle": header["subtitle"], "legend": legend,
-                          "scalebar": drawn_map["scalebar"], "north": drawn_map["north"],
-                          "locator": drawn_map["locator"], "footer": footer["footer"], "map": drawn_map["map"],
-                          "page": footer["page"], "insets": drawn_map["insets"], "scale": drawn_map["scale"],
-                          "paper_mm": (grid.pw, grid.ph), "margin_mm": grid.m, "frame_mm": drawn_map["frame"]}
-    fig.ptce_drawn = drawn_map["drawn"]
+    header, header_h = _draw_header(fig, grid, terr, title, subtitle)
+    grid.lay_out_body(header_h, national=terr.kind == "france")
+    drawn, furniture = _draw_map(fig, grid, terr, layers)
+    legend = _draw_legend(fig, grid, drawn)
+    footer = _draw_footer(fig, grid, terr, drawn, date, furniture["scale"], page)
+    fig.ptce_furniture = {**header, **furniture, "legend": legend, **footer, "paper_mm": (grid.pw, grid.ph),
+                          "margin_mm": grid.m}
+    fig.ptce_drawn = drawn
     fig.ptce_meta = {"territory": meta_territory(terr), "layers": tuple(layers)}  # the PDF's subject
     return plain_figure(fig)
 
@@ -155,7 +151,8 @@ def _blank_page(fig, grid: Grid):
 
 
 def _draw_header(fig, grid: Grid, terr: Territory, title: str | None, subtitle: str | None) -> dict:
-    """The title (one or two lines, fitted) and the subtitle; returns them and the header's height."""
+    """The title (one or two lines, fitted) and the subtitle; returns them and the header's
+    height (mm)."""
     pw, ph, m, k = grid.pw, grid.ph, grid.m, grid.k
     top = grid.top
     text, title_fs = fit_title(title if title is not None else default_title(terr), pw - 2 * m, 13.5 * k, 10.5 * k)
@@ -167,12 +164,12 @@ def _draw_header(fig, grid: Grid, terr: Territory, title: str | None, subtitle: 
     sub = fig.text(m / pw, sub_top / ph, subtitle if subtitle is not None else default_subtitle(terr),
                    fontsize=9 * k, va="top", ha="left", color="#333333")
     fit_text(sub, pw - 2 * m, 9 * k)
-    return {"title": title_artist, "subtitle": sub, "height_mm": top - sub_top + 8.0 * k}
+    return {"title": title_artist, "subtitle": sub}, top - sub_top + 8.0 * k
 
 
 def _draw_map(fig, grid: Grid, terr: Territory, layers) -> dict:
     """The map (France: metropolitan map and overseas insets) in its neatline, with its scale
-    bar, north arrow and locator."""
+    bar, north arrow and locator; returns what was drawn and the furniture."""
     from matplotlib.patches import Rectangle
 
     pw, ph, k = grid.pw, grid.ph, grid.k
@@ -200,8 +197,14 @@ def _draw_map(fig, grid: Grid, terr: Territory, layers) -> dict:
     scalebar = add_scalebar(map_ax, xl[1] - xl[0], fontsize=7 * k, k=k)
     north = add_north_arrow(map_ax, size=9 * k)
     locator = None if national else add_locator(fig, grid.rect(*grid.loc_box), terr)
-    return {"map": map_ax, "scale": scale, "insets": insets, "frame": frame_box, "drawn": drawn,
-            "scalebar": scalebar, "north": north, "locator": locator}
+    return drawn, {"map": map_ax, "scale": scale, "insets": insets, "frame_mm": frame_box, "scalebar": scalebar,
+                   "north": north, "locator": locator}
+
+
+def _draw_legend(fig, grid: Grid, drawn: Drawn):
+    """The legend of everything drawn, in the panel the grid left for it."""
+    return fit_legend(fig, legend_entries(drawn.handles, grid.legend_cols), grid.legend_anchor, *grid.legend_max,
+                      grid.legend_cols, grid.k, grid.pw, grid.ph)
 
 
 def _draw_footer(fig, grid: Grid, terr: Territory, drawn: Drawn, date: _dt.date, scale: float, page: str | None):
