@@ -72,6 +72,13 @@ def test_modules_import_each_other_without_a_circle():
 
     for module in MODULES:
         visit(module, ())
+    # and as the package's docstring says: each module imports only those listed above it
+    lines = printing.__doc__.splitlines()
+    rules = [i for i, line in enumerate(lines) if line.startswith("====")]
+    order = [line.split()[0] for line in lines[rules[0] + 1:rules[1]]]
+    assert sorted(order) == MODULES
+    for i, module in enumerate(order):
+        assert graph[module] <= set(order[:i]), (module, graph[module] - set(order[:i]))
     # the plumbing at the bottom knows nothing of the page
     for low in ("choices", "style", "draw"):
         assert not graph[low] - {"choices", "style"}, (low, graph[low])
