@@ -43,8 +43,7 @@ class Canvas:
     inset: bool
     k: float
     drawn: Drawn
-    com: object  # communes of ``crs`` (GeoDataFrame), ``com_mask`` those of the territory
-    com_mask: np.ndarray
+    com: object  # the communes shown (GeoDataFrame): the territory's, or all those of ``crs`` (France)
     deps: object  # départements of ``crs``, ``dep_mask`` those of the territory
     dep_mask: np.ndarray
     shape: object  # the territory (prepared polygon)
@@ -70,10 +69,6 @@ class Canvas:
         return None if self.national else self.shape
 
     @cached_property
-    def in_com(self):
-        return self.com[self.com_mask]
-
-    @cached_property
     def edge(self) -> dict:
         """Commune edges, stroked with the fills (one path per class, every vertex written once)."""
         return {} if self.national else scaled(STYLE["commune_edge"], self.k)
@@ -83,8 +78,8 @@ class Canvas:
 
 
 def _view_frames(terr: Territory, crs: str, tier: str = "fine"):
-    """Communes and départements of ``crs`` and the masks of the territory in them (France: all
-    of them; a région or a département: its communes only, see ``data.communes_of``)."""
+    """The communes shown (France: all those of ``crs``; a région or a département: its own,
+    see ``data.communes_of``), the départements of ``crs`` and the mask of the territory's."""
     deps = data.projected("departement", crs, tier)
     if terr.kind == "france":
         com = data.projected("commune", crs, tier)
@@ -92,7 +87,7 @@ def _view_frames(terr: Territory, crs: str, tier: str = "fine"):
     else:
         com = data.communes_of(crs, tier, terr.departements)
         dep_mask = deps["code"].isin(terr.departements).to_numpy()
-    return com, np.ones(len(com), dtype=bool), deps, dep_mask
+    return com, deps, dep_mask
 
 
 def _canvas(terr: Territory, layers: tuple[str, ...], ax, crs: str | None, scale_denominator: float | None,
@@ -100,7 +95,7 @@ def _canvas(terr: Territory, layers: tuple[str, ...], ax, crs: str | None, scale
     """The canvas of ``terr`` on ``ax``: a fresh axes is framed on the territory."""
     crs = crs or terr.crs
     tier = scale_tier(scale_denominator)
-    com, com_mask, deps, dep_mask = _view_frames(terr, crs, tier)
+    com, deps, dep_mask = _view_frames(terr, crs, tier)
     if ax.get_autoscale_on():  # a fresh axes: frame the territory
         bounds = deps.total_bounds if terr.kind == "france" else deps[dep_mask].total_bounds
         pad = 0.03 * max(bounds[2] - bounds[0], bounds[3] - bounds[1])
@@ -112,7 +107,7 @@ def _canvas(terr: Territory, layers: tuple[str, ...], ax, crs: str | None, scale
     shape = territory_shape(terr, crs, tier)
     return Canvas(ax=ax, terr=terr, layers=layers, crs=crs, scale_denominator=scale_denominator, inset=inset,
                   k=float(getattr(ax.figure, "ptce_k", 1.0)), drawn=getattr(ax, "ptce_drawn", None) or Drawn(),
-                  com=com, com_mask=com_mask, deps=deps, dep_mask=dep_mask, shape=shape, tier=tier)
+                  com=com, deps=deps, dep_mask=dep_mask, shape=shape, tier=tier)
 
 
 def plot_layers(terr: Territory, layers: Sequence[str] | None = None, ax=None, crs: str | None = None,
@@ -171,7 +166,7 @@ def draw_communes(c: Canvas) -> None:
         _communes_by_coverage(c)
     elif "zonage" in c.layers:
         _communes_by_frr(c)
-    elif add_fill(c.ax, c.in_com.geometry.values, 1, "commune", **c.style("commune"), **c.edge) and not c.national:
+    elif add_fill(c.ax, c.com.geometry.values, 1, "commune", **c.style("commune"), **c.edge) and not c.national:
         c.drawn.legend(legend_patch(STYLE["commune"], k=c.k), "commune")
 
 
@@ -190,15 +185,15 @@ def _communes_by_coverage(c: Canvas) -> None:
         return
     frame, params, vintages = cov
     radius = params["radius_km"]
-    in_com = c.in_com
-    joined = in_com[["code"]].join(frame, on="code")
+    com = c.com
+    joined = com[["code"]].join(frame, on="code")
     prio = joined["priority"].fillna(False).astype(bool).to_numpy()
     covered = joined["covered"].fillna(False).astype(bool).to_numpy()
     reach = f"à moins de {radius:g} km d'un pôle" + (" ou dans son périmètre" if params["use_perimeter"] else "")
     st_cov = dict(STYLE["covered"], label=f"Commune prioritaire {reach}")
-    _fill_classes(c, in_com.geometry.values, (("not_priority", ~prio, STYLE["not_priority"]),
-                                              ("covered", prio & covered, st_cov),
-                                              ("uncovered", prio & ~covered, STYLE["uncovered"])),
+    _fill_classes(c, com.geometry.values, (("not_priority", ~prio, STYLE["not_priority"]),
+                                           ("covered", prio & covered, st_cov),
+                                           ("uncovered", prio & ~covered, STYLE["uncovered"])),
                   always=("covered", "uncovered"))
     c.drawn.legend(legend_text(PRIORITY_NOTE), "priority_note")
     _coverage_sources(c.drawn, vintages)
@@ -211,16 +206,16 @@ def _communes_by_frr(c: Canvas) -> None:
     if res is None:
         return
     flags, vintages, missing = res
-    in_com = c.in_com
-    geoms = in_com.geometry.values
+    com = c.com
+    geoms = com.geometry.values
     if "frr" in missing:
         add_fill(c.ax, geoms, 1, "commune", **c.style("commune"), **c.edge)
         c.drawn.notes.append("France Ruralités Revitalisation : couche indisponible")
         return
-    cls = in_com["code"].map(flags["frr_classement"]) if "frr_classement" in flags else None
-    is_frr = in_com["code"].map(flags["frr"]).fillna(False).astype(bool).to_numpy()
+    cls = com["code"].map(flags["frr_classement"]) if "frr_classement" in flags else None
+    is_frr = com["code"].map(flags["frr"]).fillna(False).astype(bool).to_numpy()
     plus = (cls.fillna("").astype(str).str.contains(r"FRR\s*\+", regex=True).to_numpy()
-            if cls is not None else np.zeros(len(in_com), bool))
+            if cls is not None else np.zeros(len(com), bool))
     _fill_classes(c, geoms, [(key, mask, STYLE[key]) for key, mask in
                              (("other", ~is_frr), ("frr_plus", is_frr & plus), ("frr", is_frr & ~plus))])
     c.drawn.sources[data.priority_label("frr")] = vintages.get("frr", "DGCL")
@@ -255,7 +250,7 @@ def draw_epci(c: Canvas) -> None:
             c.drawn.notes.append(_EPCI_OMITTED)
         return
     epci = data.projected("epci", c.crs, c.tier)
-    epci = epci[epci["code"].isin(c.in_com["epci"].dropna().unique())]
+    epci = epci[epci["code"].isin(c.com["epci"].dropna().unique())]
     add_lines(c.ax, clip(epci.geometry.values, c.clip), 4, "epci", **c.style("epci"))
     c.drawn.legend(legend_line(STYLE["epci"], k=c.k), "epci")
 
