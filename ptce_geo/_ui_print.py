@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-
 import streamlit as st
 
+from . import printing
 from ._errors import PtceGeoError
 from ._ui import show_error
+from .a11y import print_preview_alt
+
 
 @st.cache_data(show_spinner="Mise en page de la carte…", max_entries=16)
 def printed_map(kind: str, code, paper: str, orientation, fmt: str, title, subtitle, layers: tuple,
                 dpi: int) -> bytes:
     """A printable map as bytes (PDF, PNG or SVG); hashable arguments only."""
-    from . import printing
-
     terr = printing.territory(kind, code)
     fig = printing.render(terr, paper=paper, orientation=orientation, title=title, subtitle=subtitle,
                           layers=layers)
@@ -22,8 +22,6 @@ def printed_map(kind: str, code, paper: str, orientation, fmt: str, title, subti
 
 def print_panel() -> None:
     """Form of the page « Impression »: territory, paper, layers, title; preview; download."""
-    from . import printing
-
     try:
         choices = printing.territory_choices()
         left, right = st.columns([1, 2])
@@ -46,8 +44,6 @@ def print_panel() -> None:
         texts = (title or None, subtitle or None, tuple(printing.check_layers(layers)))
         with right:
             preview = printed_map(*args, "png", *texts, printing.DPI_RANGE[0])
-            from .a11y import print_preview_alt
-
             orient_text = printing.ORIENTATIONS.get(orientation) if orientation else None
             alt = print_preview_alt(terr.label if terr.kind != "region" else f"région {terr.label}",
                                     [printing.LAYERS[k] for k in texts[2]], title, paper, orient_text)

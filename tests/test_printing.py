@@ -81,7 +81,7 @@ def test_png_furniture_inside_paper_margins(hdf, output_dir, paper, orientation)
     fig = printing.render(hdf, paper=paper, orientation=orientation)
     fig.set_dpi(100)
     FigureCanvasAgg(fig)
-    with printing._rc():  # the settings save() writes PNG/PDF/SVG with
+    with printing.output.print_rc():  # the settings save() writes PNG/PDF/SVG with
         fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     furniture = fig.ptce_furniture
@@ -194,7 +194,7 @@ def test_atlas_has_cover_and_18_regions(output_dir, mirror_dir):
     # bookmarks: the cover, then one per région, each on its page
     outline = [(item.title, reader.get_destination_page_number(item)) for item in reader.outline]
     assert outline[0] == ("Couverture et sommaire", 0)
-    names = printing._table("region")["nom"]
+    names = printing.data.table("region")["nom"]
     codes = printing.region_codes()
     assert outline[1:] == [(f"{names[code]} ({code})", i) for i, code in enumerate(codes, start=1)]
     for i, code in enumerate(codes, start=1):
@@ -241,7 +241,7 @@ def test_cli_reports_bad_choice_in_french(tmp_path, capsys):
 
 
 def test_missing_layer_is_left_out_of_legend_and_footer_and_noted(hdf, monkeypatch):
-    monkeypatch.setattr(printing, "_poles", lambda: (None, "Pôles (registre) : registre introuvable"))
+    monkeypatch.setattr(printing.data, "poles_layer", lambda: (None, "Pôles (registre) : registre introuvable"))
     fig = printing.render(hdf, layers=["departements", "poles", "qpv"])
     labels = legend_labels(fig)
     assert "Pôle (PTCE)" not in labels
@@ -284,7 +284,7 @@ def test_polygon_path_keeps_holes():
     ax.set_xlim(0, 10)
     ax.set_ylim(0, 10)
     ax.set_axis_off()
-    printing._add_fill(ax, [donut], 1, facecolor="#000000")
+    printing.draw.add_fill(ax, [donut], 1, facecolor="#000000")
     fig.canvas.draw()
     img = np.asarray(fig.canvas.buffer_rgba())
     h, w = img.shape[:2]
@@ -349,12 +349,12 @@ def test_commune_classes_stay_apart_in_greyscale(classes):
 
 
 def test_territory_without_pole_says_so(monkeypatch):
-    registry, _ = printing._poles()
+    registry, _ = printing.data.poles_layer()
     if registry is None:
         pytest.skip("registre des pôles indisponible")
     empty = registry[0].iloc[:0]
-    monkeypatch.setattr(printing, "_poles", lambda: ((empty, "registre ptce-geo, essai"), None))
-    monkeypatch.setattr(printing, "_projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
+    monkeypatch.setattr(printing.data, "poles_layer", lambda: ((empty, "registre ptce-geo, essai"), None))
+    monkeypatch.setattr(printing.data, "projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
     fig = printing.render(printing.territory("region", "94"), layers=["departements", "poles"])  # Corse
     labels = legend_labels(fig)
     assert "Pôle (PTCE)" not in labels
@@ -367,7 +367,7 @@ def test_territory_without_pole_says_so(monkeypatch):
 def test_scale_bar_length_matches_the_map_scale(hdf):
     fig = printing.render(hdf, paper="a4", orientation="portrait")
     FigureCanvasAgg(fig)
-    with printing._rc():
+    with printing.output.print_rc():
         fig.canvas.draw()
     bar = fig.ptce_furniture["scalebar"]
     texts = [t.get_text() for t in bar.ptce_labels]
@@ -467,8 +467,8 @@ def test_qpv_points_are_graduated_and_say_they_are_communes(hdf, mirror_dir, mon
     qpv, _ = priority_build.build_qpv({"qpv-2024-liste": mirror_dir / "qpv_2024_communes.csv",
                                   "qpv-2024-centroides": mirror_dir / "qpv_2024_centroids.geojson"})
     assert qpv["geometry_kind"].eq("point").all()
-    monkeypatch.setattr(printing, "_priority_layer", lambda name: ((qpv, "QPV essai"), None))
-    monkeypatch.setattr(printing, "_projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
+    monkeypatch.setattr(printing.data, "priority_layer", lambda name: ((qpv, "QPV essai"), None))
+    monkeypatch.setattr(printing.data, "projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
     fig = printing.render(hdf, layers=["qpv"])
     labels = legend_labels(fig)
     assert QPV_POINTS in labels and QPV_POLY not in labels
@@ -493,8 +493,8 @@ def test_qpv_polygons_keep_the_qpv_label(hdf, monkeypatch):
     poly = shapely.affinity.scale(lille.geometry, 0.5, 0.5)
     fake = gpd.GeoDataFrame({"code": ["QN05901A"], "nom": ["Essai"], "departement": ["59"],
                              "geometry_kind": ["polygon"]}, geometry=[poly], crs="EPSG:4326")
-    monkeypatch.setattr(printing, "_priority_layer", lambda name: ((fake, "QPV essai"), None))
-    monkeypatch.setattr(printing, "_projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
+    monkeypatch.setattr(printing.data, "priority_layer", lambda name: ((fake, "QPV essai"), None))
+    monkeypatch.setattr(printing.data, "projected_extra", lambda name, crs, gdf, dep_col="departement": gdf.to_crs(crs))
     fig = printing.render(printing.territory("departement", "59"), layers=["qpv"])
     labels = legend_labels(fig)
     assert QPV_POLY in labels and QPV_POINTS not in labels
@@ -548,7 +548,7 @@ def test_long_title_wraps_on_two_lines_instead_of_shrinking(hdf):
     assert title.get_text().count("\n") == 1 and flat(title.get_text()) == long
     assert title.get_fontsize() >= 10.5 > sub.get_fontsize() + 1
     FigureCanvasAgg(fig)
-    with printing._rc():
+    with printing.output.print_rc():
         fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     assert not title.get_window_extent(renderer).overlaps(sub.get_window_extent(renderer))
@@ -564,7 +564,7 @@ def test_france_insets_names_and_scale_bars_off_the_land_and_frames_flush():
 
     fig = printing.render(printing.territory("france"), orientation="landscape")
     FigureCanvasAgg(fig)
-    with printing._rc():
+    with printing.output.print_rc():
         fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     conf = settings.get()
@@ -613,7 +613,7 @@ def test_pole_names_wrap_instead_of_being_cut():
 def test_labels_avoid_other_symbols_when_they_can():
     fig, ax = _square_axes()
     xy = np.array([[50.0, 50.0]])
-    px, py = printing._to_points(ax, xy)[0]
+    px, py = printing.draw.to_points(ax, xy)[0]
     # squares on the first candidate positions (right, above and below)
     avoid = [(px + 2, py - 12, px + 60, py + 12)]
     assert printing.place_labels(ax, xy, ["Pôle essai"], fontsize=6, avoid=avoid) == 0
@@ -691,3 +691,36 @@ def test_qpv_become_symbols_only_where_their_contour_is_sub_millimetre(hdf):
     big = (inside.area ** 0.5 / scale * 1000 >= printing.QPV_MIN_MM).sum()
     squares = sum(len(a.get_offsets()) for a in role_artists(ax, "qpv") if hasattr(a, "get_offsets"))
     assert squares == len(inside) - big > 0 and big > 0
+
+
+def test_pdf_fonts_are_embedded_subsets_without_layout_tables_and_text_stays_text():
+    """Print speed (issue 15): the fonts embedded in a PDF leave out the OpenType layout tables a
+    viewer never reads (subsetting them was a third of a print); the fonts stay embedded and
+    every text stays searchable, ligatures (« simplifiés ») and dashes included."""
+    import io
+
+    from fontTools.ttLib import TTFont
+
+    fig = printing.render(printing.territory("departement", "48"), title="Pôles de Lozère — essai",
+                          layers=["departements", "poles"])
+    data = printing.to_bytes(fig, "pdf")
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    fonts = list(reader.pages[0]["/Resources"]["/Font"].values())
+    assert fonts
+    for ref in fonts:
+        descendant = ref.get_object()["/DescendantFonts"][0].get_object()
+        program = descendant["/FontDescriptor"].get_object()["/FontFile2"].get_object().get_data()
+        font = TTFont(io.BytesIO(program))
+        assert "glyf" in font and "cmap" in font, ref.get_object()["/BaseFont"]
+        assert not set(printing.output.LAYOUT_TABLES) & set(font.keys()), (ref.get_object()["/BaseFont"],
+                                                                          sorted(font.keys()))
+    text = " ".join(reader.pages[0].extract_text().split())
+    assert "Pôles de Lozère — essai" in text
+    assert "contours simplifiés pour l'impression" in text
+    assert pdfmeta_lang(data) == "fr"
+
+
+def pdfmeta_lang(data: bytes) -> str | None:
+    from ptce_geo import pdfmeta
+
+    return pdfmeta.read(data)["lang"]
