@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ptce_geo import _ui_print
+from ptce_geo.ui import impression
 
 st.title("Impression")
 st.caption("Carte prête à imprimer : titre, légende, échelle, flèche du nord, carton de situation, sources et millésimes.")
-_ui_print.print_panel()
+impression.print_panel()

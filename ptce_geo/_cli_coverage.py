@@ -114,7 +114,7 @@ def add_print(sub) -> None:
                                f"terminal : redirigez la sortie (> carte.{args.format}) ou donnez -o FICHIER.")
         if args.atlas:
             if args.format not in (None, "pdf"):
-                printing._choice("Format de l'atlas", args.format, {"pdf": "pdf"})
+                printing.choice("Format de l'atlas", args.format, {"pdf": "pdf"})
             path = printing.atlas(args.output, paper=args.paper, orientation=args.orientation, layers=layers,
                                   progress=not args.quiet)
             print(f"Atlas écrit : {path} (couverture + {len(printing.region_codes())} régions).", file=sys.stderr)

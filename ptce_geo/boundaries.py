@@ -238,11 +238,6 @@ def check_level(level: str) -> str:
     return level
 
 
-# The old private name, still called by printing.py (lane-print's file): drop it once printing/ calls
-# ``check_level``.
-_check_level = check_level
-
-
 # Bump when a build changes its output (2: EPCI contours dissolved from the right communes;
 # 3: commune population as nullable integers).
 BUILD_VERSION = "3"

@@ -17,13 +17,14 @@ from ptce_geo._errors import UnknownChoiceError
 PACKAGE = Path(printing.__file__).parent
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
 
-#: The public names of the single-module ``printing.py`` (callers: cli, _ui_print, tests, benchmarks).
+#: The public names of the single-module ``printing.py`` (callers: cli, ui.impression, tests, benchmarks),
+#: plus ``choice`` (formerly the private ``_choice``, which the CLI used).
 PUBLIC_API = {
     "ATLAS_ORIENTATION", "DEFAULT_LAYERS", "DEFAULT_TITLE", "DPI_PNG", "DPI_RANGE", "FORMATS", "KINDS", "LAYERS",
     "LICENCE", "LOCATOR_COLOUR", "MARGIN_MM", "NBSP", "ORIENTATIONS", "PAPERS", "PATTERN_NAMES", "POLE_SIZE",
     "PRIORITY_NOTE", "QPV_CLASSES", "QPV_MIN_MM", "QPV_SQUARE", "STYLE", "Territory", "add_locator",
     "add_north_arrow", "add_scalebar", "atlas", "bind_punctuation", "boundaries_source", "catchment_radius_km",
-    "check_dpi", "check_layers", "clear_memo", "default_layers", "default_subtitle", "default_title", "fit_title",
+    "check_dpi", "check_layers", "choice", "clear_memo", "default_layers", "default_subtitle", "default_title", "fit_title",
     "footer_text", "format_scale", "french_dates", "line_path", "pattern_label", "place_labels", "plot_layers",
     "pole_label", "polygon_path", "prepare", "print_map", "projected", "qpv_points", "region_codes", "render",
     "render_cover", "save", "source_item", "territory", "territory_choices", "territory_shape", "to_bytes",
@@ -91,9 +92,9 @@ def test_package_re_exports_the_public_api_of_the_former_module():
     # submodules stay reachable beside same-named functions
     assert callable(printing.territory) and callable(printing.atlas)
     assert printing.data.poles_layer is not None and printing.output.print_rc is not None
-    # the CLI still validates the atlas format through the old private name
+    # the CLI validates the atlas format with it
     with pytest.raises(UnknownChoiceError, match="Format de l'atlas"):
-        printing._choice("Format de l'atlas", "png", {"pdf": "pdf"})
+        printing.choice("Format de l'atlas", "png", {"pdf": "pdf"})
 
 
 def test_importing_printing_leaves_matplotlib_unloaded():

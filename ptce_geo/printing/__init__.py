@@ -42,7 +42,7 @@ output        files (PDF/PNG/SVG with metadata) and the atlas
 from __future__ import annotations
 
 from .choices import (DEFAULT_LAYERS, DEFAULT_TITLE, DPI_PNG, DPI_RANGE, FORMATS, KINDS, LAYERS, LICENCE,
-                      MARGIN_MM, ORIENTATIONS, PAPERS, check_dpi, check_layers, default_layers)
+                      MARGIN_MM, ORIENTATIONS, PAPERS, check_dpi, check_layers, choice, default_layers)
 from .style import (LOCATOR_COLOUR, PATTERN_NAMES, POLE_SIZE, PRIORITY_NOTE, QPV_CLASSES, QPV_MIN_MM,
                     QPV_SQUARE, STYLE, pattern_label)
 from .data import catchment_radius_km, clear_memo, prepare, projected, qpv_points
@@ -56,11 +56,8 @@ from .furniture import add_locator, add_north_arrow, add_scalebar
 from .page import render
 from .output import ATLAS_ORIENTATION, atlas, print_map, render_cover, save, to_bytes
 
-#: kept for callers of the single-module era (``cli`` validates the atlas format with it)
-from .choices import choice as _choice  # noqa: E402,F401
-
 __all__ = ["add_locator", "add_north_arrow", "add_scalebar", "atlas", "ATLAS_ORIENTATION", "bind_punctuation",
-           "boundaries_source", "catchment_radius_km", "check_dpi", "check_layers", "clear_memo", "default_layers",
+           "boundaries_source", "catchment_radius_km", "check_dpi", "check_layers", "choice", "clear_memo", "default_layers",
            "DEFAULT_LAYERS", "default_subtitle", "default_title", "DEFAULT_TITLE", "DPI_PNG", "DPI_RANGE",
            "fit_title", "footer_text", "format_scale", "FORMATS", "french_dates", "KINDS", "LAYERS", "LICENCE",
            "line_path", "LOCATOR_COLOUR", "MARGIN_MM", "NBSP", "ORIENTATIONS", "PAPERS", "pattern_label",

@@ -92,7 +92,7 @@ def projected(level: str, crs: str, tier: str = "fine") -> gpd.GeoDataFrame:
 
 
 def _projected_name(level: str, crs: str, tier: str) -> tuple[str, str]:
-    boundaries._check_level(level)
+    boundaries.check_level(level)
     choice("Niveau de simplification", tier, TIERS_M)
     return f"print-{level}-{crs.replace(':', '')}-{tier}", f"{boundaries.cache_key()}-tol{TIERS_M[tier]:g}"
 

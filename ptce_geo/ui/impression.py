@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from . import printing
-from ._errors import PtceGeoError
-from ._ui import show_error
-from .a11y import print_preview_alt
+from .. import printing
+from .._errors import PtceGeoError
+from .common import show_error
+from ..a11y import print_preview_alt
 
 
 @st.cache_data(show_spinner="Mise en page de la carte…", max_entries=16)
