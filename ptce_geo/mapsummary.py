@@ -62,6 +62,7 @@ class TextVersion:
     places: pd.DataFrame | None = None  # territories drawn (gaps), when the map shows a list of them
     places_title: str = ""
     notes: list[str] = field(default_factory=list)
+    markdown_safe: bool = False  # cells, headers and texts escaped for Markdown already (``_ui_a11y``)
 
 
 # --------------------------------------------------------------------------- formatting
