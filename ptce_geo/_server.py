@@ -7,8 +7,8 @@ Compression of Streamlit's own frontend
     once per file (the bundles are content-hashed and never change), and keeps the result in
     memory (64 MB at most). The same for the app's static files (Leaflet, map layers: their
     names carry their data's version) and the components' builds (``/component/…``): Streamlit's
-    own gzip would compress them again for every newcomer. WebSocket messages (the map) are compressed by Streamlit's own
-    ``server.enableWebsocketCompression`` (``.streamlit/config.toml``).
+    own gzip would compress them again for every newcomer. WebSocket messages (the map) are
+    compressed by Streamlit's own ``server.enableWebsocketCompression`` (``.streamlit/config.toml``).
 
 Cache headers of the map layers
     Map layers are static GeoJSON files whose name carries the version of their data
