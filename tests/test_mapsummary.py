@@ -68,7 +68,8 @@ def test_explorer_text_counts_what_the_map_draws(mirror_dir):
     assert fig["Pôles affichés"] == "3" and fig["Population prioritaire couverte"] == "25,0\u202f%"
     # layers on, with the number of features drawn from each published file
     drawn = dict(zip(tv.layers["Couche"], tv.layers["Éléments dessinés"]))
-    assert drawn["Communes"] == "152" and drawn["Départements"] == "101"  # the shared national file
+    # départements: Lozère and its six neighbours (the file of the territory's context)
+    assert drawn["Communes"] == "152" and drawn["Départements"] == "7"
     assert drawn["Communes FRR (France Ruralités Revitalisation 2025)"] == "5"
     assert drawn["Pôles (PTCE)"] == "3"
     # legend classes with their counts: FRR by class (labels back to plain text), poles by first sector
