@@ -1,5 +1,5 @@
-"""Page « Carte »: the map explorer (logic in ptce_geo.webmap, widgets in ptce_geo._ui_carte)."""
+"""Page « Carte »: the map explorer (logic in ptce_geo.webmap, widgets in ptce_geo.ui.carte)."""
 
-from ptce_geo import _ui_carte
+from ptce_geo.ui import carte
 
-_ui_carte.carte_page()
+carte.carte_page()

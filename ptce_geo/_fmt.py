@@ -12,7 +12,7 @@
 - ``fmt_rate(value)``: a rate (0 to 1) as a French percentage, ``23,4 %``; ``n.c.`` when unknown;
 - ``fmt_decimal(value)``: a short decimal with a French comma, ``2,5``.
 
-The map explorer (``webmap._fmt_int``, ``mapsummary.fmt_int``/``fmt_rate``, used by ``_ui_carte``)
+The map explorer (``webmap``, ``mapsummary.fmt_int``/``fmt_rate``, used by ``ui.carte``)
 still has its own copies: ``fmt_int``, ``fmt_rounded`` and ``fmt_rate`` here are the same functions,
 for it to switch to with the map's refactor.
 """

@@ -5,8 +5,10 @@ Compression of Streamlit's own frontend
     and expects a reverse proxy to compress them. ptce-geo is often run as it is, on a
     laptop or a small server, so :class:`FrontendCompression` gzips those responses itself,
     once per file (the bundles are content-hashed and never change), and keeps the result in
-    memory. WebSocket messages (the map) are compressed by Streamlit's own
-    ``server.enableWebsocketCompression`` (``.streamlit/config.toml``).
+    memory (64 MB at most). The same for the app's static files (Leaflet, map layers: their
+    names carry their data's version) and the components' builds (``/component/…``): Streamlit's
+    own gzip would compress them again for every newcomer. WebSocket messages (the map) are
+    compressed by Streamlit's own ``server.enableWebsocketCompression`` (``.streamlit/config.toml``).
 
 Cache headers of the map layers
     Map layers are static GeoJSON files whose name carries the version of their data
@@ -17,7 +19,9 @@ Warm-up
     :func:`lifespan` starts :func:`warm_up` in a background thread when the server starts:
     imports (folium compiles ~100 templates), boundaries, the national layer files, priority
     flags, the default coverage, then mapclassify are in memory before the first visitor
-    arrives (what the map needs first). It never fails the server.
+    arrives (what the map needs first), then frozen out of the garbage collector's walks
+    (``gc.freeze``; ``runner.postScriptGC = false`` in ``.streamlit/config.toml`` stops Streamlit's
+    full collection after every page run). It never fails the server.
 
 French frontend
     :class:`ptce_geo._frontend_fr.FrenchFrontend` serves every HTML page with ``lang="fr"``, a
@@ -53,7 +57,12 @@ class _QuietWarmUp(logging.Filter):
 _COMPRESSIBLE = ("text/", "application/javascript", "application/json", "image/svg+xml",
                  "application/geo+json", "font/ttf", "application/x-font-ttf")
 LAYER_PREFIX = "/app/static/layers/"
+# Files that never change while the server runs: Streamlit's frontend (content-hashed), the app's
+# static folder (Leaflet copies, map layers named after their data's version) and the components'
+# builds (streamlit-folium). Compressed once, served from memory to every newcomer.
+_COMPRESS_ONCE = ("/static/", "/app/static/", "/component/")
 _MIN_SIZE = 1024
+_MAX_BYTES = 64 * 1024 * 1024  # compressed bodies kept in memory, at most
 
 
 def _header(scope, name: bytes) -> str:
@@ -64,18 +73,20 @@ def _header(scope, name: bytes) -> str:
 
 
 class FrontendCompression:
-    """ASGI middleware: gzip Streamlit's frontend files once and serve them from memory;
-    ``immutable`` cache headers for versioned map layers.
+    """ASGI middleware: gzip Streamlit's frontend files once and serve them from memory (fonts and
+    images too, as they are); ``immutable`` cache headers for versioned map layers.
 
     Only ``GET /static/…`` answers with status 200, a compressible type and no encoding
     of their own are compressed, and only for clients that accept gzip; range requests
     and everything else pass through untouched.
     """
 
-    def __init__(self, app, level: int = 6, max_entries: int = 512):
+    def __init__(self, app, level: int = 6, max_entries: int = 512, max_bytes: int = _MAX_BYTES):
         self.app = app
         self.level = level
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
+        self._bytes = 0
         self._store: dict[str, tuple[bytes, list]] = {}
         self._lock = threading.Lock()
 
@@ -84,9 +95,8 @@ class FrontendCompression:
             return await self.app(scope, receive, send)
         path = scope.get("path", "")
         if path.startswith(LAYER_PREFIX):
-            return await self.app(scope, receive, _with_headers(send, [
-                (b"cache-control", b"public, max-age=31536000, immutable")]))
-        if (not path.startswith("/static/") or scope["method"] != "GET"
+            send = _with_headers(send, [(b"cache-control", b"public, max-age=31536000, immutable")])
+        if (not path.startswith(_COMPRESS_ONCE) or scope["method"] != "GET" or scope.get("query_string")
                 or "gzip" not in _header(scope, b"accept-encoding") or _header(scope, b"range")):
             return await self.app(scope, receive, send)
         cached = self._store.get(path)
@@ -112,26 +122,32 @@ class FrontendCompression:
                 return
             await self._finish(start, b"".join(chunks), send, path)
 
+        # the file as it is from the app (Streamlit's own gzip would compress it at every request)
+        scope = {**scope, "headers": [(k, v) for k, v in scope.get("headers", ()) if k.lower() != b"accept-encoding"]}
         await self.app(scope, receive, capture)
 
     async def _finish(self, start, body, send, path):
         headers = [(k, v) for k, v in start.get("headers", [])]
         names = {k.lower(): v for k, v in headers}
         ctype = names.get(b"content-type", b"").decode("latin-1").lower()
-        if (start.get("status") != 200 or b"content-encoding" in names or len(body) < _MIN_SIZE
-                or not ctype.startswith(_COMPRESSIBLE)):
+        if start.get("status") != 200 or b"content-encoding" in names:
             await send(start)
             await send({"type": "http.response.body", "body": body})
             return
-        import anyio.to_thread
+        if len(body) < _MIN_SIZE or not ctype.startswith(_COMPRESSIBLE):
+            # fonts, images, tiny files: kept as they are (no file read, no thread, per newcomer)
+            packed, out = body, headers
+        else:
+            import anyio.to_thread
 
-        packed = await anyio.to_thread.run_sync(lambda: gzip.compress(body, self.level, mtime=0))
-        out = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"vary")]
-        out += [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding"),
-                (b"content-length", str(len(packed)).encode())]
+            packed = await anyio.to_thread.run_sync(lambda: gzip.compress(body, self.level, mtime=0))
+            out = [(k, v) for k, v in headers if k.lower() not in (b"content-length", b"vary")]
+            out += [(b"content-encoding", b"gzip"), (b"vary", b"Accept-Encoding"),
+                    (b"content-length", str(len(packed)).encode())]
         with self._lock:
-            if len(self._store) < self.max_entries:
+            if len(self._store) < self.max_entries and self._bytes + len(packed) <= self.max_bytes:
                 self._store[path] = (packed, out)
+                self._bytes += len(packed)
         await send({**start, "headers": out})
         await send({"type": "http.response.body", "body": packed})
 
@@ -197,6 +213,12 @@ def warm_up() -> dict[str, float]:
     for name, func in (("imports", imports), ("limites", bounds), ("couches web", layers),
                        ("zonages", flags), ("couverture", cover), ("classes", classify)):
         step(name, func)
+    # What the warm-up loaded lives as long as the server: moved out of the collector's sight
+    # (gc.freeze), so Python's full collections no longer walk its ~300 000 objects.
+    import gc
+
+    gc.collect()
+    gc.freeze()
     from streamlit.logger import get_logger
 
     get_logger(__name__).info("Préchargement terminé : %s", ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))

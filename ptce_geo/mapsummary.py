@@ -13,7 +13,7 @@ objects that draw the map — never from a copy of its figures:
   :func:`coverage_headline`, the function the figures above the map (``coverage_metrics``) use.
 
 A :class:`TextVersion` holds a one-sentence summary and tables with French column names; values
-are plain text (``_ui_a11y`` renders them with ``st.table``, a real HTML table: escaped, no HTML
+are plain text (``ui.accessibilite`` renders them with ``st.table``, a real HTML table: escaped, no HTML
 from the data reaches the page). Counts are counts of what is drawn: for a layer drawn from a
 published GeoJSON file, the features of that file (:func:`layer_count`).
 """
@@ -62,6 +62,7 @@ class TextVersion:
     places: pd.DataFrame | None = None  # territories drawn (gaps), when the map shows a list of them
     places_title: str = ""
     notes: list[str] = field(default_factory=list)
+    markdown_safe: bool = False  # cells, headers and texts escaped for Markdown already (``ui.accessibilite``)
 
 
 # --------------------------------------------------------------------------- formatting
@@ -356,7 +357,7 @@ def explorer_text(state, layers, shown: pd.DataFrame, headline: Mapping[str, Hea
             for v in join.values():
                 c = _plain(v.get("classement"))
                 classes[c] = classes.get(c, 0) + 1
-            kind = "contour de couleur" if webmap._outlined(state, layers, key) else "aplat de couleur"
+            kind = "contour de couleur" if webmap.outlined(state, layers, key) else "aplat de couleur"
             for c in sorted(classes):
                 legend_rows.append((label, c, kind, fmt_int(classes[c])))
         elif key == "qpv" and not state.territoire:  # France: one point per district

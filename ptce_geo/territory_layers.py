@@ -4,8 +4,8 @@ The map explorer publishes a layer file the first time a visitor opens a territo
 (``webmap.publish_layer``). Servers that share one folder mounted read-only cannot do that: the
 folder is prepared once, on one machine, by ``ptce-geo prepare --territoires``, which calls
 ``publish_all``: for each département and each région, the layers drawn per territory (EPCI,
-communes — also the base of the FRR/ZRR and coverage colours —, QPV, Territoires d'industrie),
-plus the whole-country detail files of régions and départements. Files already there are kept;
+communes — also the base of the FRR/ZRR and coverage colours —, QPV, Territoires d'industrie,
+and the régions and départements around it). Files already there are kept;
 a priority layer that cannot be obtained is counted, not fatal (it is reported).
 """
 
@@ -19,7 +19,7 @@ from .webmap import territory_key
 
 __all__ = ["TERRITORY_FILES", "territory_keys", "publish", "publish_all"]
 
-TERRITORY_FILES = ("epci", "communes", "qpv", "territoires-industrie")
+TERRITORY_FILES = ("epci", "communes", "qpv", "territoires-industrie", "regions", "departements")
 
 
 def territory_keys() -> list[str]:
@@ -47,9 +47,6 @@ def publish_all(progress: Callable[[str], None] | None = None) -> dict:
     """Publish every territory's layer files; return ``{"fichiers": n, "territoires": n,
     "indisponibles": {layer: message}}`` (a layer whose data is missing is skipped everywhere)."""
     files, unavailable = 0, {}
-    for layer in webmap.NATION_WIDE:
-        webmap.publish_layer(layer, "detail")
-        files += 1
     keys = territory_keys()
     for n, key in enumerate(keys, start=1):
         done, missing = publish(key, skip=unavailable)

@@ -1,6 +1,6 @@
 """The map explorer's logic: map state ↔ URL, layers with a level of detail, legends, folium maps.
 
-Everything here is plain Python (no Streamlit), so it is tested directly; ``_ui_carte`` wires it
+Everything here is plain Python (no Streamlit), so it is tested directly; ``ui.carte`` wires it
 to widgets and caches.
 
 Level of detail
@@ -378,6 +378,8 @@ def boundary_layer(layer: str, key: str) -> gpd.GeoDataFrame:
     gdf = boundaries.load(level, simplified=True)
     if layer in NATIONAL_TOLERANCE_M and not key:
         gdf = boundaries.simplify(gdf, level, NATIONAL_TOLERANCE_M[layer])
+    elif layer in NATION_WIDE and key:
+        gdf = gdf[gdf.intersects(context_box(key))]
     if layer in ("epci", "communes"):
         if not key:
             raise PtceGeoError(
@@ -389,6 +391,19 @@ def boundary_layer(layer: str, key: str) -> gpd.GeoDataFrame:
         gdf = gdf[gdf["code"].isin(codes)]
     cols = ["code", "nom"] + (["population"] if "population" in gdf.columns else [])
     return gdf[cols + ["geometry"]]
+
+
+CONTEXT_MARGIN = 0.25  # share of the territory's width and height added around it (its neighbours)
+
+
+def context_box(key: str):
+    """The frame of a territory view and a margin around it (``CONTEXT_MARGIN`` of its extent on
+    each side), EPSG:4326: the régions and départements drawn in that view are those it touches —
+    the territory's own and its neighbours —, not the whole country (issue 12: the Île-de-France view
+    carried 360 KB of contours from Brittany to Corsica)."""
+    (south, west), (north, east) = territory_bounds(key)
+    dy, dx = (north - south) * CONTEXT_MARGIN, (east - west) * CONTEXT_MARGIN
+    return shapely.box(west - dx, south - dy, east + dx, north + dy)
 
 
 def priority_layer(name: str, frame: gpd.GeoDataFrame, key: str) -> gpd.GeoDataFrame:
@@ -466,17 +481,19 @@ LAYER_PROPS = {"regions": ["code", "nom"], "departements": ["code", "nom"], "epc
 # FRR and ZRR colour the communes file of the territory (a join by code) instead of shipping
 # the same commune contours again; the coverage choropleth does the same (``coverage_join``).
 JOIN_LAYERS = {"frr": "communes", "zrr": "communes"}
-# Drawn whole in every view: one coarse file for the national view, one for all territory views.
+# Drawn in every view: one coarse file of the whole country for the national view; in a territory
+# view, the territory's own and its neighbours (``context_box``), one file per territory.
 NATION_WIDE = ("regions", "departements")
 NATIONAL_LAYERS = ("regions", "departements", "territoires-industrie", "qpv")
 LAYER_FORMAT = "4"  # bump when layer_geojson's output changes: every published file is renamed
 
 
-def layer_precision(key: str) -> int:
-    """Decimals kept in the GeoJSON: 3 (≈ 100 m) for the whole country (contours simplified at
-    250 m or more), 4 (≈ 10 m) in a département or a région — below the simplification tolerance
-    of the web contours (60 m for communes)."""
-    return 3 if key in ("", "detail") else 4
+def layer_precision(key: str, layer: str = "") -> int:
+    """Decimals kept in the GeoJSON: 3 (≈ 100 m) for the whole country and for the régions and
+    départements around a territory (contours simplified at 250 m or more), 4 (≈ 10 m) for the other
+    layers of a département or a région — below the simplification tolerance of the web contours
+    (60 m for communes)."""
+    return 3 if not key or layer in NATION_WIDE else 4
 
 
 def layer_geojson(layer: str, key: str) -> str:
@@ -489,7 +506,7 @@ def layer_geojson(layer: str, key: str) -> str:
 
         frame = priority_layer(layer, priority.load(layer), key)
     props = ["code", "nom"] if layer == "qpv" and not key else LAYER_PROPS[layer]
-    return to_geojson(frame, props, precision=layer_precision(key))
+    return to_geojson(frame, props, precision=layer_precision(key, layer))
 
 
 def priority_join(name: str, frame: pd.DataFrame, key: str) -> dict[str, dict]:
@@ -544,8 +561,6 @@ def publish_layer(layer: str, key: str) -> str:
     existing file never changes, and browsers may cache it for good (``_server``).
     """
     check_choice("Couche", layer, LAYER_PROPS)
-    if layer in NATION_WIDE and key:  # every territory view shares one file of the whole country
-        return _publish(f"{layer}--detail--{_file_version(layer)}.geojson", lambda: layer_geojson(layer, "detail"))
     return _publish(f"{layer}--{key or 'france'}--{_file_version(layer)}.geojson", lambda: layer_geojson(layer, key))
 
 
@@ -1345,7 +1360,7 @@ class MapLayers:
         return key in self.geojson or key in self.urls
 
 
-def _outlined(state: MapState, layers: MapLayers, key: str) -> bool:
+def outlined(state: MapState, layers: MapLayers, key: str) -> bool:
     """FRR/ZRR are drawn as coloured outlines when the coverage choropleth already fills the communes."""
     return key in ("frr", "zrr") and "couverture" in state.couches and layers.has("couverture")
 
@@ -1367,8 +1382,8 @@ def legend_html(state: MapState, layers: MapLayers) -> str:
             parts.append(_line(STYLES[key]["color"], LAYERS[key], 3 if key == "regions" else 2))
         elif key in ("frr", "zrr"):
             colours = FRR_COLOURS if key == "frr" else ZRR_COLOURS
-            item = (lambda c, k: _line(c, k, 3)) if _outlined(state, layers, key) else _swatch
-            title = LAYERS[key] + (" (contours)" if _outlined(state, layers, key) else "")
+            item = (lambda c, k: _line(c, k, 3)) if outlined(state, layers, key) else _swatch
+            title = LAYERS[key] + (" (contours)" if outlined(state, layers, key) else "")
             parts.append(f"<b>{esc(title)}</b>" + "".join(
                 item(c, k) for k, c in colours.items() if k != "FRR bénéficiaire partiellement"))
         elif key == "qpv":
@@ -1417,9 +1432,9 @@ def explorer_layers(state: MapState, layers: MapLayers, urls: dict[str, str] | N
         if key in state.couches and layers.has(key):
             kw = {"url": layers.urls.get(key), "join": layers.joins.get(key)}
             if key == "frr":
-                kw.update(colour_prop="classement", colours=FRR_COLOURS, outline=_outlined(state, layers, key))
+                kw.update(colour_prop="classement", colours=FRR_COLOURS, outline=outlined(state, layers, key))
             elif key == "zrr":
-                kw.update(colour_prop="classement", colours=ZRR_COLOURS, outline=_outlined(state, layers, key))
+                kw.update(colour_prop="classement", colours=ZRR_COLOURS, outline=outlined(state, layers, key))
             elif key == "couverture":
                 kw.update(fill_prop="couleur")
             elif key == "qpv":

@@ -67,7 +67,8 @@ def test_explorer_text_counts_what_the_map_draws(mirror_dir):
     assert fig["Pôles affichés"] == "3" and fig["Population prioritaire couverte"] == "25,0\u202f%"
     # layers on, with the number of features drawn from each published file
     drawn = dict(zip(tv.layers["Couche"], tv.layers["Éléments dessinés"]))
-    assert drawn["Communes"] == "152" and drawn["Départements"] == "101"  # the shared national file
+    # départements: Lozère and its six neighbours (the file of the territory's context)
+    assert drawn["Communes"] == "152" and drawn["Départements"] == "7"
     assert drawn["Communes FRR (France Ruralités Revitalisation 2025)"] == "5"
     assert drawn["Pôles (PTCE)"] == "3"
     # legend classes with their counts: FRR by class (labels back to plain text), poles by first sector
@@ -189,7 +190,7 @@ def test_lacunes_text_version_matches_the_figures_and_the_map(app_page, mirror_d
 @pytest.mark.parametrize("name", [XSS])
 def test_hostile_names_stay_text_in_the_tables(name):
     """st.table renders Markdown in its cells: the page escapes every cell (ui.accessibilite._table)."""
-    from ptce_geo._ui_carte import md_text
+    from ptce_geo.ui.carte import md_text
 
     escaped = md_text(name)
     assert "<" not in escaped.replace("\\<", "") and "*" not in escaped.replace("\\*", "")

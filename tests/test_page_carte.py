@@ -113,3 +113,29 @@ def test_panel_counts_qpv_in_districts_and_states_the_registry(app_page, mirror_
     assert f"Pôles connus, non localisés : {row['poles_non_localises']}" in text and row["poles_non_localises"] >= 1
     assert "pôles connus, dont" in text and "ne connaît pas encore" in text
     assert "toute sa population" not in text  # the old proxy's wording is gone
+
+
+def test_newcomers_share_one_build_and_an_edit_rebuilds_it(app_page, fresh_data, mirror_dir):
+    """What every session shows is built once per state and data version (``ui.carte.BUILDS``): a
+    second newcomer on the national view builds nothing; a registry write (a new ``registry.stamp()``)
+    makes the next session build again and show the edit."""
+    from ptce_geo import poles, registry
+    from ptce_geo.ui import carte
+
+    first = app_page(timeout=240)
+    assert not first.exception, first.exception
+    built = dict(carte.BUILDS)
+    assert built["map"] and built["summary"] and built["base"]
+    second = app_page(timeout=240)
+    assert not second.exception, second.exception
+    assert dict(carte.BUILDS) == built  # the second session reused the map, panel and text version
+    assert _texts(second) == _texts(first)
+
+    pole = poles.load(located_only=True).iloc[0]  # the first pole of the panel's list
+    rec = registry.get(pole["id"])
+    registry.update(rec["id"], {"nom": "Pôle renommé par le test"}, rec["version"], who="test")
+    third = app_page(timeout=240)
+    assert not third.exception, third.exception
+    assert carte.BUILDS["map"] == built["map"] + 1 and carte.BUILDS["summary"] == built["summary"] + 1
+    assert carte.BUILDS["base"] == built["base"]  # the base map does not depend on the data
+    assert "Pôle renommé par le test" in _texts(third) and "Pôle renommé par le test" not in _texts(second)

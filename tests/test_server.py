@@ -73,13 +73,44 @@ def test_what_is_not_compressed_passes_through_untouched():
         assert body == (b"x" * 5000 if status == 404 else b"tiny" if path.endswith("t.css") else BUNDLE), path
 
 
-def test_published_layers_are_immutable():
-    mw = _server.FrontendCompression(_app(ctype=b"application/geo+json"))
-    status, headers, body = _get(mw, "/app/static/layers/regions--france--0123456789ab.geojson", GZIP)
-    assert status == 200 and headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert body == BUNDLE
-    _, plain, _ = _get(_server.FrontendCompression(_app()), "/app/static/vendor/leaflet/leaflet.js", GZIP)
-    assert "cache-control" not in plain
+def test_fonts_served_from_memory_as_they_are():
+    app = _app(ctype=b"font/woff2")
+    mw = _server.FrontendCompression(app)
+    for _ in range(2):
+        status, headers, body = _get(mw, "/static/media/f.woff2", GZIP)
+        assert status == 200 and body == BUNDLE and "content-encoding" not in headers
+        assert headers["content-length"] == str(len(BUNDLE))
+    assert app.calls == ["/static/media/f.woff2"]
+
+
+def test_published_layers_are_immutable_and_compressed_once():
+    app = _app(ctype=b"application/geo+json")
+    mw = _server.FrontendCompression(app)
+    path = "/app/static/layers/regions--france--0123456789ab.geojson"
+    for _ in range(2):  # the second answer comes from memory, with the same headers
+        status, headers, body = _get(mw, path, GZIP)
+        assert status == 200 and headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert headers["content-encoding"] == "gzip" and gzip.decompress(body) == BUNDLE
+    assert app.calls == [path]
+    status, headers, body = _get(mw, path)  # a client without gzip gets the file as it is
+    assert body == BUNDLE and headers["cache-control"] == "public, max-age=31536000, immutable"
+    leaflet = _server.FrontendCompression(_app())
+    _, plain, body = _get(leaflet, "/app/static/vendor/leaflet/leaflet.js", GZIP)
+    assert "cache-control" not in plain and gzip.decompress(body) == BUNDLE
+
+
+def test_component_builds_compressed_once_within_a_memory_budget():
+    app = _app()
+    mw = _server.FrontendCompression(app, max_bytes=100)  # too small to keep anything
+    for _ in range(2):
+        _, headers, body = _get(mw, "/component/streamlit_folium.st_folium/static/js/main.js", GZIP)
+        assert headers["content-encoding"] == "gzip" and gzip.decompress(body) == BUNDLE
+    assert len(app.calls) == 2  # over budget: compressed each time, never kept
+    app = _app()
+    mw = _server.FrontendCompression(app)
+    for _ in range(2):
+        _get(mw, "/component/streamlit_folium.st_folium/static/js/main.js", GZIP)
+    assert len(app.calls) == 1
 
 
 def test_warm_up_loads_what_the_first_visit_needs(caplog):

@@ -332,19 +332,21 @@ def test_publish_layer_writes_a_versioned_file_once(tmp_path, monkeypatch):
     assert len(data["features"]) == 152 and set(data["features"][0]["properties"]) == {"code", "nom", "population"}
     mtime = path.stat().st_mtime_ns
     assert webmap.publish_layer("communes", "dep-48") == url and path.stat().st_mtime_ns == mtime  # not rebuilt
-    # départements drawn whole: one file shared by every territory view, a lighter one nationally
-    detail = webmap.publish_layer("departements", "dep-48")
-    assert detail == webmap.publish_layer("departements", "reg-76") != webmap.publish_layer("departements", "")
+    # départements: the whole country, lighter, nationally; in a territory view, its own and its
+    # neighbours only (issue 12: the Île-de-France view carried every département of France)
+    lozere = webmap.publish_layer("departements", "dep-48")
+    assert lozere != webmap.publish_layer("departements", "reg-76") != webmap.publish_layer("departements", "")
     national = tmp_path / "layers" / webmap.publish_layer("departements", "").rsplit("/", 1)[1]
-    detail_path = tmp_path / "layers" / detail.rsplit("/", 1)[1]
-    assert len(json.loads(national.read_text())["features"]) == len(json.loads(detail_path.read_text())["features"]) == 101
-    assert national.stat().st_size < detail_path.stat().st_size / 2
+    codes = {f["properties"]["code"] for f in
+             json.loads((tmp_path / "layers" / lozere.rsplit("/", 1)[1]).read_text())["features"]}
+    assert len(json.loads(national.read_text())["features"]) == 101
+    assert {"48", "12", "15", "30", "43", "07"} <= codes and not codes & {"75", "29", "2A", "974"}
     # a new data version is a new file name; prune removes the old one and unknown files
     monkeypatch.setattr(webmap, "LAYER_FORMAT", "test-next")
     url2 = webmap.publish_layer("communes", "dep-48")
     assert url2 != url
     (tmp_path / "layers" / "stray.geojson").write_text("{}")
-    assert webmap.prune_layers() == 4  # old communes + the two old départements files + stray
+    assert webmap.prune_layers() == 5  # old communes + the three old départements files + stray
     assert sorted(p.name for p in (tmp_path / "layers").iterdir()) == [url2.rsplit("/", 1)[1]]
 
 

@@ -12,7 +12,7 @@ from .. import boundaries, coverage, headline, mapsummary, priority, registry, w
 from . import accessibilite
 from .._errors import PtceGeoError
 from .._fmt import fmt_int
-from .._ui_carte import _map_optional, _poles_stamp, ensure_static_assets
+from .carte import map_optional, poles_stamp, ensure_static_assets
 from .common import escape
 
 __all__ = ["zoning_select", "radius_slider", "perimeter_toggle", "coverage_controls", "coverage_result",
@@ -161,7 +161,7 @@ def gap_map_with_text(shapes, poles_frame, radius_km, headline, territory: str, 
     _coverage_map(gmap, height=height)
     registry = None
     try:
-        registry, _err = _map_optional("poles", _poles_stamp())
+        registry, _err = map_optional("poles", poles_stamp())
     except ImportError:
         pass
     tv = mapsummary.gap_map_text(gmap, headline, territory, registry=registry, communes=boundaries.commune_table())
