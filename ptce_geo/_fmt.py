@@ -10,11 +10,11 @@
 - ``fmt_share(num, den)``: ``num / den`` as a French percentage, ``23,4 %``; « — » without a
   denominator;
 - ``fmt_rate(value)``: a rate (0 to 1) as a French percentage, ``23,4 %``; ``n.c.`` when unknown;
-- ``fmt_decimal(value)``: a short decimal with a French comma, ``2,5``.
+- ``fmt_decimal(value)``: a short decimal with a French comma, ``2,5``;
+- ``fmt_compact(value)``: a short figure for narrow panels, ``66,6 M``, ``854 k``.
 
-The map explorer (``webmap``, ``mapsummary.fmt_int``/``fmt_rate``, used by ``ui.carte``)
-still has its own copies: ``fmt_int``, ``fmt_rounded`` and ``fmt_rate`` here are the same functions,
-for it to switch to with the map's refactor.
+The map explorer (``webmap``) uses these; ``mapsummary.fmt_int``/``fmt_rate`` (used by
+``ui.carte``) are still its own copies of ``fmt_int`` and ``fmt_rate``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ import math
 
 import pandas as pd
 
-__all__ = ["NNBSP", "missing", "esc", "escape", "fmt_int", "fmt_rounded", "fmt_share", "fmt_rate", "fmt_decimal"]
+__all__ = ["NNBSP", "missing", "esc", "escape", "fmt_int", "fmt_rounded", "fmt_share", "fmt_rate", "fmt_decimal",
+           "fmt_compact"]
 
 #: Narrow no-break space: the French thousands separator, and the space before « % ».
 NNBSP = "\u202f"
@@ -78,3 +79,15 @@ def fmt_rate(value) -> str:
 def fmt_decimal(value: float) -> str:
     """``2.5`` → ``2,5`` (shortest form, ``%g``)."""
     return f"{value:g}".replace(".", ",")
+
+
+def fmt_compact(value) -> str:
+    """Short French figure for narrow panels: ``66 555 092`` → ``66,6 M``, ``853 659`` → ``854 k``."""
+    if missing(value):
+        return "n.c."
+    value = int(value)
+    if value >= 1_000_000:
+        return f"{value / 1e6:.1f}".replace(".", ",") + f"{NNBSP}M"
+    if value >= 100_000:
+        return f"{value / 1e3:.0f}{NNBSP}k"
+    return fmt_int(value)

@@ -323,7 +323,7 @@ def test_compact_figures_fit_the_side_panel(value, text):
 # ----------------------------------------------------------------- published layer files
 
 def test_publish_layer_writes_a_versioned_file_once(tmp_path, monkeypatch):
-    monkeypatch.setattr(webmap, "static_dir", lambda: tmp_path)
+    monkeypatch.setattr(webmap.files, "static_dir", lambda: tmp_path)  # where layers_dir looks it up
     url = webmap.publish_layer("communes", "dep-48")
     name = url.rsplit("/", 1)[1]
     assert url == f"/app/static/layers/{name}" and name.startswith("communes--dep-48--")
@@ -342,7 +342,7 @@ def test_publish_layer_writes_a_versioned_file_once(tmp_path, monkeypatch):
     assert len(json.loads(national.read_text())["features"]) == 101
     assert {"48", "12", "15", "30", "43", "07"} <= codes and not codes & {"75", "29", "2A", "974"}
     # a new data version is a new file name; prune removes the old one and unknown files
-    monkeypatch.setattr(webmap, "LAYER_FORMAT", "test-next")
+    monkeypatch.setattr(webmap.files, "LAYER_FORMAT", "test-next")  # read by files._file_version
     url2 = webmap.publish_layer("communes", "dep-48")
     assert url2 != url
     (tmp_path / "layers" / "stray.geojson").write_text("{}")

@@ -12,7 +12,7 @@ from .. import boundaries, coverage, headline, mapsummary, priority, registry, w
 from . import accessibilite
 from .._errors import PtceGeoError
 from .._fmt import fmt_int
-from .carte import map_optional, poles_stamp, ensure_static_assets
+from .carte_view import map_optional, poles_stamp, ensure_static_assets
 from .common import escape
 
 __all__ = ["zoning_select", "radius_slider", "perimeter_toggle", "coverage_controls", "coverage_result",

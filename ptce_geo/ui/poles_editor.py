@@ -12,7 +12,7 @@ import streamlit as st
 
 from .. import access, poles, proposals, registry, registry_review, settings, webmap
 from .._errors import ConflictError, PtceGeoError
-from .carte import ensure_static_assets
+from .carte_view import ensure_static_assets
 from .common import boundaries_layer, escape, show_error
 from .poles_access import Session
 
