@@ -9,13 +9,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import _layout
 import pytest
 
 from ptce_geo import printing
 from ptce_geo._errors import UnknownChoiceError
 
 PACKAGE = Path(printing.__file__).parent
-MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
+MODULES = _layout.modules(PACKAGE)
 
 #: The public names of the single-module ``printing.py`` (callers: cli, ui.impression, tests, benchmarks),
 #: plus ``choice`` (formerly the private ``_choice``, which the CLI used).
@@ -31,55 +32,17 @@ PUBLIC_API = {
 }
 
 
-def _runtime_imports(module: str) -> set[str]:
-    """Sibling modules of ``printing`` that ``module`` imports when it runs (not under
-    ``if TYPE_CHECKING:``, which only annotations read)."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
-    typing_only = {id(node) for stmt in ast.walk(tree) if isinstance(stmt, ast.If)
-                   and getattr(stmt.test, "id", None) == "TYPE_CHECKING" for node in ast.walk(stmt)}
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and id(node) not in typing_only:
-            if node.module:
-                out.add(node.module.split(".")[0])
-            else:
-                out.update(alias.name for alias in node.names)
-    return out & set(MODULES)
-
-
 @pytest.mark.parametrize("module", MODULES)
 def test_each_module_is_under_600_lines_and_declares_its_public_names(module):
-    path = PACKAGE / f"{module}.py"
-    lines = path.read_text(encoding="utf-8").count("\n")
-    assert lines <= 600, f"{path.name}: {lines} lignes"
-    mod = __import__(f"ptce_geo.printing.{module}", fromlist=["__all__"])
-    assert mod.__all__, module
-    for name in mod.__all__:
-        assert hasattr(mod, name), f"{module}.__all__ names {name!r}, which it does not define"
+    _layout.assert_small_and_declared(PACKAGE, "ptce_geo.printing", module)
 
 
 def test_modules_import_each_other_without_a_circle():
-    graph = {module: _runtime_imports(module) for module in MODULES}
+    graph = _layout.import_graph(PACKAGE)
     assert graph["layers"] >= {"data", "draw", "legend"}  # the walk does see the imports
-    done: set[str] = set()
-
-    def visit(module: str, path: tuple[str, ...]) -> None:
-        assert module not in path, " → ".join(path + (module,))
-        if module in done:
-            return
-        for dep in sorted(graph[module]):
-            visit(dep, path + (module,))
-        done.add(module)
-
-    for module in MODULES:
-        visit(module, ())
+    _layout.assert_no_circle(graph)
     # and as the package's docstring says: each module imports only those listed above it
-    lines = printing.__doc__.splitlines()
-    rules = [i for i, line in enumerate(lines) if line.startswith("====")]
-    order = [line.split()[0] for line in lines[rules[0] + 1:rules[1]]]
-    assert sorted(order) == MODULES
-    for i, module in enumerate(order):
-        assert graph[module] <= set(order[:i]), (module, graph[module] - set(order[:i]))
+    _layout.assert_documented_order(graph, printing.__doc__)
     # the plumbing at the bottom knows nothing of the page
     for low in ("choices", "style", "draw"):
         assert not graph[low] - {"choices", "style"}, (low, graph[low])

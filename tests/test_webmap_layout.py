@@ -7,12 +7,13 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import _layout
 import pytest
 
 from ptce_geo import webmap
 
 PACKAGE = Path(webmap.__file__).parent
-MODULES = sorted(p.stem for p in PACKAGE.glob("*.py") if p.stem != "__init__")
+MODULES = _layout.modules(PACKAGE)
 
 #: The names callers of the single-module ``webmap.py`` used (ptce_geo/, tests/, benchmarks/,
 #: app_pages/: ``grep -o 'webmap\.[A-Za-z_]*'``), each still reachable as ``webmap.<name>``.
@@ -29,22 +30,6 @@ CALLERS_USE = {
 }
 
 
-def _runtime_imports(module: str) -> set[str]:
-    """Sibling modules of ``webmap`` that ``module`` imports when it runs, at module level or in a
-    function (not under ``if TYPE_CHECKING:``, which only annotations read)."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
-    typing_only = {id(node) for stmt in ast.walk(tree) if isinstance(stmt, ast.If)
-                   and getattr(stmt.test, "id", None) == "TYPE_CHECKING" for node in ast.walk(stmt)}
-    out = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.level == 1 and id(node) not in typing_only:
-            if node.module:
-                out.add(node.module.split(".")[0])
-            else:
-                out.update(alias.name for alias in node.names)
-    return out & set(MODULES)
-
-
 def _imports_folium(module: str) -> bool:
     tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
     return any(isinstance(n, ast.Import) and any(a.name.split(".")[0] == "folium" for a in n.names)
@@ -54,37 +39,15 @@ def _imports_folium(module: str) -> bool:
 
 @pytest.mark.parametrize("module", MODULES)
 def test_each_module_is_under_600_lines_and_declares_its_public_names(module):
-    path = PACKAGE / f"{module}.py"
-    lines = path.read_text(encoding="utf-8").count("\n")
-    assert lines <= 600, f"{path.name}: {lines} lignes"
-    mod = __import__(f"ptce_geo.webmap.{module}", fromlist=["__all__"])
-    assert mod.__all__, module
-    for name in mod.__all__:
-        assert hasattr(mod, name), f"{module}.__all__ names {name!r}, which it does not define"
+    _layout.assert_small_and_declared(PACKAGE, "ptce_geo.webmap", module)
 
 
 def test_modules_import_each_other_without_a_circle_in_the_documented_order():
-    graph = {module: _runtime_imports(module) for module in MODULES}
+    graph = _layout.import_graph(PACKAGE)
     assert graph["compose"] >= {"elements", "files", "state", "symbols"}  # the walk does see the imports
-    done: set[str] = set()
-
-    def visit(module: str, path: tuple[str, ...]) -> None:
-        assert module not in path, " → ".join(path + (module,))
-        if module in done:
-            return
-        for dep in sorted(graph[module]):
-            visit(dep, path + (module,))
-        done.add(module)
-
-    for module in MODULES:
-        visit(module, ())
+    _layout.assert_no_circle(graph)
     # as the package's docstring says: each module imports only those listed above it
-    lines = webmap.__doc__.splitlines()
-    rules = [i for i, line in enumerate(lines) if line.startswith("====")]
-    order = [line.split()[0] for line in lines[rules[0] + 1:rules[1]]]
-    assert sorted(order) == MODULES
-    for i, module in enumerate(order):
-        assert graph[module] <= set(order[:i]), (module, graph[module] - set(order[:i]))
+    _layout.assert_documented_order(graph, webmap.__doc__)
     # the permalink and the place search know nothing of the map they are drawn on
     assert graph["state"] == set() and graph["search"] == set()
 
