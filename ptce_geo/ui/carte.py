@@ -94,56 +94,50 @@ def _carte_clear_place() -> None:
 
 
 def carte_page() -> None:
-    """The page « Carte »: sidebar controls, the map, the territory panel, legend and sources.
+    """The page « Carte », in four steps: the sidebar's controls give a ``webmap.MapState`` (also
+    written to the URL: the permalink), its layers (``map_view``: ``webmap.explorer_layers``, pure
+    and tested without Streamlit), then the map, the text version and the territory panel.
 
     Per session only the widgets and the registry's stamp (one query) are computed; the map
     (layers, rendered script), the panel and the text version are built once per state and data
     version (``map_view``, ``summary_view``, ``base_payload``) and shared by every session."""
-    from .. import _map_component, webmap
+    from .. import webmap
 
     st.title("Carte des pôles territoriaux de coopération économique")
     ensure_static_assets()
+    state = _controls()
+    st.query_params.from_dict(webmap.state_params(state))
+    stamp, urls = poles_stamp(), tuple(sorted(webmap.asset_urls().items()))
+    view = _layers(state, stamp, urls)
+    _render(state, view, stamp, urls)
+
+
+def _vocabularies() -> tuple[list[str], list[str]]:
+    """The sectors and calls a pole filter offers."""
     try:
         from .. import poles as _poles
 
-        secteurs_vocab, appels_vocab = list(_poles.SECTEURS), list(_poles.APPELS)
+        return list(_poles.SECTEURS), list(_poles.APPELS)
     except ImportError:
-        secteurs_vocab, appels_vocab = [], []
+        return [], []
+
+
+def _controls() -> "webmap.MapState":
+    """The sidebar (search, territory, layers, filters, colours, radius, basemap), initialised from
+    the URL on a session's first run; returns the map state it shows."""
+    from .. import webmap
+
+    secteurs_vocab, appels_vocab = _vocabularies()
     url_state, warnings = webmap.parse_state(dict(st.query_params), secteurs_vocab, appels_vocab)
     _carte_init(url_state)
     for w in warnings:
         st.warning(w)
     ss = st.session_state
     dep_names, reg_names = territory_names(env_stamp())
-
     with st.sidebar:
         st.header("Carte")
-        st.text_input("Rechercher une commune (nom ou code INSEE) ou une adresse", key="carte_recherche",
-                      on_change=_carte_search, placeholder="ex. Mende, 48095, 10 rue de la Paix Paris")
-        if ss.get("carte_recherche_erreur"):
-            st.error(ss["carte_recherche_erreur"])
-        if len(ss.get("carte_homonymes") or []) > 1:
-            table = boundaries.commune_table()
-            codes = ss["carte_homonymes"]
-            if ss.get("carte_homonyme") not in codes:
-                ss["carte_homonyme"] = ss.get("carte_commune") if ss.get("carte_commune") in codes else codes[0]
-            st.selectbox(f"{len(codes)} communes portent ce nom", codes, key="carte_homonyme",
-                         on_change=_carte_pick_homonym,
-                         format_func=lambda c: f"{table.at[c, 'nom']} ({dep_names.get(table.at[c, 'departement'], '')}, "
-                                               f"{c}) — {fmt_int(table.at[c, 'population'])} hab.")
-        if ss.get("carte_commune") or ss.get("carte_lieu"):
-            st.button("Effacer la recherche", on_click=_carte_clear_place)
-        niveau = st.radio("Territoire", ["France entière", "Département", "Région"], key="carte_niveau",
-                          horizontal=True)
-        territoire = ""
-        if niveau == "Département":
-            code = st.selectbox("Département", list(dep_names), key="carte_dep",
-                                format_func=lambda c: f"{c} — {dep_names[c]}")
-            territoire = webmap.territory_key("departement", code)
-        elif niveau == "Région":
-            code = st.selectbox("Région", list(reg_names), key="carte_reg",
-                                format_func=lambda c: f"{reg_names[c]} ({c})")
-            territoire = webmap.territory_key("region", code)
+        _search_controls(dep_names)
+        territoire = _territory_control(dep_names, reg_names)
         st.subheader("Couches")
         couches = []
         for key, label in webmap.LAYERS.items():
@@ -165,17 +159,56 @@ def carte_page() -> None:
                               format_func=webmap.INDICATORS.get)
         rayon = st.slider("Rayon d'action d'un pôle (km)", 1.0, 60.0, step=1.0, key="carte_rayon", format="%.0f km")
         fond = st.radio("Fond de carte", list(webmap.BASEMAPS), key="carte_fond", format_func=webmap.BASEMAPS.get)
-
-    state = webmap.MapState(
+    return webmap.MapState(
         territoire=territoire, couches=tuple(couches), rayon=float(rayon), secteurs=tuple(secteurs),
         appels=tuple(appels), annees=tuple(annees) if annees else None, zonage=zonage, couleur=couleur,
         indicateur=indicateur, fond=fond, commune=ss.get("carte_commune") or "",
         lieu=tuple(ss["carte_lieu"]) if ss.get("carte_lieu") else None, lieu_nom=ss.get("carte_lieu_nom") or "",
     )
-    st.query_params.from_dict(webmap.state_params(state))
 
-    stamp = poles_stamp()
-    urls = tuple(sorted(webmap.asset_urls().items()))
+
+def _search_controls(dep_names: dict) -> None:
+    """Search box for a commune or an address, the choice between homonyms, and « Effacer »."""
+    ss = st.session_state
+    st.text_input("Rechercher une commune (nom ou code INSEE) ou une adresse", key="carte_recherche",
+                  on_change=_carte_search, placeholder="ex. Mende, 48095, 10 rue de la Paix Paris")
+    if ss.get("carte_recherche_erreur"):
+        st.error(ss["carte_recherche_erreur"])
+    if len(ss.get("carte_homonymes") or []) > 1:
+        table = boundaries.commune_table()
+        codes = ss["carte_homonymes"]
+        if ss.get("carte_homonyme") not in codes:
+            ss["carte_homonyme"] = ss.get("carte_commune") if ss.get("carte_commune") in codes else codes[0]
+        st.selectbox(f"{len(codes)} communes portent ce nom", codes, key="carte_homonyme",
+                     on_change=_carte_pick_homonym,
+                     format_func=lambda c: f"{table.at[c, 'nom']} ({dep_names.get(table.at[c, 'departement'], '')}, "
+                                           f"{c}) — {fmt_int(table.at[c, 'population'])} hab.")
+    if ss.get("carte_commune") or ss.get("carte_lieu"):
+        st.button("Effacer la recherche", on_click=_carte_clear_place)
+
+
+def _territory_control(dep_names: dict, reg_names: dict) -> str:
+    """France, a département or a région; returns the territory key (``""`` for France)."""
+    from .. import webmap
+
+    niveau = st.radio("Territoire", ["France entière", "Département", "Région"], key="carte_niveau",
+                      horizontal=True)
+    if niveau == "Département":
+        code = st.selectbox("Département", list(dep_names), key="carte_dep",
+                            format_func=lambda c: f"{c} — {dep_names[c]}")
+        return webmap.territory_key("departement", code)
+    if niveau == "Région":
+        code = st.selectbox("Région", list(reg_names), key="carte_reg",
+                            format_func=lambda c: f"{reg_names[c]} ({c})")
+        return webmap.territory_key("region", code)
+    return ""
+
+
+def _layers(state, stamp: str, urls: tuple) -> MapView:
+    """The layers of ``state`` (shared by every session at this data version), published again when
+    a layer file was deleted since; a missing layer is said, the others drawn."""
+    from .. import webmap
+
     view = map_view(state, stamp, urls)
     if not map_files_exist(view):  # a layer file deleted since it was published: publish it again
         map_layer_url.clear()
@@ -184,6 +217,14 @@ def carte_page() -> None:
         view = map_view(state, stamp, urls)
     for key, msg in view.missing.items():
         st.warning(f"Couche « {webmap.LAYERS[key]} » indisponible : {msg}")
+    return view
+
+
+def _render(state, view: MapView, stamp: str, urls: tuple) -> None:
+    """The map, its sources, permalink note and text version on the left; the territory panel on
+    the right."""
+    from .. import _map_component
+    from . import accessibilite
 
     left, right = st.columns([3, 1])
     with left:
@@ -199,8 +240,6 @@ def carte_page() -> None:
         st.caption(summary.sources)
         st.caption("Lien permanent : l'adresse de cette page contient l'état de la carte (territoire, couches, "
                    "rayon, filtres) ; copiez-la pour rouvrir la même carte.")
-        from . import accessibilite
-
         accessibilite.text_version_view(summary.text_version, "carte")
     with right:
         _carte_panel(summary)
