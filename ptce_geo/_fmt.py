@@ -13,8 +13,8 @@
 - ``fmt_decimal(value)``: a short decimal with a French comma, ``2,5``;
 - ``fmt_compact(value)``: a short figure for narrow panels, ``66,6 M``, ``854 k``.
 
-The map explorer (``webmap``) uses these; ``mapsummary.fmt_int``/``fmt_rate`` (used by
-``ui.carte``) are still its own copies of ``fmt_int`` and ``fmt_rate``.
+The map explorer (``webmap``) and the text versions of the maps (``mapsummary``: its ``fmt_int`` is
+``fmt_rounded``) use these.
 """
 
 from __future__ import annotations

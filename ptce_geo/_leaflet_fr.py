@@ -21,6 +21,8 @@ from __future__ import annotations
 from branca.element import MacroElement
 from jinja2 import Template
 
+__all__ = ["ATTRIBUTION_PREFIX", "CLOSE_POPUP", "CSS", "FrenchControls", "MAP_LABEL", "ZOOM_IN", "ZOOM_OUT"]
+
 ZOOM_IN = "Zoom avant"
 ZOOM_OUT = "Zoom arrière"
 CLOSE_POPUP = "Fermer la fiche"

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = ["BasePayload", "LayersPayload", "base_payload", "component_args", "layers_payload", "show"]
+
 
 @dataclass(frozen=True)
 class BasePayload:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +29,15 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+
+from ._fmt import fmt_rate
+from ._fmt import fmt_rounded as fmt_int  # figures of the text version: rounded to the unit
+from ._fmt import missing as _missing
+
+__all__ = ["FIGURES_COLUMNS", "GapMap", "Headline", "LAYER_COLUMNS", "LEGEND_COLUMNS", "POLE_COLUMNS", "POP_HELP",
+           "QPV_COVERED_HELP", "TextVersion", "carte_headline", "coverage_headline", "explorer_text",
+           "figures_table", "fmt_int", "fmt_rate", "gap_map_layers", "gap_map_text", "layer_count", "luminance",
+           "shade_words", "style_words"]
 
 FIGURES_COLUMNS = ["Indicateur", "Valeur"]
 LAYER_COLUMNS = ["Couche", "Éléments dessinés", "Source et millésime"]
@@ -66,24 +74,6 @@ class TextVersion:
 
 
 # --------------------------------------------------------------------------- formatting
-
-def _missing(value) -> bool:
-    return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def fmt_int(value) -> str:
-    """``12984286`` → ``12 984 286`` (narrow no-break spaces); ``n.c.`` when unknown."""
-    if _missing(value):
-        return "n.c."
-    return f"{int(round(float(value))):,}".replace(",", "\u202f")
-
-
-def fmt_rate(value) -> str:
-    """``0.2335`` → ``23,4 %``; ``n.c.`` when unknown."""
-    if _missing(value):
-        return "n.c."
-    return f"{float(value) * 100:.1f}".replace(".", ",") + "\u202f%"
-
 
 def _plain(value) -> str:
     """A map's label back to plain text (map labels are HTML-escaped for Leaflet)."""

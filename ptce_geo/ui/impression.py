@@ -9,6 +9,8 @@ from .._errors import PtceGeoError
 from .common import show_error
 from ..a11y import print_preview_alt
 
+__all__ = ["print_panel", "printed_map"]
+
 
 @st.cache_data(show_spinner="Mise en page de la carte…", max_entries=16)
 def printed_map(kind: str, code, paper: str, orientation, fmt: str, title, subtitle, layers: tuple,
