@@ -15,6 +15,8 @@ __all__ = ["commune_place", "find_communes", "fold", "homonyms", "Place", "searc
 
 @dataclass(frozen=True)
 class Place:
+    """A place found by the search: what to show, where (WGS84), and the commune when it is one."""
+
     label: str
     latitude: float
     longitude: float
