@@ -20,7 +20,7 @@ from dataclasses import dataclass
 __all__ = ["BasePayload", "LayersPayload", "base_payload", "component_args", "layers_payload", "show"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BasePayload:
     """The base map as ``st_folium`` sends it (script, header, html, map id) and its component key."""
 
