@@ -43,30 +43,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the browser plumbing of the tests (tests/_browser.py)
 
 import _browser  # noqa: E402
+from _app import app_env, prepare  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 MARKER_JS = ("() => { const f = !!document.querySelector('.ptce-pole, .marker-cluster');"
              " return f; }")
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    mirror = ROOT.parent / "shared" / "geodata"
-    if not env.get("PTCE_GEO_MIRROR") and (mirror / "SOURCES.md").exists():
-        env["PTCE_GEO_MIRROR"] = str(mirror)
-    env.setdefault("PTCE_GEO_CACHE", str(ROOT / "benchmarks" / "output" / "cache"))
-    env.setdefault("PTCE_GEO_DATA", str(ROOT / "benchmarks" / "output" / "data"))
-    env["PTCE_GEO_OFFLINE"] = "1"
-    return env
-
-
-def _prepare(env) -> float:
-    import subprocess
-
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ptce_geo", "prepare"], env=env, cwd=ROOT, check=False,
-                   capture_output=True, timeout=1800)
-    return time.perf_counter() - t
 
 
 def _children() -> dict[int, list[int]]:
@@ -176,8 +157,8 @@ async def _round(browser, url: str, k: int, pid: int) -> dict:
 async def _main(rounds: list[int], profile: str | None = None) -> int:
     from playwright.async_api import async_playwright
 
-    env = _env()
-    print(f"prepare (caches): {_prepare(env):.1f} s")
+    env = app_env()
+    print(f"prepare (caches): {prepare(env):.1f} s")
     out = ROOT / "benchmarks" / "output"
     out.mkdir(parents=True, exist_ok=True)
     log_path = out / "bench_load_streamlit.log"

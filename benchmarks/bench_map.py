@@ -25,7 +25,6 @@ Targets (issue 6): national ≤ 3 MB and ≤ 5 s cold, warm rerun ≤ 1 s, RSS �
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -35,26 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # the browser plumbing of the tests (tests/_browser.py)
 
 import _browser  # noqa: E402
-
-
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    mirror = ROOT.parent / "shared" / "geodata"
-    if not env.get("PTCE_GEO_MIRROR") and (mirror / "SOURCES.md").exists():
-        env["PTCE_GEO_MIRROR"] = str(mirror)
-    env.setdefault("PTCE_GEO_CACHE", str(ROOT / "benchmarks" / "output" / "cache"))
-    env.setdefault("PTCE_GEO_DATA", str(ROOT / "benchmarks" / "output" / "data"))
-    env["PTCE_GEO_OFFLINE"] = "1"
-    return env
-
-
-def _prepare(env) -> float:
-    import subprocess
-
-    t = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ptce_geo", "prepare"], env=env, cwd=ROOT, check=False,
-                   capture_output=True, timeout=1800)
-    return time.perf_counter() - t
+from _app import app_env, prepare  # noqa: E402
 
 
 class Meter:
@@ -121,8 +101,8 @@ def main() -> int:
         return 0
     from playwright.sync_api import sync_playwright
 
-    env = _env()
-    print(f"prepare (caches): {_prepare(env):.1f} s")
+    env = app_env()
+    print(f"prepare (caches): {prepare(env):.1f} s")
     out = ROOT / "benchmarks" / "output"
     out.mkdir(parents=True, exist_ok=True)
     rows = []
