@@ -186,11 +186,16 @@ def carte_headline(state, communes: pd.DataFrame, shown: pd.DataFrame, figures: 
         out["coverage_rate"] = Headline("coverage_rate", "Population prioritaire couverte",
                                         fmt_rate(get("coverage_rate")), help_text)
         prio, cov = fmt_int(get("priority_population")), fmt_int(get("priority_population_covered"))
+        # « toutes zones » counts QPV residents only with INSEE's file (national figures name its
+        # vintage, a territory's row carries the residents); without it, say what is counted
+        qpv_residents = bool(get("qpv_population_source")) or not _missing(get("qpv_population"))
+        scope = ("communes en Territoire d'industrie ou FRR et habitants des QPV hors de ces communes (INSEE)"
+                 if qpv_residents else "communes en Territoire d'industrie ou FRR seulement (habitants des QPV "
+                 "inconnus sans le fichier de l'INSEE : les QPV sont comptés à part, en nombre)")
         out["priority_population"] = Headline(
             "priority_population", "Population prioritaire", f"{prio} hab.", kind="caption",
             sentence=(f"Population prioritaire : {prio} hab., dont couverte : {cov} hab. (rayon {state.rayon:g} km)"
-                      + (" — toutes zones : communes en Territoire d'industrie ou FRR et habitants des QPV hors de "
-                         "ces communes (INSEE)" if zoning == "all" else "")))
+                      + (f" — toutes zones : {scope}" if zoning == "all" else "")))
         out["priority_population_covered"] = Headline(
             "priority_population_covered", f"dont couverte (rayon {state.rayon:g} km)", f"{cov} hab.",
             kind="caption", sentence="")

@@ -52,6 +52,22 @@ def _lozere_layers(state):
     return layers, shown, rates
 
 
+def test_all_zonings_sentence_counts_qpv_residents_only_with_insee_file(mirror_dir):
+    """« toutes zones » names the QPV residents only when INSEE's file gave them; without it the
+    sentence says that only the communes of Territoires d'industrie and FRR are counted."""
+    state = webmap.MapState(territoire="dep-48")
+    communes = webmap.territory_communes(state.territoire)
+    base = {"coverage_rate": 0.25, "priority_population": 1000, "priority_population_covered": 250}
+    without = mapsummary.carte_headline(state, communes, _poles(), base)["priority_population"].sentence
+    assert "habitants des QPV hors de ces communes" not in without
+    assert "Territoire d'industrie ou FRR seulement" in without and "comptés à part, en nombre" in without
+    with_file = mapsummary.carte_headline(state, communes, _poles(), {**base, "qpv_population": 120})
+    assert "habitants des QPV hors de ces communes (INSEE)" in with_file["priority_population"].sentence
+    national = mapsummary.carte_headline(webmap.MapState(), communes, _poles(),
+                                         {**base, "qpv_population_source": "INSEE 2020"})
+    assert "habitants des QPV hors de ces communes (INSEE)" in national["priority_population"].sentence
+
+
 def test_explorer_text_counts_what_the_map_draws(mirror_dir):
     state = webmap.MapState(territoire="dep-48", couches=("poles", "departements", "communes", "frr", "couverture"))
     layers, shown, rates = _lozere_layers(state)
